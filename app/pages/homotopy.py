@@ -1,0 +1,36 @@
+"""Homotopy between two sentences: decode points on the path between their posterior means (Bowman et al. 2016, Sec. 6.3)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so the page also runs on its own
+
+import streamlit as st
+
+from app import figures
+from app.common import current_checkpoint, require_latent, show_notices
+from vae_core.data import TextError
+from vae_core.latent import homotopy
+
+ck = current_checkpoint()
+st.title("Homotopy")
+require_latent(ck)
+st.caption("z(t) = (1 − t)·μ₁ + t·μ₂ (linear) or the great-circle path (spherical), decoded at each step.")
+
+a = st.text_input("First sentence", "the company said it expects to report a loss", key="first", max_chars=2000)
+b = st.text_input("Second sentence", "stock prices fell sharply in new york", key="second", max_chars=2000)
+c1, c2, c3 = st.columns(3)
+steps = c1.slider("Steps", 2, 25, 7, key="steps")
+method = c2.radio("Interpolation", ["linear", "spherical"], horizontal=True, key="method")
+strategy = c3.selectbox("Decoding", ["greedy", "beam"], key="strategy")
+
+try:
+    with st.spinner("Decoding the path…"):
+        result = homotopy(ck.model, ck.vocab, a, b, steps=steps, method=method, strategy=strategy)
+except TextError as e:
+    st.warning(f"Both sentences are needed: {e}.")
+    st.stop()
+
+show_notices(result["inputs"])
+st.dataframe(figures.homotopy_table(result), hide_index=True, width="stretch")
+n_distinct = len(dict.fromkeys(result["sentences"]))
+st.caption(f"{n_distinct} distinct sentences along {steps} steps; ● marks a step whose decode differs from the one before.")

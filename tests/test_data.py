@@ -1,0 +1,104 @@
+"""Corpus reading, vocabulary, batching, typed-text handling and the checksummed download."""
+import pytest
+import torch
+
+from vae_core.data import (PTB_SHA256, Corpus, CorpusError, TextError, Vocab, bucket_batches, download_ptb,
+                           encode_text, load_splits, read_corpus, sha256_of)
+
+
+def test_ptb_split_counts(ptb_dir):
+    ds = load_splits(ptb_dir)
+    assert {k: len(v) for k, v in ds.splits.items()} == {"train": 42068, "valid": 3370, "test": 3761}
+    # 9999 word types (with <unk>) + <pad>, <bos>, <eos>; token counts with one <eos> a line (Mikolov)
+    assert len(ds.vocab) == 10002
+    assert [c.n_tokens for c in ds.splits.values()] == [929589, 73760, 82430]
+    assert all(int((c.lengths == 0).sum()) == 0 for c in ds.splits.values())
+    first = ds.splits["train"].ids[0]
+    assert first[-1].item() == Vocab.eos_id and ds.vocab.decode(first.tolist())[:2] == ["aer", "banknote"]
+
+
+def test_ptb_files_match_published_checksums(ptb_dir):
+    for split, want in PTB_SHA256.items():
+        assert sha256_of(ptb_dir / f"ptb.{split}.txt") == want
+
+
+def test_download_verifies_checksums(tmp_path, ptb_dir):
+    # a file:// source stands in for the public one: the same code path, no network in tests
+    paths = download_ptb(tmp_path / "ok", url_templates=[f"file://{ptb_dir}/ptb.{{split}}.txt"])
+    assert sorted(paths) == ["test", "train", "valid"]
+    bad = tmp_path / "bad_src"
+    bad.mkdir()
+    for split in PTB_SHA256:
+        (bad / f"ptb.{split}.txt").write_text("not the corpus\n")
+    with pytest.raises(CorpusError, match="sha256 .* does not match.*No such file"):
+        download_ptb(tmp_path / "bad", url_templates=[f"file://{bad}/ptb.{{split}}.txt", f"file://{tmp_path}/none/{{split}}"])
+    assert not list((tmp_path / "bad").glob("ptb.*.txt"))      # nothing left under a final name
+
+
+def test_undecodable_bytes_name_file_and_line(tmp_path):
+    f = tmp_path / "c.txt"
+    f.write_bytes(b"a b c\nd e\nf \xff g\n")
+    with pytest.raises(CorpusError, match=r"c\.txt:3: bytes that are not UTF-8"):
+        read_corpus(f)
+
+
+def test_empty_file_and_missing_file(tmp_path):
+    (tmp_path / "e.txt").write_text("\n  \n")
+    with pytest.raises(CorpusError, match="holds no sentence"):
+        read_corpus(tmp_path / "e.txt")
+    with pytest.raises(CorpusError, match="no such corpus file"):
+        read_corpus(tmp_path / "nope.txt")
+
+
+def test_empty_lines_skipped_long_lines_truncated_no_final_newline(tmp_path):
+    f = tmp_path / "c.txt"
+    f.write_text("a b\n\nc d e f g\n   \nh")
+    sents, stats = read_corpus(f, max_tokens=3)
+    assert sents == [["a", "b"], ["c", "d", "e"], ["h"]]
+    assert stats.empty_lines == [2, 4] and stats.truncated == [3]
+
+
+def test_vocab_specials_and_roundtrip():
+    v = Vocab.build([["b", "a", "b"], ["c"]])
+    assert v.itos[:4] == ["<pad>", "<unk>", "<bos>", "<eos>"] and v.itos[4] == "b"
+    assert v.encode(["a", "zzz"]) == [v.stoi["a"], v.unk_id]
+    assert v.decode([v.bos_id, v.stoi["a"], v.eos_id, v.stoi["b"]]) == ["a"]
+    with pytest.raises(ValueError, match="must start with"):
+        Vocab(["a", "b"])
+
+
+def test_bucketed_batches_are_seeded_cover_everything_and_pad_little():
+    lengths = torch.randint(1, 40, (1000,), generator=torch.Generator().manual_seed(0))
+    b1 = bucket_batches(lengths, 32, shuffle=True, seed=3, epoch=1)
+    assert b1 == bucket_batches(lengths, 32, shuffle=True, seed=3, epoch=1)
+    assert b1 != bucket_batches(lengths, 32, shuffle=True, seed=3, epoch=2)
+    assert sorted(i for b in b1 for i in b) == list(range(1000))
+
+    def pad_fraction(batches):
+        padded = sum(len(b) * int(lengths[b].max()) for b in batches)
+        return 1 - int(lengths.sum()) / padded
+    assert pad_fraction(b1) < 0.05
+    assert pad_fraction(bucket_batches(lengths, 32, shuffle=True, seed=3, bucket=False)) > 0.3
+
+
+def test_collate_pads_with_pad_id():
+    v = Vocab.build([["a", "b", "c"]])
+    c = Corpus([["a", "b", "c"], ["a"]], v)
+    x, lengths = c.collate([0, 1])
+    assert x.shape == (2, 4) and lengths.tolist() == [4, 2]
+    assert x[1].tolist() == [v.stoi["a"], v.eos_id, 0, 0]
+
+
+def test_encode_text_normalises_and_reports():
+    v = Vocab.build([["the", "market", "fell"]])
+    e = encode_text("  The\tMARKET\x00 fell  zorblax 🙂 ", v)
+    assert e.tokens == ["the", "market", "fell", "<unk>", "<unk>"]
+    assert e.unknown == ["zorblax", "🙂"] and "zorblax" in e.notices[0]
+    long = encode_text("the " * 500, v, max_tokens=100)
+    assert len(long.ids) == 100 and long.truncated_from == 500 and "truncated" in long.notices[-1]
+    for bad in ("", "   \n\t", "\x00\x01"):
+        with pytest.raises(TextError, match="empty"):
+            encode_text(bad, v)
+    # right-to-left text and the literal <unk> token pass through without a crash or a false notice
+    assert encode_text("שלום <unk>", v).tokens == ["<unk>", "<unk>"]
+    assert encode_text("<unk>", v).unknown == []

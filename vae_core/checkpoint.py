@@ -1,0 +1,290 @@
+"""Checkpoints: `weights.safetensors` + `config.json` in one directory, written atomically, never unpickled.
+
+Layout of a checkpoint directory:
+    config.json                 {"format": "vae_core", "format_version", "checkpoint_id", "model": ModelConfig,
+                                 "train": TrainConfig, "vocab": [...], "history": [...], "progress": {...}}
+    weights.safetensors         the model's state dict (float32, or float16 for export; loaded as float32)
+    trainer_state.safetensors   optional, for --resume only: optimizer tensors, RNG states, and (in its
+                                metadata) the scheduler and loop state
+All files of one save share a `checkpoint_id`; loading checks they agree.
+
+Atomicity: a save first writes every file into `DIR/.next/`, fsyncs them and marks the set complete with
+`.next/COMPLETE`; only then are the files moved into place with os.replace (config.json last) and `.next`
+removed. A process killed before COMPLETE leaves the previous checkpoint untouched (the partial `.next` is
+discarded on the next load or save); one killed while moving leaves a complete `.next` that the next
+load or save finishes moving. Either way what loads is one whole checkpoint.
+
+Command line:
+    python -m vae_core.checkpoint inspect DIR
+    python -m vae_core.checkpoint export SRC DEST [--dtype float16]   # weights + config only, e.g. for the demo
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .config import ModelConfig, TrainConfig
+from .data import Vocab
+from .model import SentenceVAE
+
+FORMAT = "vae_core"
+FORMAT_VERSION = 1
+WEIGHTS, CONFIG, TRAINER = "weights.safetensors", "config.json", "trainer_state.safetensors"
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt, unsafe or inconsistent; the message names the file and the problem."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the model (eval mode, float32) and everything `config.json` describes."""
+
+    model: SentenceVAE
+    vocab: Vocab
+    model_config: ModelConfig
+    train_config: TrainConfig | None
+    history: dict
+    progress: dict
+    path: Path
+    meta: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------- writing
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _cpu_tensors(state: dict[str, torch.Tensor], dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+    """Detached, contiguous CPU copies (a CUDA state dict saves like a CPU one); floats cast to `dtype`."""
+    out = {}
+    for k, v in state.items():
+        v = v.detach().to("cpu")
+        if dtype is not None and v.is_floating_point():
+            v = v.to(dtype)
+        out[k] = v.contiguous().clone()
+    return out
+
+
+def recover(directory: str | os.PathLike) -> None:
+    """Finish or discard an interrupted save in `directory` (see the module docstring). Idempotent."""
+    d = Path(directory)
+    nxt = d / ".next"
+    if not nxt.is_dir():
+        return
+    if (nxt / "COMPLETE").is_file():
+        for name in (TRAINER, WEIGHTS, CONFIG):      # config.json last: it is what names the set
+            if (nxt / name).is_file():
+                os.replace(nxt / name, d / name)
+    shutil.rmtree(nxt, ignore_errors=True)
+
+
+def save_checkpoint(directory: str | os.PathLike, model: torch.nn.Module, model_config: ModelConfig, vocab: Vocab,
+                    train_config: TrainConfig | None = None, history: dict | None = None,
+                    progress: dict | None = None, trainer_tensors: dict[str, torch.Tensor] | None = None,
+                    trainer_meta: dict | None = None, dtype: torch.dtype | None = None) -> Path:
+    """Write a checkpoint atomically into `directory` (created if needed); returns its path.
+
+    `trainer_tensors`/`trainer_meta` (optimizer, RNG, loop state) go to trainer_state.safetensors; omit them
+    for an inference-only checkpoint (a stale trainer state of an earlier save is then removed).
+    `dtype=torch.float16` stores half-precision weights (they are loaded back as float32).
+    Raises OSError (e.g. disk full) with the previous checkpoint left intact.
+    """
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    recover(d)
+    if len(vocab) != model_config.vocab_size:
+        raise CheckpointError(f"vocabulary has {len(vocab)} entries but the model config says vocab_size={model_config.vocab_size}")
+    ckpt_id = uuid.uuid4().hex
+    nxt = d / ".next"
+    nxt.mkdir()
+    try:
+        weights = _cpu_tensors(model.state_dict(), dtype)
+        save_file(weights, str(nxt / WEIGHTS), metadata={"format": FORMAT, "checkpoint_id": ckpt_id})
+        _fsync_file(nxt / WEIGHTS)
+        if trainer_tensors is not None:
+            meta = {"format": FORMAT, "checkpoint_id": ckpt_id, "trainer": json.dumps(trainer_meta or {})}
+            save_file(_cpu_tensors(trainer_tensors), str(nxt / TRAINER), metadata=meta)
+            _fsync_file(nxt / TRAINER)
+        config = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "checkpoint_id": ckpt_id,
+            "weights_dtype": str(dtype or torch.float32).replace("torch.", ""),
+            "has_trainer_state": trainer_tensors is not None,
+            "model": model_config.to_dict(),
+            "train": train_config.to_dict() if train_config is not None else None,
+            "progress": progress or {}, "history": history or {"epochs": [], "steps": []}, "vocab": vocab.to_list(),
+        }
+        _write_json(nxt / CONFIG, config)
+        _write_json(nxt / "COMPLETE", {"checkpoint_id": ckpt_id})
+    except BaseException:
+        shutil.rmtree(nxt, ignore_errors=True)
+        raise
+    if trainer_tensors is None and (d / TRAINER).exists():
+        os.remove(d / TRAINER)
+    recover(d)
+    return d
+
+
+# --------------------------------------------------------------------------------------------- reading
+def _refuse_pickles(d: Path) -> None:
+    pickles = sorted(p.name for p in d.iterdir() if p.suffix in PICKLE_SUFFIXES) if d.is_dir() else []
+    if pickles:
+        raise CheckpointError(
+            f"{d}: found {', '.join(pickles)} but no {WEIGHTS}. Pickle files are refused because loading them can "
+            f"execute arbitrary code; convert the state dict to safetensors (safetensors.torch.save_file) and "
+            f"add a {CONFIG}.")
+
+
+def read_config(directory: str | os.PathLike) -> dict:
+    """Parse and check `config.json` of a checkpoint directory. Raises CheckpointError naming the problem."""
+    d = Path(directory)
+    if not d.exists():
+        raise CheckpointError(f"{d}: checkpoint directory not found")
+    if d.is_file():
+        if d.suffix in PICKLE_SUFFIXES:
+            raise CheckpointError(f"{d}: pickle checkpoints are refused (loading them can execute code); "
+                                  f"use a directory with {WEIGHTS} and {CONFIG}")
+        raise CheckpointError(f"{d}: expected a checkpoint directory holding {WEIGHTS} and {CONFIG}")
+    path = d / CONFIG
+    if not path.is_file():
+        _refuse_pickles(d)
+        raise CheckpointError(f"{path}: missing (a checkpoint directory holds {WEIGHTS} and {CONFIG})")
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a {FORMAT} checkpoint config (missing \"format\": \"{FORMAT}\")")
+    if cfg.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: format_version {cfg['format_version']} is newer than this code reads ({FORMAT_VERSION})")
+    for key in ("model", "vocab", "checkpoint_id"):
+        if key not in cfg:
+            raise CheckpointError(f"{path}: missing key {key!r}")
+    return cfg
+
+
+def _read_safetensors(path: Path, ckpt_id: str) -> tuple[dict[str, torch.Tensor], dict]:
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing")
+    try:
+        from safetensors import safe_open
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = f.metadata() or {}
+        tensors = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: corrupt or truncated safetensors file ({e})") from None
+    if meta.get("checkpoint_id") != ckpt_id:
+        raise CheckpointError(f"{path}: checkpoint_id {meta.get('checkpoint_id')!r} does not match {CONFIG} "
+                              f"({ckpt_id!r}); the files come from different saves")
+    return tensors, meta
+
+
+def load_checkpoint(directory: str | os.PathLike, device: torch.device | str = "cpu") -> Checkpoint:
+    """Load a checkpoint directory onto `device` (CPU by default, whatever device it was trained on).
+
+    The model is rebuilt from config.json alone, its weights cast to float32, and put in eval mode.
+    Raises CheckpointError naming the file for: a missing directory or file, pickle files, invalid JSON,
+    a vocabulary whose size differs from the config, corrupt or truncated weights, weights from another
+    save, and missing, unexpected or mis-shaped tensors.
+    """
+    d = Path(directory)
+    if (d / ".next").is_dir() and os.access(d, os.W_OK):
+        recover(d)
+    cfg = read_config(d)
+    try:
+        model_config = ModelConfig.from_dict(cfg["model"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{d / CONFIG}: invalid model config ({e})") from None
+    try:
+        vocab = Vocab(cfg["vocab"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{d / CONFIG}: invalid vocabulary ({e})") from None
+    if len(vocab) != model_config.vocab_size:
+        raise CheckpointError(f"{d / CONFIG}: vocabulary has {len(vocab)} words but model.vocab_size is "
+                              f"{model_config.vocab_size}")
+    weights, _ = _read_safetensors(d / WEIGHTS, cfg["checkpoint_id"])
+    model = SentenceVAE(model_config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(weights))
+    unexpected = sorted(set(weights) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(f"{d / WEIGHTS}: does not match {CONFIG}: missing tensors {missing[:5]}, "
+                              f"unexpected tensors {unexpected[:5]}")
+    bad = [f"{k} {tuple(weights[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items() if weights[k].shape != v.shape]
+    if bad:
+        raise CheckpointError(f"{d / WEIGHTS}: tensor shapes do not match {CONFIG}: " + "; ".join(bad[:5]))
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in weights.items()})
+    model.to(device).eval()
+    train_config = None
+    if cfg.get("train"):
+        try:
+            train_config = TrainConfig.from_dict(cfg["train"])
+        except (TypeError, ValueError):
+            train_config = None   # an unknown training setup does not stop inference
+    return Checkpoint(model, vocab, model_config, train_config, cfg.get("history") or {"epochs": [], "steps": []}, cfg.get("progress", {}), d,
+                      {k: cfg.get(k) for k in ("checkpoint_id", "weights_dtype", "format_version")})
+
+
+def load_trainer_state(directory: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict]:
+    """The resume state of a training checkpoint: tensors and the decoded JSON metadata."""
+    d = Path(directory)
+    cfg = read_config(d)
+    tensors, meta = _read_safetensors(d / TRAINER, cfg["checkpoint_id"])
+    return tensors, json.loads(meta.get("trainer", "{}"))
+
+
+def export_checkpoint(src, dest, dtype: torch.dtype = torch.float16) -> Path:
+    """Copy a checkpoint's model, config and history (no trainer state) to `dest`, weights stored as `dtype`."""
+    ck = load_checkpoint(src)
+    return save_checkpoint(dest, ck.model, ck.model_config, ck.vocab, ck.train_config, ck.history, ck.progress,
+                           dtype=dtype)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m vae_core.checkpoint", description="Inspect or export checkpoints.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    i = sub.add_parser("inspect")
+    i.add_argument("directory")
+    e = sub.add_parser("export")
+    e.add_argument("src")
+    e.add_argument("dest")
+    e.add_argument("--dtype", choices=["float16", "float32", "bfloat16"], default="float16")
+    args = p.parse_args(argv)
+    try:
+        if args.cmd == "inspect":
+            ck = load_checkpoint(args.directory)
+            n = sum(p.numel() for p in ck.model.parameters())
+            print(json.dumps({"model": ck.model_config.to_dict(), "parameters": n, "progress": ck.progress,
+                              "epochs_in_history": len(ck.history.get("epochs", [])), **ck.meta}, indent=1))
+        else:
+            out = export_checkpoint(args.src, args.dest, getattr(torch, args.dtype))
+            size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
+            print(f"wrote {out} ({size / 1e6:.1f} MB)")
+    except CheckpointError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Batched decoding from latent codes: greedy, sampling with temperature, and beam search.
+
+All functions take z of shape (B, n) (or None with `batch_size` for the language-model baseline) and return
+B token-id lists, each without `<bos>` and cut before the first `<eos>`.
+"""
+from __future__ import annotations
+
+import torch
+
+from .data import Vocab
+from .model import SentenceVAE
+
+STRATEGIES = ("greedy", "sample", "beam")
+
+
+def _start(model: SentenceVAE, z: torch.Tensor | None, batch_size: int | None):
+    device = next(model.parameters()).device
+    if z is not None:
+        z = z.to(device=device, dtype=torch.float32)
+        batch_size = z.size(0)
+    elif model.has_latent:
+        raise ValueError("z is required for a model with a latent variable")
+    elif batch_size is None:
+        raise ValueError("batch_size is required when z is None")
+    return z, batch_size, device
+
+
+def _trim(rows: torch.Tensor) -> list[list[int]]:
+    out = []
+    for row in rows.tolist():
+        out.append(row[: row.index(Vocab.eos_id)] if Vocab.eos_id in row else row)
+    return out
+
+
+@torch.no_grad()
+def greedy_or_sample(model: SentenceVAE, z: torch.Tensor | None, max_len: int = 50, sample: bool = False,
+                     temperature: float = 1.0, batch_size: int | None = None,
+                     generator: torch.Generator | None = None) -> list[list[int]]:
+    """Greedy (argmax) or ancestral-sampling decoding of p(x | z), one step at a time for the whole batch.
+
+    z: (B, n) or None (LM). Sampling draws from softmax(logits / temperature); temperature must be > 0.
+    Stops when every sentence has produced `<eos>` or after `max_len` tokens.
+    """
+    if sample and temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    was_training = model.training
+    model.eval()
+    z, B, device = _start(model, z, batch_size)
+    tok = torch.full((B, 1), Vocab.bos_id, dtype=torch.long, device=device)
+    state, out = None, []
+    done = torch.zeros(B, dtype=torch.bool, device=device)
+    for _ in range(max_len):
+        h, state = model.decoder.hidden(tok, z, state)
+        logits = model.decoder.logits(h[:, -1]).float()
+        if sample:
+            probs = torch.softmax(logits / temperature, dim=-1)
+            nxt = torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(device)
+        else:
+            nxt = logits.argmax(-1)
+        nxt = nxt.masked_fill(done, Vocab.eos_id)
+        out.append(nxt)
+        done |= nxt == Vocab.eos_id
+        if bool(done.all()):
+            break
+        tok = nxt[:, None]
+    model.train(was_training)
+    return _trim(torch.stack(out, 1))
+
+
+@torch.no_grad()
+def beam_search(model: SentenceVAE, z: torch.Tensor | None, beam_size: int = 5, max_len: int = 50,
+                length_penalty: float = 0.0, batch_size: int | None = None) -> list[list[int]]:
+    """Beam search for argmax_x log p(x | z), all B sentences and K beams decoded as one (B*K) batch.
+
+    Finished hypotheses keep emitting `<eos>` at zero cost, so every beam has the same length and no
+    Python loop over beams is needed. Final scores are divided by len^length_penalty (0 = raw log-prob).
+    """
+    was_training = model.training
+    model.eval()
+    z, B, device = _start(model, z, batch_size)
+    K = beam_size
+    zk = z.repeat_interleave(K, 0) if z is not None else None
+    tok = torch.full((B * K, 1), Vocab.bos_id, dtype=torch.long, device=device)
+    scores = torch.full((B, K), float("-inf"), device=device)
+    scores[:, 0] = 0.0                                            # only one live hypothesis at the start
+    seqs = torch.empty((B, K, 0), dtype=torch.long, device=device)
+    lengths = torch.zeros((B, K), device=device)
+    finished = torch.zeros((B, K), dtype=torch.bool, device=device)
+    state = None
+    for _ in range(max_len):
+        h, state = model.decoder.hidden(tok, zk, state)
+        logp = torch.log_softmax(model.decoder.logits(h[:, -1]).float(), -1).view(B, K, -1)
+        V = logp.size(-1)
+        eos_only = torch.full_like(logp[0, 0], float("-inf"))
+        eos_only[Vocab.eos_id] = 0.0
+        logp = torch.where(finished[..., None], eos_only, logp)
+        total = (scores[..., None] + logp).view(B, K * V)
+        scores, flat = total.topk(K, dim=-1)                      # (B, K)
+        origin, nxt = flat // V, flat % V
+        seqs = torch.cat([seqs.gather(1, origin[..., None].expand(-1, -1, seqs.size(2))), nxt[..., None]], 2)
+        prev_finished = finished.gather(1, origin)
+        lengths = lengths.gather(1, origin) + (~prev_finished).float()
+        finished = prev_finished | (nxt == Vocab.eos_id)
+        rows = (origin + torch.arange(B, device=device)[:, None] * K).view(-1)
+        state = tuple(s.index_select(1, rows) for s in state)
+        tok = nxt.view(B * K, 1)
+        if bool(finished.all()):
+            break
+    final = scores / lengths.clamp(min=1).pow(length_penalty) if length_penalty else scores
+    best = final.argmax(-1)
+    model.train(was_training)
+    return _trim(seqs[torch.arange(B, device=device), best])
+
+
+def decode(model: SentenceVAE, z: torch.Tensor | None, strategy: str = "greedy", max_len: int = 50,
+           temperature: float = 1.0, beam_size: int = 5, batch_size: int | None = None,
+           generator: torch.Generator | None = None) -> list[list[int]]:
+    """Decode B sentences from z (B, n) with `strategy` in {"greedy", "sample", "beam"}; token-id lists."""
+    if strategy == "greedy":
+        return greedy_or_sample(model, z, max_len, batch_size=batch_size)
+    if strategy == "sample":
+        return greedy_or_sample(model, z, max_len, True, temperature, batch_size, generator)
+    if strategy == "beam":
+        return beam_search(model, z, beam_size, max_len, batch_size=batch_size)
+    raise ValueError(f"unknown decoding strategy {strategy!r}; expected one of {STRATEGIES}")

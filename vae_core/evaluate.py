@@ -1,0 +1,68 @@
+"""Evaluate a checkpoint on a split and print every standard estimator.
+
+    python -m vae_core.evaluate CKPT_DIR --data ../shared/data/ptb --split test --json
+    python -m vae_core.evaluate CKPT_DIR --data DIR --split valid --iw-samples 50   # quicker IW estimate
+
+The JSON object holds nll (negative ELBO), rec, kl, iw_nll (nats per sentence), ppl / iw_ppl (one <eos>
+per sentence counted), ppl_excl_eos, active_units, mutual_info, n_sentences, n_tokens; see
+`vae_core.estimators.evaluate_corpus`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import torch
+from tqdm import tqdm
+
+from .checkpoint import CheckpointError, load_checkpoint
+from .data import SPLITS, Corpus, CorpusError, split_path
+from .estimators import evaluate_corpus
+from .train import select_device
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m vae_core.evaluate", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("checkpoint", help="checkpoint directory (weights.safetensors + config.json)")
+    p.add_argument("--data", required=True, help="data directory holding {ptb.,}{train,valid,test}.txt")
+    p.add_argument("--split", default="test", choices=SPLITS)
+    p.add_argument("--iw-samples", type=int, default=500, help="K of the importance-weighted NLL (0 = skip)")
+    p.add_argument("--elbo-samples", type=int, default=1, help="z samples for the reconstruction term of the ELBO")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-sentences", type=int, default=0, help="evaluate the first N sentences only (0 = all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object (otherwise a readable table)")
+    args = p.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    try:
+        device = select_device(args.device)
+        ck = load_checkpoint(args.checkpoint, device=device)
+        corpus = Corpus.from_file(split_path(args.data, args.split), ck.vocab)
+        if args.max_sentences:
+            corpus = Corpus(corpus.sentences[: args.max_sentences], ck.vocab, corpus.stats)
+        start = time.monotonic()
+        bar = lambda it: tqdm(it, desc=f"evaluate {args.split}", file=sys.stderr, dynamic_ncols=True)
+        res = evaluate_corpus(ck.model, corpus, iw_samples=args.iw_samples, elbo_samples=args.elbo_samples,
+                              batch_size=args.batch_size, device=device, seed=args.seed, progress=bar)
+    except (CheckpointError, CorpusError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    res.update(checkpoint=str(args.checkpoint), model=ck.model_config.model, split=args.split,
+               oov_rate=sum(int((c == ck.vocab.unk_id).sum()) for c in corpus.ids) / corpus.n_tokens,
+               seconds=round(time.monotonic() - start, 2))
+    if args.json:
+        print(json.dumps(res))
+    else:
+        for k, v in res.items():
+            print(f"{k:>14}: {v:.4f}" if isinstance(v, float) else f"{k:>14}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Latent-space operations on a loaded model: encode typed sentences, reconstruct, interpolate (homotopy).
+
+These are the functions the app, notebooks and tests call; they take text, return plain Python/tensors,
+and never touch a UI.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .data import EncodedText, Vocab, encode_text, pad_batch
+from .decoding import decode
+from .model import SentenceVAE
+from .objectives import gaussian_kl
+
+INTERPOLATIONS = ("linear", "spherical")
+
+
+@dataclass
+class Posterior:
+    """q(z|x) of B typed sentences: mu, logvar and per-dimension KL, each (B, n); plus the encoded inputs."""
+
+    mu: torch.Tensor
+    logvar: torch.Tensor
+    inputs: list[EncodedText]
+
+    @property
+    def sigma(self) -> torch.Tensor:
+        return torch.exp(0.5 * self.logvar)
+
+    @property
+    def kl_per_dim(self) -> torch.Tensor:
+        """KL(q(z_d|x) || N(0, 1)) per dimension, (B, n) nats (Kingma & Welling 2014, App. B)."""
+        return gaussian_kl(self.mu, self.logvar)
+
+    @property
+    def kl(self) -> torch.Tensor:
+        """KL(q(z|x) || p(z)) per sentence, (B,) nats."""
+        return self.kl_per_dim.sum(-1)
+
+    def per_dimension(self, i: int = 0) -> dict[str, list]:
+        """Sentence i's posterior as plain lists: dimension, mu, sigma, kl (nats), each of length n."""
+        n = self.mu.size(1)
+        return {"dimension": list(range(n)), "mu": self.mu[i].tolist(), "sigma": self.sigma[i].tolist(),
+                "kl": self.kl_per_dim[i].tolist()}
+
+
+def _device(model: SentenceVAE) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.no_grad()
+def encode_sentences(model: SentenceVAE, vocab: Vocab, texts: list[str], max_tokens: int = 100) -> Posterior:
+    """Normalise and encode typed sentences (see `vae_core.data.encode_text`); `<eos>` is appended.
+
+    Raises TextError for an empty sentence and RuntimeError for the "lm" model (it has no posterior).
+    """
+    if not model.has_latent:
+        raise RuntimeError("the language-model baseline has no latent space to encode into")
+    enc = [encode_text(t, vocab, max_tokens) for t in texts]
+    x, lengths = pad_batch([torch.tensor(e.ids + [vocab.eos_id]) for e in enc])
+    model.eval()
+    dev = _device(model)
+    mu, logvar = model.encode(x.to(dev), lengths.to(dev))
+    return Posterior(mu.float().cpu(), logvar.float().cpu(), enc)
+
+
+def ids_to_text(vocab: Vocab, ids: list[list[int]]) -> list[str]:
+    return [" ".join(vocab.decode(s)) for s in ids]
+
+
+@torch.no_grad()
+def reconstruct(model: SentenceVAE, vocab: Vocab, text: str, n_samples: int = 3, strategy: str = "greedy",
+                beam_size: int = 5, max_len: int = 50, seed: int = 0) -> dict:
+    """Decode a sentence from its posterior mean and from `n_samples` posterior samples z ~ q(z|x).
+
+    Bowman et al. 2016, Table 7 (mean and samples, greedy). Returns {"input": EncodedText, "posterior":
+    Posterior, "mean": str, "samples": [str]}.
+    """
+    post = encode_sentences(model, vocab, [text])
+    g = torch.Generator().manual_seed(seed)
+    eps = torch.randn((n_samples, post.mu.size(1)), generator=g)
+    z = torch.cat([post.mu, post.mu + post.sigma * eps], 0)
+    out = ids_to_text(vocab, decode(model, z, strategy, max_len, beam_size=beam_size))
+    return {"input": post.inputs[0], "posterior": post, "mean": out[0], "samples": out[1:]}
+
+
+def interpolate(z1: torch.Tensor, z2: torch.Tensor, steps: int, method: str = "linear") -> torch.Tensor:
+    """Points on the path from z1 to z2 (each (n,)), endpoints included: (steps, n).
+
+    linear:    z(t) = (1 - t) z1 + t z2, t in [0, 1]   (Bowman et al. 2016, Sec. 6.3)
+    spherical: slerp, z(t) = sin((1-t) w)/sin(w) z1 + sin(t w)/sin(w) z2, w the angle between z1 and z2
+               (keeps the norm typical of prior samples; falls back to linear for (anti)parallel codes).
+    Raises ValueError for steps < 2 or an unknown method.
+    """
+    if steps < 2:
+        raise ValueError(f"a homotopy needs at least 2 steps, got {steps}")
+    t = torch.linspace(0, 1, steps, dtype=z1.dtype)[:, None]
+    if method == "linear":
+        return (1 - t) * z1 + t * z2
+    if method != "spherical":
+        raise ValueError(f"unknown interpolation {method!r}; expected one of {INTERPOLATIONS}")
+    cos = torch.dot(z1, z2) / (z1.norm() * z2.norm()).clamp(min=1e-12)
+    omega = torch.arccos(cos.clamp(-1.0, 1.0))
+    if float(torch.sin(omega).abs()) < 1e-6:
+        return (1 - t) * z1 + t * z2
+    return (torch.sin((1 - t) * omega) * z1 + torch.sin(t * omega) * z2) / torch.sin(omega)
+
+
+@torch.no_grad()
+def homotopy(model: SentenceVAE, vocab: Vocab, text1: str, text2: str, steps: int = 7, method: str = "linear",
+             strategy: str = "greedy", beam_size: int = 5, max_len: int = 50) -> dict:
+    """Decode the path between the posterior means of two sentences (Bowman et al. 2016, Sec. 6.3, Table 8).
+
+    Returns {"t": [float], "z": (steps, n) tensor, "sentences": [str], "changed": [bool] (True where the
+    decoded sentence differs from the previous step's), "inputs": [EncodedText, EncodedText]}.
+    """
+    post = encode_sentences(model, vocab, [text1, text2])
+    z = interpolate(post.mu[0], post.mu[1], steps, method)
+    sents = ids_to_text(vocab, decode(model, z, strategy, max_len, beam_size=beam_size))
+    changed = [False] + [a != b for a, b in zip(sents, sents[1:])]
+    return {"t": torch.linspace(0, 1, steps).tolist(), "z": z, "sentences": sents, "changed": changed,
+            "inputs": post.inputs}

@@ -1,0 +1,23 @@
+"""Step-indexed schedules: the KL weight of KL cost annealing (Bowman et al. 2016, Sec. 3.1, Fig. 2)."""
+from __future__ import annotations
+
+import math
+
+
+def kl_weight(step: int, kind: str = "logistic", anneal_steps: int = 2500, logistic_k: float = 0.0025) -> float:
+    """KL weight beta at optimisation step `step` (0-based), in [0, 1].
+
+    linear:   min(1, step / anneal_steps)                          (Kruengkrai 2019: 0 -> 1 over 10 epochs)
+    logistic: 1 / (1 + exp(-k (step - anneal_steps)))              (Bowman et al. 2016, Fig. 2; the midpoint
+              is at `anneal_steps`, k sets the steepness)
+    none:     1
+    Raises ValueError for an unknown kind.
+    """
+    if kind == "none":
+        return 1.0
+    if kind == "linear":
+        return 1.0 if anneal_steps <= 0 else min(1.0, step / anneal_steps)
+    if kind == "logistic":
+        t = -logistic_k * (step - anneal_steps)
+        return 0.0 if t > 700 else 1.0 / (1.0 + math.exp(t))
+    raise ValueError(f"unknown KL annealing schedule {kind!r} (linear, logistic, none)")

@@ -1,0 +1,411 @@
+"""Train a sentence VAE (Bowman et al. 2016) or its LSTM-LM baseline on a PTB-format corpus.
+
+    # Bowman-style VAE on PTB: logistic KL annealing, word dropout keep rate 0.6, z to h_0 and every input
+    python -m vae_core.train --data ../shared/data/ptb --out runs/vae --epochs 10 --word-keep 0.6
+
+    # the LSTM language-model baseline
+    python -m vae_core.train --data ../shared/data/ptb --out runs/lm --model lm --epochs 10
+
+    # Kruengkrai 2019's optimiser setup: SGD lr 1, clip 5, halve lr on plateau, linear KL over 10 epochs
+    python -m vae_core.train --data ../shared/data/ptb --out runs/k19 --optimizer sgd --lr 1 --clip 5 \
+        --kl-anneal linear --kl-anneal-steps 13150 --emb-dim 100 --hidden-dim 400 --emb-dropout 0.5 \
+        --out-dropout 0.5 --init-uniform 0.1 --epochs 30
+
+    # continue an interrupted run exactly where its last checkpoint stopped (budget flags may be raised)
+    python -m vae_core.train --out runs/vae --resume [--epochs 20]
+
+    # all flags can come from a JSON file (keys as the flag names with underscores); flags override it
+    python -m vae_core.train --config my_run.json
+
+Writes OUT/{weights.safetensors, config.json, trainer_state.safetensors} every --save-every steps, at every
+epoch end and on SIGINT/SIGTERM (atomically, see vae_core.checkpoint), plus OUT/best/ (model only) whenever
+the validation NLL improves. A non-finite loss stops the run and keeps the last good checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import signal
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from .checkpoint import CheckpointError, load_checkpoint, load_trainer_state, read_config, save_checkpoint
+from .config import ModelConfig, TrainConfig
+from .data import CorpusError, load_splits, Vocab
+from .estimators import active_units, encode_corpus, mutual_info
+from .model import SentenceVAE
+from .objectives import elbo
+from .schedules import kl_weight
+
+# Flags that may change on --resume (the budget and bookkeeping); everything else comes from the checkpoint.
+RESUMABLE_OVERRIDES = ("epochs", "max_steps", "max_minutes", "save_every", "threads", "device", "data",
+                       "val_batch_size", "log_every")
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (non-finite loss, unusable resume state); the message says why."""
+
+
+# --------------------------------------------------------------------------------------------- devices
+def select_device(name: str = "auto") -> torch.device:
+    """"auto" -> CUDA when available, else CPU; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """Mixed-precision dtype: "auto" is bf16 (or fp16 without bf16 support) on CUDA and off on CPU."""
+    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+        return None
+    if amp == "fp16":
+        return torch.float16
+    if amp == "bf16" or torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
+
+
+# --------------------------------------------------------------------------------------------- trainer state
+def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    sd = opt.state_dict()
+    tensors, scalars = {}, {}
+    for pid, st in sd["state"].items():
+        for k, v in st.items():
+            if isinstance(v, torch.Tensor):
+                tensors[f"optim/{pid}/{k}"] = v
+            elif v is not None:
+                scalars[f"{pid}/{k}"] = v
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def _restore_optimizer(opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
+    state: dict[int, dict] = {}
+    for key, v in tensors.items():
+        if key.startswith("optim/"):
+            _, pid, name = key.split("/", 2)
+            state.setdefault(int(pid), {})[name] = v
+    for key, v in meta["scalars"].items():
+        pid, name = key.split("/", 1)
+        state.setdefault(int(pid), {})[name] = v
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+# --------------------------------------------------------------------------------------------- CLI
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m vae_core.train", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--config", help="JSON file of settings (flag names with underscores); flags override it")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    helps = {
+        "model": "vae or lm", "data": "directory with {ptb.,}{train,valid,test}.txt", "out": "checkpoint directory",
+        "word_keep": "word dropout keep rate k (1 = none, 0 = inputless decoder)",
+        "kl_anneal": "linear | logistic | none", "kl_anneal_steps": "linear: steps to reach 1; logistic: midpoint",
+        "amp": "auto (bf16/fp16 on CUDA, off on CPU) | off | bf16 | fp16", "threads": "CPU threads (0 = torch default)",
+        "max_minutes": "wall-clock budget of this invocation (0 = none)", "max_steps": "total optimisation steps (0 = none)",
+        "init_uniform": "U(-a, a) init of all parameters (0 = PyTorch defaults)", "max_vocab": "0 = every train word",
+        "max_tokens": "truncate longer sentences (0 = keep)", "lr_decay": "factor on plateau of validation NLL",
+    }
+    for cls in (ModelConfig, TrainConfig):
+        for f in fields(cls):
+            if f.name in ("vocab_size",):
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            if f.type in ("bool", bool):
+                p.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes", "on"), default=None,
+                               metavar="{true,false}", help=helps.get(f.name))
+            else:
+                typ = {"int": int, "float": float, "str": str}.get(str(f.type), str)
+                p.add_argument(flag, type=typ, default=None, help=helps.get(f.name))
+    return p
+
+
+def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
+    """Merge defaults < --config file < explicit flags into (ModelConfig, TrainConfig)."""
+    settings: dict = {}
+    if args.config:
+        try:
+            settings.update(json.loads(Path(args.config).read_text()))
+        except (OSError, json.JSONDecodeError) as e:
+            raise SystemExit(f"error: cannot read config file {args.config}: {e}")
+    settings.update({k: v for k, v in vars(args).items() if v is not None and k not in ("config", "resume")})
+    mnames = {f.name for f in fields(ModelConfig)}
+    tnames = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(settings) - mnames - tnames)
+    if unknown:
+        raise SystemExit(f"error: unknown settings {unknown}")
+    return (ModelConfig(**{k: v for k, v in settings.items() if k in mnames}),
+            TrainConfig(**{k: v for k, v in settings.items() if k in tnames}))
+
+
+# --------------------------------------------------------------------------------------------- training
+class Trainer:
+    """One training run: model, optimiser, schedules and loop state; `run()` trains until the budget ends."""
+
+    def __init__(self, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool = False, quiet: bool = False):
+        self.tcfg, self.quiet = tcfg, quiet
+        if tcfg.threads > 0:
+            torch.set_num_threads(tcfg.threads)
+        self.device = select_device(tcfg.device)
+        self.amp_dtype = autocast_dtype(tcfg.amp, self.device)
+        self.out = Path(tcfg.out)
+        prev = load_checkpoint(self.out) if resume else None
+        vocab = prev.vocab if prev else None
+        ds = load_splits(tcfg.data, ("train", "valid"), vocab=vocab, max_tokens=tcfg.max_tokens or None,
+                         max_vocab=tcfg.max_vocab or None)
+        self.vocab, self.train, self.valid = ds.vocab, ds.splits["train"], ds.splits["valid"]
+        mcfg.vocab_size = len(self.vocab)
+        self.mcfg = mcfg
+        torch.manual_seed(tcfg.seed)
+        self.model = SentenceVAE(mcfg)
+        if tcfg.init_uniform > 0:
+            self.model.init_uniform_(tcfg.init_uniform)
+        if prev:
+            self.model.load_state_dict(prev.model.state_dict())
+        self.model.to(self.device)
+        params = self.model.parameters()
+        if tcfg.optimizer == "sgd":
+            self.opt = torch.optim.SGD(params, lr=tcfg.lr, momentum=tcfg.momentum)
+        else:
+            self.opt = torch.optim.Adam(params, lr=tcfg.lr)
+        self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(self.opt, factor=tcfg.lr_decay,
+                                                                  patience=tcfg.lr_patience, min_lr=tcfg.min_lr)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.step = self.epoch = self.batch_in_epoch = 0
+        self.best_val = math.inf
+        self.history: dict = {"epochs": [], "steps": []}
+        self.train_seconds = 0.0
+        self.epoch_sums = torch.zeros(4, dtype=torch.float64)     # loss, rec, kl, tokens of this epoch
+        self.log_window = torch.zeros(5, dtype=torch.float64)     # loss, rec, kl, tokens, sentences since last log
+        if prev:
+            self._restore(prev)
+
+    # ----- state
+    def _restore(self, prev) -> None:
+        tensors, meta = load_trainer_state(self.out)
+        _restore_optimizer(self.opt, tensors, meta["optimizer"])
+        self.plateau.load_state_dict(meta["plateau"])
+        if meta.get("scaler"):
+            self.scaler.load_state_dict(meta["scaler"])
+        torch.set_rng_state(tensors["rng/cpu"])
+        if self.device.type == "cuda" and "rng/cuda" in tensors:
+            torch.cuda.set_rng_state(tensors["rng/cuda"])
+        self.epoch_sums = tensors["epoch_sums"].to(torch.float64)
+        self.log_window = tensors["log_window"].to(torch.float64)
+        lp = meta["loop"]
+        self.step, self.epoch, self.batch_in_epoch = lp["step"], lp["epoch"], lp["batch_in_epoch"]
+        self.best_val, self.train_seconds = lp["best_val"], lp["train_seconds"]
+        self.history = prev.history
+
+    def progress(self) -> dict:
+        return {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+                "best_val_nll": self.best_val, "train_seconds": round(self.train_seconds, 3)}
+
+    def save(self) -> None:
+        """Checkpoint everything needed to continue exactly (atomic; see vae_core.checkpoint)."""
+        tensors, opt_meta = _optimizer_tensors(self.opt)
+        tensors["rng/cpu"] = torch.get_rng_state()
+        if self.device.type == "cuda":
+            tensors["rng/cuda"] = torch.cuda.get_rng_state()
+        tensors["epoch_sums"] = self.epoch_sums
+        tensors["log_window"] = self.log_window
+        meta = {"optimizer": opt_meta, "plateau": self.plateau.state_dict(),
+                "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+                "loop": {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+                         "best_val": self.best_val, "train_seconds": self.train_seconds}}
+        save_checkpoint(self.out, self.model, self.mcfg, self.vocab, self.tcfg, self.history, self.progress(),
+                        tensors, meta)
+
+    # ----- one step
+    def kl_weight(self) -> float:
+        t = self.tcfg
+        return kl_weight(self.step, t.kl_anneal, t.kl_anneal_steps, t.kl_logistic_k)
+
+    def train_step(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """One optimisation step; returns the detached (loss, rec, kl) batch sums (3,), without a host sync."""
+        self.model.train()
+        x, lengths = x.to(self.device, non_blocking=True), lengths.to(self.device, non_blocking=True)
+        ctx = (torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype else contextlib.nullcontext())
+        with ctx:
+            terms = elbo(self.model, x, lengths, self.kl_weight(), self.tcfg.word_keep)
+        loss = terms.loss.mean()
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.tcfg.clip > 0:
+            self.scaler.unscale_(self.opt)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tcfg.clip)
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        self.step += 1
+        return torch.stack([terms.loss.sum(), terms.rec.sum(), terms.kl.sum()]).detach()
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        """ELBO on the validation split (one z sample, fixed seed), plus active units and mutual information."""
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):     # validation noise never shifts the training RNG stream
+            torch.manual_seed(self.tcfg.seed + 1)
+            self.model.eval()
+            rec = kl = 0.0
+            for idx in self.valid.batches(self.tcfg.val_batch_size):
+                x, lengths = self.valid.collate(idx)
+                t = elbo(self.model, x.to(self.device), lengths.to(self.device))
+                rec += float(t.rec.sum())
+                kl += float(t.kl.sum())
+            n, ntok = len(self.valid), self.valid.n_tokens
+            out = {"val_nll": (rec + kl) / n, "val_rec": rec / n, "val_kl": kl / n,
+                   "val_ppl": math.exp((rec + kl) / ntok)}
+            if self.model.has_latent:
+                mu, logvar = encode_corpus(self.model, self.valid, device=self.device)
+                out["val_active_units"] = active_units(mu)[0]
+                out["val_mutual_info"] = mutual_info(mu, logvar, torch.Generator().manual_seed(self.tcfg.seed))
+        return out
+
+    # ----- loop
+    def run(self) -> str:
+        """Train until the budget ends; returns why it stopped ("done", "max_steps", "max_minutes", "signal")."""
+        t = self.tcfg
+        stop = {"flag": None}
+
+        def on_signal(signum, frame):
+            if stop["flag"] == "signal":
+                raise KeyboardInterrupt          # second signal: stop at once
+            stop["flag"] = "signal"
+
+        old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            return self._loop(stop)
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+    def _loop(self, stop: dict) -> str:
+        t = self.tcfg
+        start = time.monotonic()
+        seconds_before = self.train_seconds
+        while self.epoch < t.epochs:
+            batches = self.train.batches(t.batch_size, shuffle=True, seed=t.seed, epoch=self.epoch)
+            bar = tqdm(total=len(batches), initial=self.batch_in_epoch, desc=f"epoch {self.epoch + 1}/{t.epochs}",
+                       disable=self.quiet, dynamic_ncols=True, leave=True)
+            epoch_start_time, tokens_this_run = time.monotonic(), 0
+            while self.batch_in_epoch < len(batches):
+                reason = self._budget_exhausted(start, stop)
+                if reason:
+                    bar.close()
+                    self.train_seconds = seconds_before + time.monotonic() - start
+                    self.save()
+                    return reason
+                x, lengths = self.train.collate(batches[self.batch_in_epoch])
+                sums = self.train_step(x, lengths)
+                self.batch_in_epoch += 1
+                ntok = float(lengths.sum())
+                tokens_this_run += ntok
+                stats = torch.cat([sums.double().cpu(), torch.tensor([ntok, len(lengths)], dtype=torch.float64)])
+                self.epoch_sums += stats[:4]
+                self.log_window += stats
+                bar.update(1)
+                if self.step % t.log_every == 0:
+                    self._log(self.log_window, bar)
+                    self.log_window.zero_()
+                if t.save_every and self.step % t.save_every == 0:
+                    self._check_finite(self.epoch_sums)
+                    self.train_seconds = seconds_before + time.monotonic() - start
+                    self.save()
+            bar.close()
+            self._check_finite(self.epoch_sums)
+            self._end_epoch(time.monotonic() - epoch_start_time, tokens_this_run)
+            self.train_seconds = seconds_before + time.monotonic() - start
+            self.save()
+        return "done"
+
+    def _budget_exhausted(self, start: float, stop: dict) -> str | None:
+        t = self.tcfg
+        if stop["flag"]:
+            return stop["flag"]
+        if t.max_steps and self.step >= t.max_steps:
+            return "max_steps"
+        if t.max_minutes and time.monotonic() - start >= 60 * t.max_minutes:
+            return "max_minutes"
+        return None
+
+    def _check_finite(self, sums: torch.Tensor) -> None:
+        if not bool(torch.isfinite(sums).all()):
+            raise TrainingError(f"non-finite loss at step {self.step} (epoch {self.epoch + 1}); stopped, and the last "
+                                f"good checkpoint in {self.out} was kept. Try a lower --lr or --clip.")
+
+    def _log(self, window: torch.Tensor, bar) -> None:
+        loss, rec, kl, ntok, n = window.tolist()
+        n = max(n, 1)
+        self._check_finite(window)
+        rec_tok = rec / max(ntok, 1)
+        entry = {"step": self.step, "kl_weight": round(self.kl_weight(), 6), "rec": rec / n, "kl": kl / n,
+                 "ppl": math.exp(min(rec_tok + kl / max(ntok, 1), 50.0)), "lr": self.opt.param_groups[0]["lr"]}
+        self.history["steps"].append(entry)
+        bar.set_postfix(loss=f"{loss / n:.2f}", kl=f"{entry['kl']:.2f}", ppl=f"{entry['ppl']:.1f}",
+                        beta=f"{entry['kl_weight']:.2f}")
+
+    def _end_epoch(self, seconds: float, tokens: float) -> None:
+        """Validate, record the epoch, step the plateau schedule, save OUT/best when validation improves.
+
+        `seconds`/`tokens`: time and target tokens of this invocation's part of the epoch (for tokens/s).
+        """
+        loss, rec, kl, ntok = self.epoch_sums.tolist()
+        n = len(self.train)
+        val = self.validate()
+        record = {"epoch": self.epoch + 1, "step": self.step, "kl_weight": self.kl_weight(),
+                  "lr": self.opt.param_groups[0]["lr"], "train_loss": loss / n, "train_rec": rec / n,
+                  "train_kl": kl / n, "train_ppl": math.exp((rec + kl) / ntok),
+                  "epoch_seconds": round(seconds, 2), "tokens_per_s": round(tokens / max(seconds, 1e-9), 1), **val}
+        self.history["epochs"].append(record)
+        self.plateau.step(val["val_nll"])
+        if not self.quiet:
+            print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in record.items()}), flush=True)
+        improved = val["val_nll"] < self.best_val
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        self.epoch_sums.zero_()
+        if improved:
+            self.best_val = val["val_nll"]
+            save_checkpoint(self.out / "best", self.model, self.mcfg, self.vocab, self.tcfg, self.history,
+                            self.progress())
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.resume:
+            if not args.out:
+                raise SystemExit("error: --resume needs --out (the run's checkpoint directory)")
+            saved = read_config(args.out)
+            mcfg = ModelConfig.from_dict(saved["model"])
+            tdict = saved["train"]
+            for k in RESUMABLE_OVERRIDES:
+                if getattr(args, k, None) is not None:
+                    tdict[k] = getattr(args, k)
+            tcfg = TrainConfig.from_dict(tdict)
+            tcfg.out = args.out
+        else:
+            mcfg, tcfg = configs_from_args(args)
+            if not tcfg.data or not tcfg.out:
+                raise SystemExit("error: --data and --out are required (or --resume with --out)")
+        trainer = Trainer(mcfg, tcfg, resume=args.resume)
+        n_params = sum(p.numel() for p in trainer.model.parameters())
+        print(f"model {mcfg.model}: {n_params / 1e6:.2f}M parameters, vocabulary {len(trainer.vocab)}, "
+              f"device {trainer.device}, amp {trainer.amp_dtype}, threads {torch.get_num_threads()}, "
+              f"start step {trainer.step}", flush=True)
+        reason = trainer.run()
+        print(f"stopped ({reason}) at step {trainer.step}, epoch {trainer.epoch}; checkpoint in {tcfg.out}", flush=True)
+    except (CorpusError, CheckpointError, TrainingError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
