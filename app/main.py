@@ -9,7 +9,7 @@ import streamlit as st
 st.set_page_config(page_title="Sentence VAE explorer", layout="wide")
 PAGES = Path(__file__).parent / "pages"
 nav = st.navigation([
-    st.Page(PAGES / "encode.py", title="Encode & reconstruct", url_path="encode", default=True),
+    st.Page(PAGES / "encode.py", title="Encode & reconstruct", default=True),
     st.Page(PAGES / "homotopy.py", title="Homotopy", url_path="homotopy"),
 ])
 nav.run()

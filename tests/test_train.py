@@ -1,5 +1,6 @@
 """Training: exact resume, the CLIs end to end, and a model that is known to reconstruct."""
 import json
+from pathlib import Path
 import math
 
 import pytest
@@ -124,3 +125,36 @@ def test_sampling_temperature_and_batching(memorised):
     assert decode(ck.model, z, "beam", beam_size=3) == [decode(ck.model, z[i:i + 1], "beam", beam_size=3)[0] for i in range(5)]
     with pytest.raises(ValueError, match="temperature"):
         decode(ck.model, z, "sample", temperature=0)
+
+
+def test_config_file_with_flag_override(tmp_path):
+    cfg = tmp_path / "run.json"
+    cfg.write_text(json.dumps({"data": "d", "out": "o", "hidden_dim": 40, "word_keep": 0.5, "kl_anneal": "linear"}))
+    m, t = train.configs_from_args(train.build_parser().parse_args(["--config", str(cfg), "--word-keep", "0.75",
+                                                                    "--z-to-init", "false"]))
+    assert (m.hidden_dim, m.z_to_init, m.z_concat) == (40, False, True)
+    assert (t.word_keep, t.kl_anneal, t.data) == (0.75, "linear", "d")
+
+
+def test_sigint_saves_a_checkpoint_that_resumes(tmp_path, tiny_ptb):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "vae_core.train", "--data", str(tiny_ptb), "--out", str(out), "--epochs", "1000",
+           "--emb-dim", "16", "--hidden-dim", "16", "--latent-dim", "4", "--save-every", "0", "--threads", "1"]
+    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "best" / "config.json").exists() and time.monotonic() < deadline:   # after epoch 1
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    log, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, log
+    assert "stopped (signal)" in log
+    ck = load_checkpoint(out)
+    assert ck.progress["step"] >= 13 and (out / "trainer_state.safetensors").exists()
+    resumed = Trainer(*train.configs_from_args(train.build_parser().parse_args(cmd[3:])), resume=True, quiet=True)
+    assert resumed.step == ck.progress["step"]

@@ -230,6 +230,8 @@ class Trainer:
     def train_step(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """One optimisation step; returns the detached (loss, rec, kl) batch sums (3,), without a host sync."""
         self.model.train()
+        if self.device.type == "cuda":          # pinned host memory lets the copy overlap with compute
+            x, lengths = x.pin_memory(), lengths.pin_memory()
         x, lengths = x.to(self.device, non_blocking=True), lengths.to(self.device, non_blocking=True)
         ctx = (torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype else contextlib.nullcontext())
         with ctx:
