@@ -48,5 +48,5 @@ def reconstruction_table(result: dict) -> pd.DataFrame:
 
 def homotopy_table(result: dict) -> pd.DataFrame:
     """One row per step of a homotopy: t, the decoded sentence, and whether it changed from the step before."""
-    return pd.DataFrame({"t": [round(t, 3) for t in result["t"]], "sentence": result["sentences"],
+    return pd.DataFrame({"t": [f"{t:.3f}" for t in result["t"]], "sentence": result["sentences"],
                          "changed": ["●" if c else "" for c in result["changed"]]})

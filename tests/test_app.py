@@ -16,7 +16,7 @@ def _page(name: str) -> AppTest:
 
 
 def _table_text(at: AppTest) -> str:
-    return "\n".join(df.value.to_string() for df in at.dataframe)
+    return "\n".join(t.value.to_string() for t in at.table)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_homotopy_page_shows_the_decoded_path(demo):
     at.radio(key="method").set_value("spherical").run()
     assert not at.exception
     want = homotopy(demo.model, demo.vocab, a, b, steps=5, method="spherical")
-    df = at.dataframe[0].value
+    df = at.table[0].value
     assert list(df["sentence"]) == want["sentences"] and len(df) == 5
 
 
@@ -73,3 +73,18 @@ def test_bad_checkpoint_directory_gives_a_message_not_a_traceback(tmp_path):
     at.sidebar.text_input(key="ckpt_typed").set_value(str(tmp_path)).run()
     assert not at.exception
     assert any("Pickle files are refused" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("page,key", [("encode", "sentence"), ("homotopy", "first")])
+def test_every_view_survives_hostile_text(page, key):
+    from tests.test_hostile import HOSTILE
+    at = _page(page).run()
+    for name, text in HOSTILE.items():
+        at.text_input(key=key).set_value(text[:2000]).run()     # the widget caps input at 2000 characters
+        assert not at.exception, name
+        if name in ("empty", "whitespace"):
+            assert at.warning and "empty" in at.warning[0].value, name
+        else:
+            assert at.table, name
+        if name in ("all_oov", "emoji", "rtl"):
+            assert any("not in the vocabulary" in i.value for i in at.info), name

@@ -45,20 +45,19 @@ def test_half_precision_export_loads_as_float32(tmp_path):
         torch.testing.assert_close(p, q, atol=1e-3, rtol=1e-3)
 
 
-def test_state_saved_from_another_device_loads_on_cpu(tmp_path):
-    """Tensors are copied to the CPU on save and mapped to the CPU on load, whatever device they came from."""
+def test_weights_file_carries_no_device_so_gpu_saves_load_on_cpu(tmp_path):
+    """A safetensors header records dtype, shape and offsets only: a file written from CUDA tensors is the
+    same bytes as one written from CPU tensors, and the loader maps everything to the requested device.
+    (The CUDA round trip itself is the next test, which runs where a GPU is present.)"""
+    import struct
     m, cfg, v = _model()
-    dev = "cuda" if torch.cuda.is_available() else "meta"
-    if dev == "meta":
-        # no GPU here: check the save path moves tensors off their device by saving a CPU model, then
-        # checking the file holds plain CPU tensors with no device information at all
-        save_checkpoint(tmp_path / "ck", m, cfg, v)
-    else:
-        save_checkpoint(tmp_path / "ck", m.to(dev), cfg, v)
-        m = m.cpu()
-    ck = load_checkpoint(tmp_path / "ck", device="cpu")
-    assert all(p.device.type == "cpu" for p in ck.model.parameters())
-    assert _same_weights(ck.model, m)
+    d = save_checkpoint(tmp_path / "ck", m, cfg, v)
+    raw = (d / "weights.safetensors").read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    assert all(set(e) == {"dtype", "shape", "data_offsets"} for k, e in header.items() if k != "__metadata__")
+    ck = load_checkpoint(d, device="cpu")
+    assert all(p.device.type == "cpu" for p in ck.model.parameters()) and _same_weights(ck.model, m)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA to create CUDA tensors")

@@ -175,11 +175,12 @@ def read_config(directory: str | os.PathLike) -> dict:
         raise CheckpointError(f"{path}: not valid JSON ({e})") from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a {FORMAT} checkpoint config (missing \"format\": \"{FORMAT}\")")
-    if cfg.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"{path}: format_version {cfg['format_version']} is newer than this code reads ({FORMAT_VERSION})")
-    for key in ("model", "vocab", "checkpoint_id"):
-        if key not in cfg:
-            raise CheckpointError(f"{path}: missing key {key!r}")
+    version = cfg.get("format_version", 0)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: format_version {version!r} is not one this code reads (<= {FORMAT_VERSION})")
+    for key, typ in (("model", dict), ("vocab", list), ("checkpoint_id", str)):
+        if not isinstance(cfg.get(key), typ):
+            raise CheckpointError(f"{path}: key {key!r} is missing or not a {typ.__name__}")
     return cfg
 
 
@@ -205,7 +206,7 @@ def load_checkpoint(directory: str | os.PathLike, device: torch.device | str = "
     The model is rebuilt from config.json alone, its weights cast to float32, and put in eval mode.
     Raises CheckpointError naming the file for: a missing directory or file, pickle files, invalid JSON,
     a vocabulary whose size differs from the config, corrupt or truncated weights, weights from another
-    save, and missing, unexpected or mis-shaped tensors.
+    save, missing, unexpected or mis-shaped tensors, and non-float or non-finite weights.
     """
     d = Path(directory)
     if (d / ".next").is_dir() and os.access(d, os.W_OK):
@@ -223,8 +224,12 @@ def load_checkpoint(directory: str | os.PathLike, device: torch.device | str = "
         raise CheckpointError(f"{d / CONFIG}: vocabulary has {len(vocab)} words but model.vocab_size is "
                               f"{model_config.vocab_size}")
     weights, _ = _read_safetensors(d / WEIGHTS, cfg["checkpoint_id"])
-    model = SentenceVAE(model_config)
-    expected = model.state_dict()
+    # Compare shapes on the meta device first: a hostile config (say hidden_dim = 10**9) allocates nothing.
+    try:
+        with torch.device("meta"):
+            expected = SentenceVAE(model_config).state_dict()
+    except (RuntimeError, ValueError, TypeError, OverflowError) as e:
+        raise CheckpointError(f"{d / CONFIG}: the model config cannot be built ({e})") from None
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))
     if missing or unexpected:
@@ -233,15 +238,26 @@ def load_checkpoint(directory: str | os.PathLike, device: torch.device | str = "
     bad = [f"{k} {tuple(weights[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items() if weights[k].shape != v.shape]
     if bad:
         raise CheckpointError(f"{d / WEIGHTS}: tensor shapes do not match {CONFIG}: " + "; ".join(bad[:5]))
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in weights.items()})
+    not_float = [k for k, v in weights.items() if not v.is_floating_point()]
+    if not_float:
+        raise CheckpointError(f"{d / WEIGHTS}: tensors {not_float[:5]} are not floating point")
+    non_finite = [k for k, v in weights.items() if not bool(torch.isfinite(v).all())]
+    if non_finite:
+        raise CheckpointError(f"{d / WEIGHTS}: tensors {non_finite[:5]} hold NaN or infinite values")
+    model = SentenceVAE(model_config)
+    model.load_state_dict({k: v.float() for k, v in weights.items()})
     model.to(device).eval()
     train_config = None
-    if cfg.get("train"):
+    if isinstance(cfg.get("train"), dict):
         try:
             train_config = TrainConfig.from_dict(cfg["train"])
         except (TypeError, ValueError):
             train_config = None   # an unknown training setup does not stop inference
-    return Checkpoint(model, vocab, model_config, train_config, cfg.get("history") or {"epochs": [], "steps": []}, cfg.get("progress", {}), d,
+    history = cfg.get("history")
+    if not (isinstance(history, dict) and all(isinstance(history.get(k, []), list) for k in ("epochs", "steps"))):
+        history = {"epochs": [], "steps": []}     # history is informative only: a malformed one is dropped
+    progress = cfg.get("progress") if isinstance(cfg.get("progress"), dict) else {}
+    return Checkpoint(model, vocab, model_config, train_config, history, progress, d,
                       {k: cfg.get(k) for k in ("checkpoint_id", "weights_dtype", "format_version")})
 
 

@@ -8,6 +8,17 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 MODEL_KINDS = ("vae", "lm")
+_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
+
+
+def check_types(obj) -> None:
+    """Raise ValueError naming the first field whose value does not have its annotated type (configs are
+    read from JSON that may come from anywhere; a wrong type must fail here, not deep inside torch)."""
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        ok = _TYPES.get(str(f.type), (object,))
+        if not isinstance(v, ok) or (isinstance(v, bool) and bool not in ok):
+            raise ValueError(f"{f.name} must be {f.type}, got {v!r}")
 
 
 @dataclass
@@ -36,10 +47,11 @@ class ModelConfig:
     tie_embeddings: bool = False
 
     def __post_init__(self):
+        check_types(self)
         if self.model not in MODEL_KINDS:
             raise ValueError(f"model must be one of {MODEL_KINDS}, got {self.model!r}")
         for name in ("vocab_size", "emb_dim", "hidden_dim", "num_layers"):
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.model == "vae":
             if self.latent_dim < 1:
@@ -106,6 +118,7 @@ class TrainConfig:
     init_uniform: float = 0.0
 
     def __post_init__(self):
+        check_types(self)
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be sgd or adam, got {self.optimizer!r}")
         if self.kl_anneal not in ("linear", "logistic", "none"):

@@ -1,10 +1,16 @@
 """Latent-space operations on a loaded model: encode typed sentences, reconstruct, interpolate (homotopy).
 
 These are the functions the app, notebooks and tests call; they take text, return plain Python/tensors,
-and never touch a UI.
+and never touch a UI. The same operations from the shell (one JSON object on stdout):
+
+    python -m vae_core.latent checkpoints/demo-vae reconstruct "the market fell sharply" --samples 3
+    python -m vae_core.latent checkpoints/demo-vae homotopy "the market fell" "mr. smith resigned" --steps 7
 """
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -122,3 +128,43 @@ def homotopy(model: SentenceVAE, vocab: Vocab, text1: str, text2: str, steps: in
     changed = [False] + [a != b for a, b in zip(sents, sents[1:])]
     return {"t": torch.linspace(0, 1, steps).tolist(), "z": z, "sentences": sents, "changed": changed,
             "inputs": post.inputs}
+
+
+def main(argv=None) -> int:
+    from .checkpoint import CheckpointError, load_checkpoint
+    from .data import TextError
+
+    p = argparse.ArgumentParser(prog="python -m vae_core.latent", description="Reconstruct or interpolate sentences.")
+    p.add_argument("checkpoint")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("reconstruct", help="decode from the posterior mean and posterior samples")
+    r.add_argument("text")
+    r.add_argument("--samples", type=int, default=3)
+    h = sub.add_parser("homotopy", help="decode the path between two sentences' posterior means")
+    h.add_argument("text1")
+    h.add_argument("text2")
+    h.add_argument("--steps", type=int, default=7)
+    h.add_argument("--method", choices=INTERPOLATIONS, default="linear")
+    for q in (r, h):
+        q.add_argument("--strategy", choices=["greedy", "beam"], default="greedy")
+    args = p.parse_args(argv)
+    try:
+        ck = load_checkpoint(args.checkpoint)
+        if args.cmd == "reconstruct":
+            res = reconstruct(ck.model, ck.vocab, args.text, args.samples, args.strategy)
+            out = {"input": " ".join(res["input"].tokens), "notices": res["input"].notices, "mean": res["mean"],
+                   "samples": res["samples"], "kl": float(res["posterior"].kl[0])}
+        else:
+            res = homotopy(ck.model, ck.vocab, args.text1, args.text2, args.steps, args.method, args.strategy)
+            out = {"inputs": [" ".join(e.tokens) for e in res["inputs"]],
+                   "notices": [m for e in res["inputs"] for m in e.notices], "t": res["t"],
+                   "sentences": res["sentences"]}
+    except (CheckpointError, TextError, RuntimeError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -406,6 +406,9 @@ def main(argv=None) -> int:
     except (CorpusError, CheckpointError, TrainingError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:      # e.g. a full disk while saving: the previous checkpoint is intact (atomic save)
+        print(f"error: {e}. The last complete checkpoint in {tcfg.out} was kept.", file=sys.stderr)
+        return 1
     return 0
 
 

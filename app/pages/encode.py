@@ -40,7 +40,7 @@ m2.metric("tokens (with <eos>)", len(result["input"].tokens) + 1)
 m3.metric("dimensions with KL > 0.1", sum(k > 0.1 for k in post.per_dimension(0)["kl"]))
 
 st.subheader("Reconstructions")
-st.dataframe(figures.reconstruction_table(result), hide_index=True, width="stretch")
+st.table(figures.reconstruction_table(result), hide_index=True)
 
 st.subheader("Posterior")
 per_dim = post.per_dimension(0)

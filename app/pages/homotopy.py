@@ -31,6 +31,6 @@ except TextError as e:
     st.stop()
 
 show_notices(result["inputs"])
-st.dataframe(figures.homotopy_table(result), hide_index=True, width="stretch")
+st.table(figures.homotopy_table(result), hide_index=True)
 n_distinct = len(dict.fromkeys(result["sentences"]))
 st.caption(f"{n_distinct} distinct sentences along {steps} steps; ● marks a step whose decode differs from the one before.")

@@ -1,0 +1,111 @@
+"""The served app in a real headless Chromium: eight concurrent sessions on different views share one
+cached model, see only their own results, and keep the server's memory bounded; a screenshot of a
+homotopy is saved (tests/artifacts/homotopy.png)."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from vae_core.checkpoint import load_checkpoint
+from vae_core.latent import homotopy, reconstruct
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("CI must install the system Chromium (.ci/run does: apt-get install chromium)")
+        pytest.skip("no system Chromium (apt-get install chromium fonts-liberation)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
+                             "--server.address", "127.0.0.1", "--server.port", str(port),
+                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("the Streamlit server did not become healthy in 60 s")
+    yield url, proc
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def _fill(page, label: str, text: str):
+    box = page.get_by_label(label)
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_eight_concurrent_sessions_share_one_model_and_keep_their_own_results(server, demo_dir):
+    from playwright.sync_api import sync_playwright
+    url, proc = server
+    demo = load_checkpoint(demo_dir)
+    encode_inputs = ["the market fell sharply", "mr. smith is chairman", "the bank will pay a dividend",
+                     "analysts expect the market to recover"]
+    homotopy_inputs = [("the company said", "stock prices fell"), ("the dollar rose", "the yen fell"),
+                       ("interest rates rose", "the bank lost money"), ("sales rose N N", "profit fell")]
+    expect_encode = [reconstruct(demo.model, demo.vocab, s, n_samples=3)["mean"] for s in encode_inputs]
+    expect_path = [homotopy(demo.model, demo.vocab, a, b, steps=7)["sentences"] for a, b in homotopy_inputs]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pages = []
+        for i in range(8):
+            pg = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
+            pg.goto(url + ("/" if i < 4 else "/homotopy"), wait_until="domcontentloaded", timeout=90_000)
+            pages.append(pg)
+        rss_loaded = None
+        for pg in pages:                      # every session shows its first result before we type
+            pg.locator("table").first.wait_for(timeout=90_000)
+        rss_loaded = _rss_mb(proc.pid)
+        for i, pg in enumerate(pages[:4]):
+            _fill(pg, "Sentence", encode_inputs[i])
+        for i, pg in enumerate(pages[4:]):
+            a, b = homotopy_inputs[i]
+            _fill(pg, "First sentence", a)
+            _fill(pg, "Second sentence", b)
+        for i, pg in enumerate(pages[:4]):
+            pg.get_by_role("cell", name=expect_encode[i], exact=True).first.wait_for(timeout=90_000)
+        for i, pg in enumerate(pages[4:]):
+            last = expect_path[i][-1]
+            pg.get_by_role("cell", name=last, exact=True).first.wait_for(timeout=90_000)
+            table = pg.locator("table").first.inner_text()
+            assert all(s in table for s in expect_path[i])
+            # no leak: no other session's inputs show up here
+            assert not any(other[0] in table for j, other in enumerate(homotopy_inputs) if j != i and other[0] not in expect_path[i])
+        for pg in pages:
+            assert pg.locator('[data-testid="stException"]').count() == 0
+        pages[4].screenshot(path=str(ARTIFACTS / "homotopy.png"), full_page=True)
+        rss_after = _rss_mb(proc.pid)
+        browser.close()
+    print(f"server RSS: {rss_loaded:.0f} MB with 8 sessions loaded, {rss_after:.0f} MB after their work")
+    # one shared float32 demo model is ~35 MB; eight private copies would add ~280 MB
+    assert rss_after - rss_loaded < 150
+    assert (ARTIFACTS / "homotopy.png").stat().st_size > 10_000
