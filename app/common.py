@@ -85,3 +85,71 @@ def show_notices(inputs) -> None:
     for enc in inputs:
         for msg in enc.notices:
             st.info(msg)
+
+
+# ------------------------------------------------------------------------------------------ corpora
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ptb"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _read_lines(path: str, mtime: float, limit: int) -> list[str]:
+    from vae_core.data import read_corpus
+    sents, _ = read_corpus(path)
+    return [" ".join(s) for s in sents[:limit]]
+
+
+def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_labels: bool = True) -> dict | None:
+    """Choose the sentences to analyse: a split of a data directory (PTB test by default), an uploaded text
+    file (one sentence a line; an optional tab-separated label column), or sentences decoded from prior
+    samples. Returns {"name", "sentences", "labels" or None} or None with a message shown."""
+    from vae_core.analysis import prior_samples
+    from vae_core.data import CorpusError, split_path
+    sources = ["data directory", "uploaded file", "prior samples"]
+    default = 0 if DEFAULT_DATA.is_dir() else 2
+    src = st.radio("Corpus", sources, index=default, horizontal=True, key=f"{key}_src")
+    limit = st.number_input("At most this many sentences", 10, 50_000, default_limit, step=100, key=f"{key}_limit")
+    if src == "data directory":
+        c1, c2 = st.columns([3, 1])
+        d = c1.text_input("Data directory", str(DEFAULT_DATA), key=f"{key}_dir")
+        split = c2.selectbox("Split", ["test", "valid", "train"], key=f"{key}_split")
+        try:
+            p = split_path(d, split)
+            return {"name": f"{p.name}", "sentences": _read_lines(str(p), p.stat().st_mtime, int(limit)), "labels": None}
+        except (CorpusError, OSError) as e:
+            st.warning(f"Cannot read the corpus: {e}")
+            return None
+    if src == "uploaded file":
+        up = st.file_uploader("Text file: one sentence a line" + (", optionally `sentence<TAB>label`" if allow_labels else ""),
+                              type=["txt", "tsv"], key=f"{key}_upload")
+        if up is None:
+            st.info("Upload a file to project it.")
+            return None
+        raw = up.getvalue().decode("utf-8", errors="replace").splitlines()
+        rows = [ln.split("\t", 1) for ln in raw if ln.strip()][: int(limit)]
+        if not rows:
+            st.warning("The uploaded file holds no sentence.")
+            return None
+        labels = [r[1].strip() for r in rows] if allow_labels and all(len(r) == 2 for r in rows) else None
+        return {"name": up.name, "sentences": [r[0] for r in rows], "labels": labels}
+    n = min(int(limit), 2000)
+    samples = prior_samples(ck.model, ck.vocab, n, seed=0)
+    return {"name": f"{n} prior samples", "sentences": [s["sentence"] or "<eos>" for s in samples], "labels": None}
+
+
+@st.cache_data(show_spinner="Encoding the corpus…", max_entries=8, hash_funcs={})
+def encode_corpus_cached(ckpt_path: str, checkpoint_id: str, sentences: tuple[str, ...]):
+    """Posterior means and logvars (numpy) and per-sentence KL and lengths of a corpus, cached per checkpoint."""
+    from vae_core.latent import posterior_of_corpus
+    ck = load_cached(ckpt_path)
+    return posterior_of_corpus(ck.model, ck.vocab, list(sentences))
+
+
+def projection_for(ck: Checkpoint, corpus: dict, method: str, params: dict | None = None, seed: int = 0) -> dict:
+    """Encode `corpus` (cached per checkpoint) and project its posterior means (disk-cached per checkpoint,
+    corpus, method and parameters). Returns the posterior dict plus "coords" (N, 2) and "cached"."""
+    from vae_core.projection import cache_key, project
+    post = encode_corpus_cached(str(ck.path.resolve()), ck.meta["checkpoint_id"], tuple(corpus["sentences"]))
+    key = cache_key(ck.meta["checkpoint_id"], corpus["sentences"], method, params or {}, seed)
+    with st.spinner(f"Projecting {len(corpus['sentences'])} sentences with {method.upper()}…"):
+        coords, cached = project(post["mu"], method, params, seed, key=key)
+    return {**post, "coords": coords, "cached": cached}

@@ -50,3 +50,140 @@ def homotopy_table(result: dict) -> pd.DataFrame:
     """One row per step of a homotopy: t, the decoded sentence, and whether it changed from the step before."""
     return pd.DataFrame({"t": [f"{t:.3f}" for t in result["t"]], "sentence": result["sentences"],
                          "changed": ["●" if c else "" for c in result["changed"]]})
+
+
+# ------------------------------------------------------------------------------------------ explorer views
+def reconstruction_rows_table(rows: list[dict]) -> pd.DataFrame:
+    """Livne et al. 2020 Table 11 layout: label (D, M, R1.., P1..), decoded sentence, BLEU to the input."""
+    return pd.DataFrame({"": [r["label"] for r in rows], "sentence": [r["sentence"] for r in rows],
+                         "BLEU": [f"{r['bleu']:.1f}" for r in rows]})
+
+
+def perturbation_figure(results: list[dict]) -> go.Figure:
+    """BLEU to the input and the number of distinct decodes against k, for z ~ N(mu, (k sigma)^2)."""
+    ks = [r["k"] for r in results]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Scatter(x=ks, y=[r["bleu"] for r in results], mode="lines+markers", name="mean BLEU to input"))
+    fig.add_trace(go.Scatter(x=ks, y=[100 * r["exact"] for r in results], mode="lines+markers",
+                             name="% identical to input", line=dict(dash="dot")))
+    fig.add_trace(go.Bar(x=ks, y=[r["n_distinct"] for r in results], name="distinct decodes", opacity=0.3),
+                  secondary_y=True)
+    fig.update_xaxes(title_text="k (perturbation scale, in posterior σ)")
+    fig.update_yaxes(title_text="BLEU / %", range=[0, 101], secondary_y=False)
+    fig.update_yaxes(title_text="distinct decodes", secondary_y=True, rangemode="tozero")
+    fig.update_layout(template=TEMPLATE, height=420, legend=dict(orientation="h", y=1.12))
+    return fig
+
+
+def perturbation_table(results: list[dict]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        for i, s in enumerate(r["sentences"]):
+            rows.append({"k": r["k"], "sample": i + 1, "sentence": s})
+    return pd.DataFrame(rows)
+
+
+def projection_figure(coords, hover: list[str], color=None, color_label: str = "", overlays: list[dict] | None = None,
+                      title: str = "") -> go.Figure:
+    """Scatter of a 2-D projection; hover shows the sentence. `color`: numbers (continuous) or labels
+    (categorical). `overlays`: [{"name", "xy" (M, 2), "text" [M], "path": bool}] drawn on top (typed
+    sentences as stars, homotopy paths as lines with markers)."""
+    import numpy as np
+    coords = np.asarray(coords)
+    fig = go.Figure()
+    categorical = color is not None and len(color) and isinstance(color[0], str)
+    if categorical:
+        for lab in sorted(set(color)):
+            idx = [i for i, c in enumerate(color) if c == lab]
+            fig.add_trace(go.Scattergl(x=coords[idx, 0], y=coords[idx, 1], mode="markers", name=str(lab),
+                                       text=[hover[i] for i in idx], customdata=idx,
+                                       hovertemplate="%{text}<extra></extra>", marker=dict(size=5, opacity=0.7)))
+    else:
+        marker = dict(size=5, opacity=0.7)
+        if color is not None:
+            marker.update(color=list(color), colorscale="Viridis", showscale=True, colorbar=dict(title=color_label))
+        fig.add_trace(go.Scattergl(x=coords[:, 0], y=coords[:, 1], mode="markers", name="corpus", text=hover,
+                                   customdata=list(range(len(hover))), hovertemplate="%{text}<extra></extra>",
+                                   marker=marker))
+    for ov in overlays or []:
+        xy = np.asarray(ov["xy"])
+        fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines+markers" if ov.get("path") else "markers",
+                                 name=ov["name"], text=ov["text"], hovertemplate="%{text}<extra></extra>",
+                                 marker=dict(size=11 if not ov.get("path") else 8,
+                                             symbol="star" if not ov.get("path") else "circle",
+                                             line=dict(width=1, color="black")),
+                                 line=dict(width=2)))
+    fig.update_layout(template=TEMPLATE, height=620, title=title or None, dragmode="lasso",
+                      xaxis=dict(showticklabels=False, title=""), yaxis=dict(showticklabels=False, title=""),
+                      legend=dict(orientation="h", y=-0.05))
+    return fig
+
+
+def overlap_figure(matrix, title: str, xlabel: str, auroc: float, bins: int = 60) -> go.Figure:
+    """Histograms (probability density) of the diagonal (i = j) and off-diagonal (i != j) entries of an
+    N x N matrix, as in Livne et al. 2020, Fig. 3, with the AUROC separating them in the title."""
+    import numpy as np
+    m = np.asarray(matrix, dtype=np.float64)
+    diag = np.diag(m)
+    off = m[~np.eye(len(m), dtype=bool)]
+    fig = go.Figure()
+    fig.add_trace(go.Histogram(x=off, name="i ≠ j", histnorm="probability density", nbinsx=bins, opacity=0.6))
+    fig.add_trace(go.Histogram(x=diag, name="i = j", histnorm="probability density", nbinsx=bins, opacity=0.6))
+    fig.update_layout(template=TEMPLATE, barmode="overlay", height=400, xaxis_title=xlabel, yaxis_title="density",
+                      title=f"{title}  (AUROC {auroc:.3f})", legend=dict(orientation="h", y=1.1))
+    return fig
+
+
+def spectrum_figure(singular_values: list[float], active_units: int | None = None, effective: int | None = None,
+                    title: str = "Jacobian singular values") -> go.Figure:
+    """log10 singular values of a Jacobian against their rank (Krishnan et al. 2018's spectrum plot)."""
+    import math
+    fig = go.Figure(go.Scatter(x=list(range(1, len(singular_values) + 1)),
+                               y=[math.log10(max(s, 1e-30)) for s in singular_values], mode="lines+markers"))
+    if effective:
+        fig.add_vline(x=effective + 0.5, line=dict(dash="dot", color="gray"),
+                      annotation_text=f"{effective} above threshold", annotation_position="top right")
+    sub = f" · active units {active_units}" if active_units is not None else ""
+    fig.update_layout(template=TEMPLATE, height=380, title=title + sub, xaxis_title="rank",
+                      yaxis_title="log₁₀ singular value")
+    return fig
+
+
+def neighbours_table(expected: list[tuple[str, float]], contextual: list[tuple[str, float]] | None = None) -> pd.DataFrame:
+    data = {"expected J: word": [w for w, _ in expected], "cosine": [f"{c:.3f}" for _, c in expected]}
+    if contextual is not None:
+        n = len(expected)
+        ctx = contextual + [("", float("nan"))] * (n - len(contextual))
+        data["contextual J: word"] = [w for w, _ in ctx[:n]]
+        data["cosine "] = [f"{c:.3f}" if c == c else "" for _, c in ctx[:n]]
+    return pd.DataFrame(data)
+
+
+def prior_samples_table(samples: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame({"sentence": [s["sentence"] for s in samples],
+                         "log p(z)": ["" if s["log_prior"] is None else f"{s['log_prior']:.1f}" for s in samples]})
+
+
+def training_curves_figure(history: dict) -> go.Figure:
+    """Reconstruction and KL (nats per sentence) against step, with the KL weight (Bowman et al. 2016, Fig. 2),
+    plus validation NLL / KL per epoch."""
+    steps = history.get("steps", [])
+    epochs = history.get("epochs", [])
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    if steps:
+        x = [s["step"] for s in steps]
+        fig.add_trace(go.Scatter(x=x, y=[s["rec"] for s in steps], name="train reconstruction −log p(x|z)"))
+        fig.add_trace(go.Scatter(x=x, y=[s["kl"] for s in steps], name="train KL"))
+        fig.add_trace(go.Scatter(x=x, y=[s["kl_weight"] for s in steps], name="KL weight β",
+                                 line=dict(dash="dot", color="gray")), secondary_y=True)
+    if epochs:
+        x = [e["step"] for e in epochs]
+        fig.add_trace(go.Scatter(x=x, y=[e.get("val_rec") for e in epochs], mode="markers+lines",
+                                 name="valid reconstruction", marker=dict(symbol="diamond", size=9)))
+        fig.add_trace(go.Scatter(x=x, y=[e.get("val_kl") for e in epochs], mode="markers+lines", name="valid KL",
+                                 marker=dict(symbol="diamond", size=9)))
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(title_text="nats per sentence", type="log", secondary_y=False)
+    fig.update_yaxes(title_text="KL weight", range=[0, 1.05], secondary_y=True)
+    fig.update_layout(template=TEMPLATE, height=460, legend=dict(orientation="h", y=1.15))
+    return fig

@@ -10,6 +10,12 @@ st.set_page_config(page_title="Sentence VAE explorer", layout="wide")
 PAGES = Path(__file__).parent / "pages"
 nav = st.navigation([
     st.Page(PAGES / "encode.py", title="Encode & reconstruct", default=True),
+    st.Page(PAGES / "perturb.py", title="Perturb at k·σ", url_path="perturb"),
     st.Page(PAGES / "homotopy.py", title="Homotopy", url_path="homotopy"),
+    st.Page(PAGES / "projection.py", title="Projection", url_path="projection"),
+    st.Page(PAGES / "overlap.py", title="Overlap histograms", url_path="overlap"),
+    st.Page(PAGES / "jacobian.py", title="Jacobian embeddings", url_path="jacobian"),
+    st.Page(PAGES / "prior.py", title="Prior samples", url_path="prior"),
+    st.Page(PAGES / "model_card.py", title="Model card & training", url_path="model-card"),
 ])
 nav.run()

@@ -88,3 +88,93 @@ def test_every_view_survives_hostile_text(page, key):
             assert at.table, name
         if name in ("all_oov", "emoji", "rtl"):
             assert any("not in the vocabulary" in i.value for i in at.info), name
+
+
+# ------------------------------------------------------------------------------------------ explorer views
+def test_reconstruction_table_has_every_row_kind_with_bleu(demo):
+    from vae_core.analysis import reconstruction_rows
+    at = _page("encode").run()
+    at.slider(key="n_samples").set_value(2)
+    at.number_input(key="k").set_value(10.0).run()
+    assert not at.exception
+    df = at.table[0].value
+    assert list(df.iloc[:, 0]) == ["D", "M", "R1", "R2", "P1", "P2"]
+    want = reconstruction_rows(demo.model, demo.vocab, at.text_input(key="sentence").value, 2, 10.0)
+    assert list(df["sentence"]) == [r["sentence"] for r in want]
+    assert df["BLEU"].iloc[0] == "100.0"
+
+
+def test_perturb_page_plots_similarity_against_k():
+    at = _page("perturb").run()
+    at.slider(key="k_max").set_value(5)
+    at.slider(key="n").set_value(3).run()
+    assert not at.exception
+    ks = [row["k"] for row in at.table[0].value.to_dict("records")]
+    assert ks == [0, 0.5, 1, 2, 3, 5]
+    assert "mean BLEU to input" in at.get("plotly_chart")[0].proto.spec
+
+
+def test_projection_page_pca_with_overlays_and_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAE_CORE_CACHE", str(tmp_path))
+    at = _page("projection")
+    at.run()
+    at.number_input(key="proj_limit").set_value(300)
+    at.selectbox(key="method").set_value("pca")
+    at.text_area(key="typed").set_value("the market fell\nmr. smith resigned").run()
+    assert not at.exception
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "PCA of 300 posterior means" in spec and "typed" in spec
+    assert list(tmp_path.glob("projections/*.npz"))                      # written to the disk cache
+    assert any("computed and cached" in c.value for c in at.caption)
+    at.radio(key="color_by").set_value("KL").run()                         # same projection: from the cache
+    assert any("read from the disk cache" in c.value for c in at.caption)
+
+
+def test_homotopy_path_on_the_map(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAE_CORE_CACHE", str(tmp_path))
+    at = _page("homotopy").run()
+    at.toggle(key="show_map").set_value(True).run()
+    at.number_input(key="hmap_limit").set_value(200).run()
+    assert not at.exception
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "homotopy" in spec and "t=1.00" in spec
+
+
+def test_overlap_page_histograms_and_auroc():
+    at = _page("overlap").run()
+    at.slider(key="n").set_value(20)
+    at.button(key="go").click().run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert "AUROC, log p(x_i|z_j)" in labels and "AUROC, log q(z_i|x_j)" in labels
+    assert all(0.0 <= float(m.value) <= 1.0 for m in at.metric)
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_jacobian_page_spectrum_and_neighbours():
+    at = _page("jacobian").run()
+    at.select_slider(key="S").set_value(8).run()
+    at.text_input(key="word").set_value("stock")
+    at.text_input(key="context").set_value("stock prices fell sharply").run()
+    assert not at.exception
+    assert "singular value" in at.get("plotly_chart")[0].proto.spec
+    df = at.table[0].value
+    assert len(df) == 10 and "contextual J: word" in df.columns and "stock" not in set(df.iloc[:, 0])
+    at.text_input(key="word").set_value("zorblax").run()
+    assert any("not in the model's vocabulary" in w.value for w in at.warning)
+
+
+def test_prior_samples_page_plain_and_stretched():
+    at = _page("prior").run()
+    at.slider(key="n").set_value(4)
+    at.select_slider(key="stretch").set_value(0.1).run()
+    assert not at.exception and len(at.table[0].value) == 4
+
+
+def test_model_card_shows_training_curves(demo):
+    at = _page("model_card").run()
+    assert not at.exception
+    if demo.history["epochs"]:
+        spec = at.get("plotly_chart")[0].proto.spec
+        assert "KL weight" in spec and "train KL" in spec
+    assert at.json

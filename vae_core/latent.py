@@ -72,6 +72,25 @@ def encode_sentences(model: SentenceVAE, vocab: Vocab, texts: list[str], max_tok
     return Posterior(mu.float().cpu(), logvar.float().cpu(), enc)
 
 
+@torch.no_grad()
+def posterior_of_corpus(model: SentenceVAE, vocab: Vocab, sentences: list[str], batch_size: int = 256,
+                        max_tokens: int = 100) -> dict:
+    """Encode many sentences in length-bucketed batches: {"mu", "logvar": (N, n) numpy float32, "kl": (N,)
+    nats, "length": (N,) tokens}. Sentences that are empty after normalisation are encoded as `<unk>`."""
+    import numpy as np
+    from .data import Corpus, TextError
+    from .estimators import encode_corpus
+    toks = []
+    for s in sentences:
+        try:
+            toks.append(encode_text(s, vocab, max_tokens).tokens)
+        except TextError:
+            toks.append(["<unk>"])
+    mu, logvar = encode_corpus(model, Corpus(toks, vocab), batch_size, _device(model))
+    return {"mu": mu.numpy(), "logvar": logvar.numpy(), "kl": gaussian_kl(mu, logvar).sum(-1).numpy(),
+            "length": np.array([len(t) for t in toks])}
+
+
 def ids_to_text(vocab: Vocab, ids: list[list[int]]) -> list[str]:
     return [" ".join(vocab.decode(s)) for s in ids]
 

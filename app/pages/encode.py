@@ -1,4 +1,5 @@
-"""Encode a sentence: its posterior q(z|x) per dimension and its reconstructions (Bowman et al. 2016, Table 7)."""
+"""Encode a sentence: the reconstruction table of Livne et al. 2020 (Table 11: D, M, R, P) with BLEU, and
+the posterior q(z|x) per dimension (Bowman et al. 2016, Table 7)."""
 import sys
 from pathlib import Path
 
@@ -8,42 +9,45 @@ import streamlit as st
 
 from app import figures
 from app.common import current_checkpoint, require_latent, show_notices
+from vae_core.analysis import reconstruction_rows
 from vae_core.data import TextError
-from vae_core.latent import reconstruct
+from vae_core.latent import encode_sentences
 
 DEFAULT = "the company said it expects to report a loss for the third quarter"
 
 ck = current_checkpoint()
 st.title("Encode & reconstruct")
 require_latent(ck)
-st.caption("Type a sentence (PTB style: lowercase, tokens separated by spaces). The encoder gives the posterior "
-           "q(z|x) = N(μ, diag σ²); the decoder then decodes greedily from μ and from samples of q(z|x).")
+st.caption("The encoder gives the posterior q(z|x) = N(μ, diag σ²). Rows: **D** the input as the model sees it, "
+           "**M** decoded from μ, **R** from samples z ~ q(z|x), **P** from perturbed samples z ~ N(μ, (kσ)²) "
+           "(Livne et al. 2020, Table 11). BLEU is sentence BLEU against D.")
 
-text = st.text_input("Sentence", DEFAULT, key="sentence", max_chars=2000)
-c1, c2, c3 = st.columns(3)
-n_samples = c1.slider("Posterior samples", 0, 10, 3, key="n_samples")
-strategy = c2.selectbox("Decoding", ["greedy", "beam", "sample"], key="strategy")
-seed = c3.number_input("Seed", 0, 10**6, 0, key="seed")
+text = st.text_input("Sentence (PTB style: lowercase, space-separated tokens)", DEFAULT, key="sentence", max_chars=2000)
+c1, c2, c3, c4 = st.columns(4)
+n_samples = c1.slider("Samples (R and P rows)", 0, 10, 3, key="n_samples")
+k = c2.number_input("k for P rows", 0.0, 50.0, 10.0, 1.0, key="k")
+strategy = c3.selectbox("Decoding", ["greedy", "beam"], key="strategy")
+seed = c4.number_input("Seed", 0, 10**6, 0, key="seed")
 
 try:
     with st.spinner("Encoding and decoding…"):
-        result = reconstruct(ck.model, ck.vocab, text, n_samples=n_samples, strategy=strategy, seed=int(seed))
+        rows = reconstruction_rows(ck.model, ck.vocab, text, n_samples=n_samples, k=k, seed=int(seed), strategy=strategy)
+        post = encode_sentences(ck.model, ck.vocab, [text])
 except TextError as e:
     st.warning(f"Nothing to encode: {e}.")
     st.stop()
 
-show_notices([result["input"]])
-post = result["posterior"]
+show_notices(post.inputs)
+per_dim = post.per_dimension(0)
 m1, m2, m3 = st.columns(3)
 m1.metric("KL(q(z|x) ‖ p(z))", f"{float(post.kl[0]):.2f} nats")
-m2.metric("tokens (with <eos>)", len(result["input"].tokens) + 1)
-m3.metric("dimensions with KL > 0.1", sum(k > 0.1 for k in post.per_dimension(0)["kl"]))
+m2.metric("tokens (with <eos>)", len(post.inputs[0].tokens) + 1)
+m3.metric("dimensions with KL > 0.1", sum(v > 0.1 for v in per_dim["kl"]))
 
 st.subheader("Reconstructions")
-st.table(figures.reconstruction_table(result), hide_index=True)
+st.table(figures.reconstruction_rows_table(rows), hide_index=True)
 
 st.subheader("Posterior")
-per_dim = post.per_dimension(0)
 st.plotly_chart(figures.posterior_figure(per_dim), width="stretch", key="posterior_plot")
 with st.expander("Posterior as a table"):
     st.dataframe(figures.posterior_table(per_dim), width="stretch")

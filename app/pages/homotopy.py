@@ -1,4 +1,5 @@
-"""Homotopy between two sentences: decode points on the path between their posterior means (Bowman et al. 2016, Sec. 6.3)."""
+"""Homotopy between two sentences: decode points on the path between their posterior means (Bowman et al.
+2016, Sec. 6.3), and draw the path on a projection map of a corpus."""
 import sys
 from pathlib import Path
 
@@ -7,9 +8,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import current_checkpoint, require_latent, show_notices
+from app.common import corpus_picker, current_checkpoint, projection_for, require_latent, show_notices
 from vae_core.data import TextError
 from vae_core.latent import homotopy
+from vae_core.projection import place
 
 ck = current_checkpoint()
 st.title("Homotopy")
@@ -34,3 +36,16 @@ show_notices(result["inputs"])
 st.table(figures.homotopy_table(result), hide_index=True)
 n_distinct = len(dict.fromkeys(result["sentences"]))
 st.caption(f"{n_distinct} distinct sentences along {steps} steps; ● marks a step whose decode differs from the one before.")
+
+if st.toggle("Draw the path on a projection map", key="show_map"):
+    proj_method = st.radio("Projection", ["pca", "umap", "tsne"], horizontal=True, key="proj_method")
+    corpus = corpus_picker("hmap", ck, default_limit=1000, allow_labels=False)
+    if corpus:
+        proj = projection_for(ck, corpus, proj_method)
+        xy = place(result["z"].numpy(), proj["mu"], proj["coords"])
+        labels = [f"t={t:.2f}: {s}" for t, s in zip(result["t"], result["sentences"])]
+        fig = figures.projection_figure(proj["coords"], corpus["sentences"], proj["length"], "length",
+                                        overlays=[{"name": "homotopy", "xy": xy, "text": labels, "path": True}])
+        st.plotly_chart(fig, width="stretch", key="homotopy_map")
+        st.caption("Path points are placed at the distance-weighted mean position of their 5 nearest corpus "
+                   "codes in latent space (the same rule for every projection method).")

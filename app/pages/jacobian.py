@@ -1,0 +1,62 @@
+"""Jacobian word embeddings (Krishnan, Liang & Hoffman 2018): the decoder's sensitivity to z, its singular
+value spectrum, and nearest neighbours of a word, expected over the prior and in the context of a sentence."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so the page also runs on its own
+
+import streamlit as st
+
+from app import figures
+from app.common import current_checkpoint, require_latent
+from vae_core import jacobian as jac
+from vae_core.data import TextError
+
+ck = current_checkpoint()
+st.title("Jacobian word embeddings")
+require_latent(ck)
+st.markdown(
+    "**Definition used for sentence decoders.** For a code z and a token path w₁…w_T (held fixed), "
+    "f(z) = (1/T) Σₜ log softmax(logitsₜ(z; w₍<t₎)) ∈ ℝ^|V|, and J(z) = ∂f/∂z is a |V| × n matrix. The "
+    "**expected** Jacobian averages J over S prior samples z ~ N(0, I), each with its own greedy decode as the "
+    "path; the **contextual** Jacobian averages it over z ~ q(z|x) with the typed sentence x as the path. "
+    "Rows are word embeddings (cosine neighbours); the singular values show how many latent directions the "
+    "decoder responds to (Krishnan et al. 2018).")
+
+c1, c2, c3 = st.columns(3)
+S = c1.select_slider("S prior samples", [8, 16, 32, 64, 128], 64, key="S")
+threshold = c2.select_slider("Relative threshold", [0.001, 0.01, 0.05, 0.1], 0.01, key="thr")
+seed = c3.number_input("Seed", 0, 10**6, 0, key="seed")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def expected(ckpt_id: str, S: int, seed: int):
+    return jac.expected_jacobian(ck.model, S, seed)
+
+
+with st.spinner(f"Jacobian over {S} prior samples (forward-mode AD)…"):
+    J = expected(ck.meta["checkpoint_id"], S, int(seed))
+sv = jac.singular_values(J)
+eff = jac.effective_dims(sv, threshold)
+au = (ck.history.get("epochs") or [{}])[-1].get("val_active_units")
+m1, m2 = st.columns(2)
+m1.metric(f"dimensions above {threshold} × largest", eff)
+m2.metric("active units (validation, from training)", au if au is not None else "–")
+st.plotly_chart(figures.spectrum_figure(sv.tolist(), au, eff), width="stretch", key="spectrum")
+
+st.subheader("Nearest neighbours")
+c1, c2 = st.columns(2)
+word = c1.text_input("Word", "stock", key="word").strip().lower()
+sentence = c2.text_input("Context sentence (optional)", "", key="context", max_chars=2000)
+if word not in ck.vocab:
+    st.warning(f"{word!r} is not in the model's vocabulary.")
+    st.stop()
+ctx = None
+if sentence.strip():
+    try:
+        with st.spinner("Contextual Jacobian…"):
+            Jc = jac.contextual_jacobian(ck.model, ck.vocab, sentence, n_samples=16, seed=int(seed))
+        ctx = jac.nearest_words(Jc, ck.vocab, word)
+    except TextError as e:
+        st.warning(f"Context ignored: {e}.")
+st.table(figures.neighbours_table(jac.nearest_words(J, ck.vocab, word), ctx), hide_index=True)

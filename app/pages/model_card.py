@@ -1,0 +1,35 @@
+"""Model card: the configuration, the metrics recorded in training, and the training curves (reconstruction
+and KL against step with the KL weight, as in Bowman et al. 2016, Fig. 2)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so the page also runs on its own
+
+import streamlit as st
+
+from app import figures
+from app.common import current_checkpoint
+
+ck = current_checkpoint()
+st.title("Model card")
+st.caption(f"Checkpoint `{ck.path}` · weights stored as {ck.meta.get('weights_dtype')} · "
+           f"{sum(p.numel() for p in ck.model.parameters()) / 1e6:.2f}M parameters")
+epochs = ck.history.get("epochs", [])
+if epochs:
+    last = epochs[-1]
+    m = st.columns(5)
+    m[0].metric("epochs", last.get("epoch"))
+    m[1].metric("valid NLL (nats/sent.)", f"{last.get('val_nll', float('nan')):.2f}")
+    m[2].metric("valid KL", f"{last.get('val_kl', float('nan')):.2f}")
+    m[3].metric("valid PPL", f"{last.get('val_ppl', float('nan')):.1f}")
+    m[4].metric("active units", last.get("val_active_units", "–"))
+    st.plotly_chart(figures.training_curves_figure(ck.history), width="stretch", key="curves")
+    with st.expander("Every epoch"):
+        st.dataframe(epochs, width="stretch")
+else:
+    st.info("This checkpoint records no training history.")
+c1, c2 = st.columns(2)
+c1.subheader("Model")
+c1.json(ck.model_config.to_dict())
+c2.subheader("Training")
+c2.json(ck.train_config.to_dict() if ck.train_config else {})

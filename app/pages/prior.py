@@ -1,0 +1,28 @@
+"""Prior samples: greedy (or sampled) decodes of z ~ N(0, I), and Bowman et al. 2016's lower-probability
+samples from a stretched prior (Table 6)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so the page also runs on its own
+
+import streamlit as st
+
+from app import figures
+from app.common import current_checkpoint
+from vae_core.analysis import prior_samples
+
+ck = current_checkpoint()
+st.title("Prior samples")
+st.caption("z ~ p(z) = N(0, I), decoded (Bowman et al. 2016, Table 5). Stretching applies the random map I + A, "
+           "A_ij ~ U(−c, c), to each z (Table 6 uses c = 0.1) to reach into the tails of the prior.")
+c1, c2, c3, c4, c5 = st.columns(5)
+n = c1.slider("Samples", 1, 50, 10, key="n")
+strategy = c2.selectbox("Decoding", ["greedy", "sample", "beam"], key="strategy")
+temperature = c3.slider("Temperature (sampling)", 0.1, 2.0, 1.0, 0.1, key="temperature")
+stretch = c4.select_slider("Stretch c", [0.0, 0.05, 0.1, 0.2, 0.3], 0.0, key="stretch")
+seed = c5.number_input("Seed", 0, 10**6, 0, key="seed")
+if not ck.model.has_latent:
+    st.info("The LM baseline has no latent code: these are ancestral samples from the language model.")
+with st.spinner("Decoding…"):
+    samples = prior_samples(ck.model, ck.vocab, n, strategy, temperature, stretch, int(seed))
+st.table(figures.prior_samples_table(samples), hide_index=True)

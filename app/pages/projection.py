@@ -1,0 +1,74 @@
+"""Projection of posterior means: UMAP, PCA or t-SNE of a corpus, with typed sentences and homotopy paths
+on top; select points with the box or lasso to list their sentences."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so the page also runs on its own
+
+import streamlit as st
+
+from app import figures
+from app.common import corpus_picker, current_checkpoint, projection_for, require_latent, show_notices
+from vae_core.data import TextError
+from vae_core.latent import encode_sentences, homotopy
+from vae_core.projection import place
+
+ck = current_checkpoint()
+st.title("Projection")
+require_latent(ck)
+st.caption("Each point is a sentence's posterior mean μ, projected to 2-D. Projections are cached on disk per "
+           "(checkpoint, corpus, method, parameters). Hover for the sentence; drag a box or lasso to list a selection.")
+
+corpus = corpus_picker("proj", ck)
+if not corpus:
+    st.stop()
+c1, c2, c3 = st.columns(3)
+method = c1.selectbox("Method", ["umap", "pca", "tsne"], key="method")
+params = {}
+if method == "umap":
+    params = {"n_neighbors": c2.slider("n_neighbors", 2, 100, 15, key="nn"),
+              "min_dist": c3.slider("min_dist", 0.0, 0.99, 0.1, key="md")}
+elif method == "tsne":
+    params = {"perplexity": c2.slider("perplexity", 5.0, 100.0, 30.0, key="perp")}
+color_options = ["length", "KL"] + (["label"] if corpus["labels"] else []) + ["none"]
+color_by = st.radio("Colour by", color_options, horizontal=True, key="color_by")
+
+if method == "umap" and len(corpus["sentences"]) > 1000:
+    st.caption("UMAP's first fit in a server process also compiles numba code (10–30 s).")
+proj = projection_for(ck, corpus, method, params)
+color = {"length": proj["length"].tolist(), "KL": proj["kl"].tolist(), "label": corpus["labels"], "none": None}[color_by]
+
+overlays = []
+typed = st.text_area("Sentences to place on the map (one a line)", "", key="typed", height=80)
+lines = [ln for ln in typed.splitlines() if ln.strip()]
+if lines:
+    try:
+        post = encode_sentences(ck.model, ck.vocab, lines)
+        show_notices(post.inputs)
+        overlays.append({"name": "typed", "xy": place(post.mu.numpy(), proj["mu"], proj["coords"]),
+                         "text": [" ".join(e.tokens) for e in post.inputs]})
+    except TextError as e:
+        st.warning(f"Cannot place a typed sentence: {e}.")
+with st.expander("Overlay a homotopy path"):
+    h1 = st.text_input("From", "", key="h1")
+    h2 = st.text_input("To", "", key="h2")
+    if h1.strip() and h2.strip():
+        try:
+            h = homotopy(ck.model, ck.vocab, h1, h2, steps=9)
+            overlays.append({"name": "homotopy", "path": True, "xy": place(h["z"].numpy(), proj["mu"], proj["coords"]),
+                             "text": [f"t={t:.2f}: {s}" for t, s in zip(h["t"], h["sentences"])]})
+        except TextError as e:
+            st.warning(f"Cannot draw the homotopy: {e}.")
+
+fig = figures.projection_figure(proj["coords"], corpus["sentences"], color, color_by, overlays,
+                                title=f"{method.upper()} of {len(corpus['sentences'])} posterior means ({corpus['name']})")
+event = st.plotly_chart(fig, width="stretch", key="projection_plot", on_select="rerun", selection_mode=("box", "lasso"))
+st.caption(("read from the disk cache" if proj["cached"] else "computed and cached") + f" · {len(corpus['sentences'])} sentences")
+
+picked = sorted({int(cd[0] if isinstance(cd, list) else cd)
+                 for cd in (p.get("customdata") for p in (event.selection.points if event and event.selection else []))
+                 if isinstance(cd, (int, list)) and cd != []})
+if picked:
+    st.subheader(f"{len(picked)} selected sentences")
+    st.dataframe([{"sentence": corpus["sentences"][i], "length": int(proj["length"][i]), "KL": round(float(proj["kl"][i]), 2)}
+                  for i in picked], hide_index=True, width="stretch")

@@ -1,0 +1,104 @@
+"""Explorer latencies on this machine, for the demo checkpoint. Prints figures; asserts nothing.
+
+    python bench/explorer.py [--checkpoint checkpoints/demo-vae] [--data ../shared/data/ptb] [--threads 2]
+
+Measures (medians of repeated runs where cheap): encode + reconstruct one sentence; a 10-step homotopy;
+overlap matrices at N = 100 and 200 (with the achieved FLOP/s of the teacher-forced scoring, from a FLOP
+count of the model, against the measured float32 matrix-multiply FLOP/s); the expected Jacobian at S = 64;
+a projection of PTB test (3761 sentences) cold and from the disk cache; and the machine's matmul FLOP/s.
+Targets from the explorer issue are printed beside each figure.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+
+from vae_core import analysis, jacobian
+from vae_core.checkpoint import load_checkpoint
+from vae_core.data import read_corpus, split_path
+from vae_core.latent import homotopy, posterior_of_corpus, reconstruct
+from vae_core.projection import cache_key, project
+
+
+def timed(fn, repeat=1):
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
+def matmul_flops(dtype=torch.float32, n=2048, repeat=5) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    t, _ = timed(lambda: a @ b, repeat)
+    return 2 * n ** 3 / t
+
+
+def forward_flops_per_token(cfg) -> float:
+    """Multiply-adds x 2 of one teacher-forced decoder step: LSTM gates plus the |V| output layer."""
+    E, H, n, V = cfg.emb_dim, cfg.hidden_dim, cfg.latent_dim, cfg.vocab_size
+    lstm = 4 * H * (E + (n if cfg.z_concat else 0) + H) * cfg.num_layers
+    return 2 * (lstm + H * V)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--checkpoint", default="checkpoints/demo-vae")
+    p.add_argument("--data", default="../shared/data/ptb")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--skip-umap", action="store_true")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f}, torch {torch.__version__}")
+    ck = load_checkpoint(args.checkpoint)
+    m, v = ck.model, ck.vocab
+    peak32 = matmul_flops()
+    peak16 = matmul_flops(torch.bfloat16)
+    print(f"matmul 2048^3: float32 {peak32 / 1e9:.0f} GFLOP/s, bfloat16 {peak16 / 1e9:.0f} GFLOP/s")
+
+    s = "the company said it expects to report a loss for the third quarter"
+    reconstruct(m, v, s)
+    t, _ = timed(lambda: reconstruct(m, v, s, n_samples=3), 20)
+    print(f"encode + reconstruct (mean + 3 samples, greedy): {t * 1e3:.1f} ms   [target <= 50 ms]")
+    t, _ = timed(lambda: homotopy(m, v, s, "stock prices fell sharply in new york", steps=10), 20)
+    print(f"homotopy, 10 steps, greedy: {t * 1e3:.1f} ms   [target <= 300 ms]")
+
+    test, _ = read_corpus(split_path(args.data, "test"))
+    sents = [" ".join(x) for x in test]
+    per_tok = forward_flops_per_token(ck.model_config)
+    for N in (50, 100, 200):
+        sub = sents[:N]
+        ntok = sum(len(x.split()) + 1 for x in sub)
+        t, res = timed(lambda: analysis.overlap(m, v, sub))
+        flops = per_tok * ntok * N / t
+        print(f"overlap N={N}: {t:.2f} s, {flops / 1e9:.0f} GFLOP/s = {100 * flops / peak32:.0f}% of float32 matmul "
+              f"(AUROC p {res['auroc_loglik']:.3f}, q {res['auroc_logq']:.3f})"
+              + ("   [target >= 50%]" if N == 200 else ""))
+
+    t, J = timed(lambda: jacobian.expected_jacobian(m, 64))
+    print(f"expected Jacobian, S=64: {t:.2f} s   [target <= 3 s]; {jacobian.effective_dims(jacobian.singular_values(J))} dims above 1%")
+
+    t, post = timed(lambda: posterior_of_corpus(m, v, sents))
+    print(f"encode PTB test ({len(sents)} sentences): {t:.2f} s")
+    with tempfile.TemporaryDirectory() as cache:
+        for method in ("pca", "tsne") + (() if args.skip_umap else ("umap",)):
+            key = cache_key(ck.meta["checkpoint_id"], sents, method, {}, 0)
+            cold, _ = timed(lambda: project(post["mu"], method, key=key, cache_dir=cache))
+            warm, (_, hit) = timed(lambda: project(post["mu"], method, key=key, cache_dir=cache), 5)
+            print(f"projection {method} of {len(sents)}: cold {cold:.2f} s, from cache {warm * 1e3:.1f} ms (hit={hit})"
+                  "   [target cached <= 1 s]")
+
+
+if __name__ == "__main__":
+    main()

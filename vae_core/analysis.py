@@ -1,0 +1,159 @@
+"""Analyses of a trained model's latent space: reconstruction tables, k-sigma perturbation, prior samples,
+and the cross log-likelihood matrices behind the overlap histograms. Pure functions, batched, no UI.
+
+Sentences are decoded greedily unless a `strategy` says otherwise; BLEU is sacrebleu's sentence BLEU
+(0-100) of a decode against the input as the model sees it (unknown words as `<unk>`).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Iterable, Sequence
+
+import torch
+from sacrebleu.metrics import BLEU
+
+from .data import Vocab, encode_text, pad_batch
+from .decoding import decode
+from .estimators import TOKEN_BUDGET
+from .latent import encode_sentences, ids_to_text
+from .model import SentenceVAE
+from .objectives import log_normal
+
+_BLEU = BLEU(effective_order=True)
+
+
+def bleu(hypothesis: str, reference: str) -> float:
+    """Sentence BLEU (sacrebleu, effective order) of one decode against one reference, 0-100."""
+    return float(_BLEU.sentence_score(hypothesis, [reference]).score)
+
+
+def bleu1(hypothesis: str, reference: str) -> float:
+    """BLEU-1 (clipped unigram precision times brevity penalty), 0-1; the reconstruction score of
+    Livne et al. 2020, Table 2."""
+    return float(BLEU(max_ngram_order=1).sentence_score(hypothesis, [reference]).score) / 100.0
+
+
+@torch.no_grad()
+def reconstruction_rows(model: SentenceVAE, vocab: Vocab, text: str, n_samples: int = 3, k: float = 10.0,
+                        seed: int = 0, strategy: str = "greedy") -> list[dict]:
+    """The reconstruction table of Livne et al. 2020 (Tables 11-12) for one sentence.
+
+    Rows (dicts with kind, label, sentence, bleu): D the data; M decoded from the posterior mean;
+    R decoded from z ~ q(z|x) (n_samples rows); P decoded from z ~ N(mu, (k sigma)^2) (n_samples rows).
+    Raises TextError for empty text.
+    """
+    post = encode_sentences(model, vocab, [text])
+    ref = " ".join(post.inputs[0].tokens)
+    g = torch.Generator().manual_seed(seed)
+    eps = torch.randn((2 * n_samples, post.mu.size(1)), generator=g)
+    z = torch.cat([post.mu, post.mu + post.sigma * eps[:n_samples], post.mu + k * post.sigma * eps[n_samples:]])
+    out = ids_to_text(vocab, decode(model, z, strategy))
+    labels = ["M"] + [f"R{i + 1}" for i in range(n_samples)] + [f"P{i + 1}" for i in range(n_samples)]
+    rows = [{"kind": "D", "label": "D", "sentence": ref, "bleu": 100.0}]
+    rows += [{"kind": lab[0], "label": lab, "sentence": s, "bleu": bleu(s, ref)} for lab, s in zip(labels, out)]
+    return rows
+
+
+@torch.no_grad()
+def perturb(model: SentenceVAE, vocab: Vocab, text: str, ks: Sequence[float] = (0, 1, 2, 5, 10, 20),
+            n_samples: int = 8, seed: int = 0, strategy: str = "greedy") -> list[dict]:
+    """Decode z ~ N(mu, (k sigma)^2) for each k: how far from x one must move before the decode changes.
+
+    Livne et al. 2020 use k = 10 ("P" rows of Table 11). All len(ks) * n_samples codes are decoded as one
+    batch. Returns one dict per k: k, sentences (n_samples), n_distinct, bleu (mean BLEU to the input),
+    exact (fraction identical to the input), kl_shift (mean 0.5 ||z - mu||^2 / sigma^2 per sample, nats).
+    """
+    post = encode_sentences(model, vocab, [text])
+    ref = " ".join(post.inputs[0].tokens)
+    g = torch.Generator().manual_seed(seed)
+    eps = torch.randn((len(ks), n_samples, post.mu.size(1)), generator=g)
+    kk = torch.tensor([float(k) for k in ks])[:, None, None]
+    z = (post.mu + kk * post.sigma * eps).reshape(-1, post.mu.size(1))
+    sents = ids_to_text(vocab, decode(model, z, strategy))
+    out = []
+    for i, k in enumerate(ks):
+        chunk = sents[i * n_samples:(i + 1) * n_samples]
+        scores = [bleu(s, ref) for s in chunk]
+        out.append({"k": float(k), "sentences": chunk, "n_distinct": len(set(chunk)),
+                    "bleu": sum(scores) / len(scores), "exact": sum(s == ref for s in chunk) / len(chunk),
+                    "kl_shift": float(0.5 * (kk[i] * eps[i]).pow(2).sum(-1).mean())})
+    return out
+
+
+def stretch_matrix(n: int, c: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """I + A with A_ij ~ U(-c, c): Bowman et al. 2016's approximately volume-preserving random linear map
+    (Sec. 6.1, Table 6; they use c = 0.1) that stretches some eigenspaces of prior samples into the tails."""
+    return torch.eye(n) + (torch.rand((n, n), generator=generator) * 2 - 1) * c
+
+
+@torch.no_grad()
+def prior_samples(model: SentenceVAE, vocab: Vocab, n: int = 10, strategy: str = "greedy",
+                  temperature: float = 1.0, stretch: float = 0.0, seed: int = 0) -> list[dict]:
+    """Decode z ~ p(z) = N(0, I) (Bowman et al. 2016, Table 5); with `stretch` = c > 0, z is first mapped by
+    `stretch_matrix(n, c)` (Table 6's lower-probability samples). For the LM baseline, plain samples.
+
+    Returns dicts with sentence and log_prior (log N(z; 0, I), nats; None for the LM).
+    """
+    g = torch.Generator().manual_seed(seed)
+    if not model.has_latent:
+        ids = decode(model, None, "sample" if strategy == "greedy" else strategy, temperature=temperature,
+                     batch_size=n, generator=g)
+        return [{"sentence": s, "log_prior": None} for s in ids_to_text(vocab, ids)]
+    z = torch.randn((n, model.latent_dim), generator=g)
+    if stretch > 0:
+        z = z @ stretch_matrix(model.latent_dim, stretch, g).T
+    sents = ids_to_text(vocab, decode(model, z, strategy, temperature=temperature, generator=g))
+    logp = (-0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)).tolist()
+    return [{"sentence": s, "log_prior": lp} for s, lp in zip(sents, logp)]
+
+
+# --------------------------------------------------------------------------------------------- overlap
+@torch.no_grad()
+def loglik_matrix(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor,
+                  token_budget: int = 4 * TOKEN_BUDGET,
+                  progress: Callable[[Iterable], Iterable] = lambda it: it) -> torch.Tensor:
+    """L[i, j] = log p(x_i | z_j), (N, M) nats per sentence; x: (N, T), lengths: (N,), z: (M, n).
+
+    Scored block by block over z (each block decodes every x_i with bz codes), so memory is bounded by
+    `token_budget` padded tokens whatever N and M are.
+    """
+    N, M = x.size(0), z.size(0)
+    dev = next(model.parameters()).device
+    x, lengths, z = x.to(dev), lengths.to(dev), z.to(dev)
+    bz = max(1, token_budget // max(1, x.numel()))
+    out = torch.empty((N, M))
+    for s in progress(range(0, M, bz)):
+        zb = z[s:s + bz]
+        zz = zb[:, None, :].expand(-1, N, -1)                           # (bz, N, n): z_j for every x_i
+        out[:, s:s + bz] = model.reconstruction(x, lengths, zz).T.float().cpu()
+    return out
+
+
+def auroc_diagonal(matrix: torch.Tensor) -> float:
+    """AUROC of separating diagonal (i = j) from off-diagonal (i != j) entries by their value: 1 = every
+    matched pair scores above every mismatched one (no overlap), 0.5 = indistinguishable."""
+    from sklearn.metrics import roc_auc_score
+    N = matrix.size(0)
+    labels = torch.eye(N, dtype=torch.bool).reshape(-1).numpy()
+    return float(roc_auc_score(labels, matrix.reshape(-1).double().numpy()))
+
+
+@torch.no_grad()
+def overlap(model: SentenceVAE, vocab: Vocab, sentences: Sequence[str], seed: int = 0,
+            progress: Callable[[Iterable], Iterable] = lambda it: it) -> dict:
+    """The matrices behind Livne et al. 2020, Fig. 3, for N sentences x_1..x_N, with z_j ~ q(z|x_j):
+
+        loglik[i, j] = log p(x_i | z_j)      (N, N) nats per sentence
+        logq[i, j]   = log q(z_i | x_j)      (N, N) nats, z_i the sample drawn from x_i's own posterior
+
+    and their AUROCs (`auroc_diagonal`). Overlapping histograms (AUROC near 0.5) mean sentences share
+    latent regions; separated ones (near 1) mean each code belongs to its sentence.
+    """
+    post = encode_sentences(model, vocab, list(sentences))
+    x, lengths = pad_batch([torch.tensor(e.ids + [vocab.eos_id]) for e in post.inputs])
+    g = torch.Generator().manual_seed(seed)
+    z = post.mu + post.sigma * torch.randn(post.mu.shape, generator=g)
+    ll = loglik_matrix(model, x, lengths, z, progress=progress)
+    logq = log_normal(z[:, None, :], post.mu[None], post.logvar[None])    # (N, N): [i, j] = log q(z_i|x_j)
+    return {"loglik": ll, "logq": logq, "auroc_loglik": auroc_diagonal(ll), "auroc_logq": auroc_diagonal(logq),
+            "n": len(sentences)}

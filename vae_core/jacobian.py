@@ -1,0 +1,102 @@
+"""Jacobian introspection of the decoder (Krishnan, Liang & Hoffman 2018, Sec. 5 / poster "Jacobians").
+
+For a bag-of-words decoder the paper's object is J(z) = d log p(word | z) / dz, a |V| x n matrix. A sentence
+decoder has no single distribution over words, so this project defines, for a latent code z and a token
+path w_1..w_T (held fixed, not differentiated):
+
+    f(z) = (1/T) sum_t log softmax(logits_t(z; w_<t))      in R^|V|
+    J(z) = df/dz                                            |V| x n
+
+i.e. the decoder's log-probabilities over the vocabulary averaged over the decoding positions of the path.
+The path is the greedy decode of z itself for the expected Jacobian (an average of J over prior samples
+z ~ N(0, I)), and the typed sentence for the contextual Jacobian (an average over z ~ q(z|x)).
+Rows of the (expected or contextual) Jacobian are word embeddings; its singular values show how many
+latent directions the decoder responds to.
+
+Computed with forward-mode AD (`torch.func.jacfwd`, n tangents), vectorised over codes with `vmap`; the
+oneDNN LSTM kernel has no forward-mode derivative, so it is switched off inside (stack notes).
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import torch
+from torch.func import jacfwd, vmap
+
+from .data import Vocab, encode_text
+from .decoding import decode
+from .model import SentenceVAE, decoder_inputs
+
+
+def _avg_logprobs(model: SentenceVAE, z: torch.Tensor, path: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """f(z) for one code z (n,), a padded path (T,) and its mask (T,): (|V|,) position-averaged log-probs."""
+    inp = decoder_inputs(path[None], Vocab.bos_id, Vocab.unk_id)
+    hidden, _ = model.decoder.hidden(inp, z[None])
+    logp = torch.log_softmax(model.decoder.logits(hidden[0]), dim=-1)          # (T, |V|)
+    return (logp * mask[:, None]).sum(0) / mask.sum()
+
+
+def jacobians(model: SentenceVAE, z: torch.Tensor, paths: list[list[int]], chunk: int = 8,
+              progress: Callable[[Iterable], Iterable] = lambda it: it) -> torch.Tensor:
+    """J(z_s) for each code: (S, |V|, n), float32. z: (S, n); paths: S token-id lists (an `<eos>` is appended).
+
+    Memory is bounded by `chunk` codes at a time (each holds n tangents of T x |V| log-probs).
+    """
+    model.eval()
+    seqs = [torch.tensor(p + [Vocab.eos_id]) for p in paths]
+    T = max(len(s) for s in seqs)
+    P = torch.zeros((len(seqs), T), dtype=torch.long)
+    Mk = torch.zeros((len(seqs), T))
+    for i, s in enumerate(seqs):
+        P[i, :len(s)], Mk[i, :len(s)] = s, 1.0
+    f = lambda zz, pp, mm: _avg_logprobs(model, zz, pp, mm)
+    out = []
+    with torch.backends.mkldnn.flags(enabled=False), torch.no_grad():
+        for s in progress(range(0, z.size(0), chunk)):
+            out.append(vmap(jacfwd(f, argnums=0))(z[s:s + chunk].float(), P[s:s + chunk], Mk[s:s + chunk]))
+    return torch.cat(out)
+
+
+def expected_jacobian(model: SentenceVAE, n_samples: int = 64, seed: int = 0, max_len: int = 30,
+                      progress: Callable[[Iterable], Iterable] = lambda it: it) -> torch.Tensor:
+    """E_{z ~ N(0,I)}[J(z)] over `n_samples` prior samples, each with its own greedy path: (|V|, n)."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn((n_samples, model.latent_dim), generator=g)
+    paths = decode(model, z, "greedy", max_len=max_len)
+    return jacobians(model, z, paths, progress=progress).mean(0)
+
+
+def contextual_jacobian(model: SentenceVAE, vocab: Vocab, text: str, n_samples: int = 32, seed: int = 0) -> torch.Tensor:
+    """E_{z ~ q(z|x)}[J(z)] with the typed sentence x as the path: (|V|, n). Raises TextError for empty text."""
+    enc = encode_text(text, vocab)
+    x = torch.tensor([enc.ids + [vocab.eos_id]])
+    with torch.no_grad():
+        mu, logvar = model.encode(x, torch.tensor([x.size(1)]))
+    g = torch.Generator().manual_seed(seed)
+    z = mu + torch.exp(0.5 * logvar) * torch.randn((n_samples, mu.size(1)), generator=g)
+    return jacobians(model, z, [enc.ids] * n_samples).mean(0)
+
+
+def singular_values(J: torch.Tensor) -> torch.Tensor:
+    """Singular values of a |V| x n Jacobian, descending, (n,)."""
+    return torch.linalg.svdvals(J.double()).float()
+
+
+def effective_dims(sv: torch.Tensor, rel_threshold: float = 0.01) -> int:
+    """Number of singular values above `rel_threshold` times the largest (directions the decoder uses)."""
+    return int((sv > rel_threshold * sv.max()).sum()) if sv.numel() else 0
+
+
+def nearest_words(J: torch.Tensor, vocab: Vocab, word: str, k: int = 10) -> list[tuple[str, float]]:
+    """The k words whose Jacobian rows are closest by cosine to `word`'s row (the word itself and the
+    specials excluded), as (word, cosine). Uses scikit-learn's brute-force cosine neighbours.
+    Raises KeyError when `word` is not in the vocabulary."""
+    from sklearn.neighbors import NearestNeighbors
+    if word not in vocab:
+        raise KeyError(f"{word!r} is not in the vocabulary")
+    rows = J.double().numpy()
+    nn_ = NearestNeighbors(n_neighbors=min(k + 5, len(vocab)), metric="cosine", algorithm="brute").fit(rows)
+    dist, idx = nn_.kneighbors(rows[vocab.stoi[word]][None])
+    out = [(vocab.itos[i], 1.0 - float(d)) for d, i in zip(dist[0], idx[0])
+           if i >= 4 and vocab.itos[i] != word]
+    return out[:k]

@@ -1,0 +1,100 @@
+"""2-D projections of posterior means (UMAP, PCA, t-SNE), cached on disk.
+
+A projection is computed once per (checkpoint, corpus, method, parameters) and stored as a NumPy `.npz`
+(no pickles) under the cache directory, so a restarted app does not pay for it again.
+
+New points (typed sentences, homotopy paths) are placed on an existing map by `place`: the
+distance-weighted mean of the map positions of their k nearest corpus points in latent space. This works
+the same for every method (t-SNE has no transform of its own) and for maps read back from the cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+METHODS = ("umap", "pca", "tsne")
+DEFAULT_PARAMS = {"umap": {"n_neighbors": 15, "min_dist": 0.1}, "pca": {}, "tsne": {"perplexity": 30.0}}
+
+
+def default_cache_dir() -> Path:
+    """$VAE_CORE_CACHE, else ~/.cache/vae_core/projections."""
+    return Path(os.environ.get("VAE_CORE_CACHE", Path.home() / ".cache" / "vae_core")) / "projections"
+
+
+def cache_key(checkpoint_id: str, corpus: list[str], method: str, params: dict, seed: int) -> str:
+    """sha256 over the checkpoint id, the corpus text, the method, its parameters and the seed."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"ckpt": checkpoint_id, "method": method, "params": params, "seed": seed},
+                        sort_keys=True).encode())
+    for s in corpus:
+        h.update(s.encode("utf-8", "replace") + b"\n")
+    return h.hexdigest()[:32]
+
+
+def _fit(points: np.ndarray, method: str, params: dict, seed: int):
+    if method == "pca":
+        from sklearn.decomposition import PCA
+        return PCA(n_components=2, random_state=seed).fit_transform(points)
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+        perplexity = min(float(params.get("perplexity", 30.0)), max(1.0, (len(points) - 1) / 3))
+        return TSNE(n_components=2, perplexity=perplexity, random_state=seed, init="pca").fit_transform(points)
+    if method == "umap":
+        import umap
+        n_neighbors = min(int(params.get("n_neighbors", 15)), max(2, len(points) - 1))
+        return umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=float(params.get("min_dist", 0.1)),
+                         random_state=seed).fit_transform(points)
+    raise ValueError(f"unknown projection {method!r}; expected one of {METHODS}")
+
+
+def project(points: np.ndarray, method: str = "umap", params: dict | None = None, seed: int = 0,
+            key: str | None = None, cache_dir: Path | None = None) -> tuple[np.ndarray, bool]:
+    """2-D coordinates (N, 2) of `points` (N, n), and whether they came from the disk cache.
+
+    With `key` (see `cache_key`), the result is read from / written to `cache_dir/key.npz` (atomic write).
+    Raises ValueError for an unknown method or fewer than 3 points.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown projection {method!r}; expected one of {METHODS}")
+    if len(points) < 3:
+        raise ValueError(f"a projection needs at least 3 points, got {len(points)}")
+    params = {**DEFAULT_PARAMS[method], **(params or {})}
+    path = None
+    if key is not None:
+        cache_dir = Path(cache_dir or default_cache_dir())
+        path = cache_dir / f"{key}.npz"
+        if path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as f:
+                    coords = f["coords"]
+                if coords.shape == (len(points), 2):
+                    return coords, True
+            except (OSError, ValueError, KeyError):
+                pass                                # a damaged cache entry is recomputed
+    coords = np.asarray(_fit(np.asarray(points, dtype=np.float32), method, params, seed), dtype=np.float32)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+        os.close(fd)
+        np.savez(tmp, coords=coords)
+        os.replace(tmp, path)
+    return coords, False
+
+
+def place(new_points: np.ndarray, points: np.ndarray, coords: np.ndarray, k: int = 5) -> np.ndarray:
+    """Map positions (M, 2) for new latent points (M, n): inverse-distance-weighted mean of the positions
+    `coords` (N, 2) of their k nearest neighbours among `points` (N, n) (scikit-learn NearestNeighbors)."""
+    from sklearn.neighbors import NearestNeighbors
+    new_points = np.asarray(new_points, dtype=np.float64)
+    if len(new_points) == 0:
+        return np.zeros((0, 2), dtype=np.float32)
+    k = min(k, len(points))
+    dist, idx = NearestNeighbors(n_neighbors=k).fit(np.asarray(points, dtype=np.float64)).kneighbors(new_points)
+    w = 1.0 / np.maximum(dist, 1e-9)
+    w /= w.sum(1, keepdims=True)
+    return (w[..., None] * np.asarray(coords, dtype=np.float64)[idx]).sum(1).astype(np.float32)
