@@ -117,10 +117,10 @@ def test_perturb_page_plots_similarity_against_k():
 def test_projection_page_pca_with_overlays_and_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_CORE_CACHE", str(tmp_path))
     at = _page("projection")
+    at.session_state["method"] = "pca"             # set before the first run: no UMAP fit on 3761 sentences
+    at.session_state["proj_limit"] = 300
+    at.session_state["typed"] = "the market fell\nmr. smith resigned"
     at.run()
-    at.number_input(key="proj_limit").set_value(300)
-    at.selectbox(key="method").set_value("pca")
-    at.text_area(key="typed").set_value("the market fell\nmr. smith resigned").run()
     assert not at.exception
     spec = at.get("plotly_chart")[0].proto.spec
     assert "PCA of 300 posterior means" in spec and "typed" in spec

@@ -60,13 +60,13 @@ def test_active_units_counts_dimensions_with_variance():
 
 def test_mutual_information_known_extremes():
     # every posterior equals the prior: z carries no information about x. The estimator is Monte Carlo
-    # (one z per sentence), so it is 0 up to noise of standard deviation sqrt(n / 2N) = 0.028 here.
-    N, n = 5000, 8
-    assert mutual_info(torch.zeros(N, n), torch.zeros(N, n), torch.Generator().manual_seed(0), block=256) == pytest.approx(0, abs=0.1)
+    # (one z per sentence), so it is 0 up to noise of standard deviation sqrt(n / 2N) = 0.037 here.
+    N, n = 3000, 8
+    assert mutual_info(torch.zeros(N, n), torch.zeros(N, n), torch.Generator().manual_seed(0), block=256) == pytest.approx(0, abs=0.15)
     # far-apart, narrow posteriors: z identifies x, so I(x; z) = H(x) = log N (same noise as above)
     mu = torch.randn(N, n, generator=torch.Generator().manual_seed(1)) * 100
     logvar = torch.full((N, n), -4.0)
-    assert mutual_info(mu, logvar, torch.Generator().manual_seed(0), block=256) == pytest.approx(math.log(N), abs=0.1)
+    assert mutual_info(mu, logvar, torch.Generator().manual_seed(0), block=256) == pytest.approx(math.log(N), abs=0.15)
 
 
 def test_evaluate_corpus_is_consistent(tiny_vae, tiny_ptb):

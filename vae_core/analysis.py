@@ -110,7 +110,7 @@ def prior_samples(model: SentenceVAE, vocab: Vocab, n: int = 10, strategy: str =
 # --------------------------------------------------------------------------------------------- overlap
 @torch.no_grad()
 def loglik_matrix(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor,
-                  token_budget: int = 4 * TOKEN_BUDGET,
+                  token_budget: int = TOKEN_BUDGET,
                   progress: Callable[[Iterable], Iterable] = lambda it: it) -> torch.Tensor:
     """L[i, j] = log p(x_i | z_j), (N, M) nats per sentence; x: (N, T), lengths: (N,), z: (M, n).
 

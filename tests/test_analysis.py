@@ -1,0 +1,108 @@
+"""Latent-space analyses against known answers: Jacobians vs reverse-mode autograd, neighbours, AUROC,
+block-wise scoring, perturbation at k = 0, projections and their cache, BLEU."""
+import numpy as np
+import pytest
+import torch
+
+from vae_core import analysis, jacobian
+from vae_core.config import ModelConfig
+from vae_core.data import Vocab, pad_batch
+from vae_core.latent import encode_sentences, ids_to_text
+from vae_core.decoding import decode
+from vae_core.model import SentenceVAE
+from vae_core.projection import cache_key, place, project
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    vocab = Vocab.build([["a", "b", "c", "d", "e", "f"]])
+    return SentenceVAE(ModelConfig(vocab_size=len(vocab), emb_dim=5, hidden_dim=6, latent_dim=3)).eval(), vocab
+
+
+def test_jacobian_matches_reverse_mode_autograd(tiny):
+    model, _ = tiny
+    z = torch.randn(2, 3, generator=torch.Generator().manual_seed(1))
+    paths = [[4, 5, 6], [7]]
+    J = jacobian.jacobians(model, z, paths)
+    assert J.shape == (2, model.cfg.vocab_size, 3)
+    for s, path in enumerate(paths):
+        x = torch.tensor(path + [Vocab.eos_id])
+        f = lambda zz: jacobian._avg_logprobs(model, zz, x, torch.ones(len(x)))
+        with torch.backends.mkldnn.flags(enabled=False):
+            ref = torch.autograd.functional.jacobian(f, z[s])
+        torch.testing.assert_close(J[s], ref, atol=1e-5, rtol=1e-4)
+
+
+def test_spectrum_and_neighbours_on_a_known_matrix():
+    vocab = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "up", "rise", "down", "fall"])
+    J = torch.zeros(8, 2)
+    J[4], J[5], J[6], J[7] = torch.tensor([1.0, 0.1]), torch.tensor([0.9, 0.12]), torch.tensor([-1.0, 0]), torch.tensor([-0.8, -0.1])
+    near = jacobian.nearest_words(J, vocab, "up", k=3)
+    assert [w for w, _ in near] == ["rise", "down", "fall"]          # cosines 0.999, -0.995, -0.9997
+    assert near[0][1] == pytest.approx(0.9993, abs=1e-3)
+    assert jacobian.nearest_words(J, vocab, "down", k=1)[0][0] == "fall"
+    with pytest.raises(KeyError):
+        jacobian.nearest_words(J, vocab, "sideways")
+    sv = jacobian.singular_values(torch.diag(torch.tensor([5.0, 1.0, 0.001])))
+    torch.testing.assert_close(sv, torch.tensor([5.0, 1.0, 0.001]))
+    assert jacobian.effective_dims(sv, 0.01) == 2
+
+
+def test_auroc_of_separated_and_identical_scores():
+    assert analysis.auroc_diagonal(torch.eye(6) * 5) == 1.0
+    assert analysis.auroc_diagonal(torch.ones(6, 6)) == 0.5
+
+
+def test_blockwise_loglik_matrix_equals_direct_scoring(tiny):
+    model, _ = tiny
+    x, lengths = pad_batch([torch.tensor(s) for s in ([4, 5, 3], [6, 7, 8, 9, 3], [5, 3])])
+    z = torch.randn(4, 3, generator=torch.Generator().manual_seed(2))
+    L = analysis.loglik_matrix(model, x, lengths, z, token_budget=16)     # forces one z per block
+    for j in range(4):
+        torch.testing.assert_close(L[:, j], model.reconstruction(x, lengths, z[j].expand(3, -1)))
+
+
+def test_perturbation_at_k_zero_is_the_mean_decode(tiny):
+    model, vocab = tiny
+    res = analysis.perturb(model, vocab, "a b c", ks=[0, 5], n_samples=4)
+    mean = ids_to_text(vocab, decode(model, encode_sentences(model, vocab, ["a b c"]).mu, "greedy"))[0]
+    assert res[0]["sentences"] == [mean] * 4 and res[0]["n_distinct"] == 1 and res[0]["kl_shift"] == 0
+    assert res[1]["kl_shift"] > 0
+
+
+def test_reconstruction_rows_layout(tiny):
+    model, vocab = tiny
+    rows = analysis.reconstruction_rows(model, vocab, "a b zzz", n_samples=2)
+    assert [r["label"] for r in rows] == ["D", "M", "R1", "R2", "P1", "P2"]
+    assert rows[0]["sentence"] == "a b <unk>" and rows[0]["bleu"] == 100.0
+
+
+def test_stretch_matrix_and_prior_samples(tiny):
+    model, vocab = tiny
+    assert torch.equal(analysis.stretch_matrix(3, 0.0), torch.eye(3))
+    A = analysis.stretch_matrix(50, 0.1, torch.Generator().manual_seed(0)) - torch.eye(50)
+    assert A.abs().max() <= 0.1 and A.abs().max() > 0.09
+    s = analysis.prior_samples(model, vocab, 5, stretch=0.1)
+    assert len(s) == 5 and all(r["log_prior"] < 0 for r in s)
+
+
+def test_bleu1_known_value():
+    # unigram precision 1, brevity penalty exp(1 - 3/2)
+    assert analysis.bleu1("the cat", "the cat sat") == pytest.approx(np.exp(1 - 1.5), abs=1e-3)
+    assert analysis.bleu("a b c d", "a b c d") == pytest.approx(100.0)
+
+
+def test_projection_cache_and_placement(tmp_path):
+    rng = np.random.default_rng(0)
+    t = np.linspace(-3, 3, 40)
+    pts = np.stack([t, 2 * t, 0.01 * rng.standard_normal(40)], 1).astype(np.float32)
+    key = cache_key("ck", [str(i) for i in range(40)], "pca", {}, 0)
+    c1, hit1 = project(pts, "pca", key=key, cache_dir=tmp_path)
+    c2, hit2 = project(pts, "pca", key=key, cache_dir=tmp_path)
+    assert (hit1, hit2) == (False, True) and np.array_equal(c1, c2)
+    order = np.argsort(c1[:, 0])                       # a line stays a line, in order (up to sign)
+    assert list(order) in (list(range(40)), list(range(39, -1, -1)))
+    np.testing.assert_allclose(place(pts[:5], pts, c1), c1[:5], atol=1e-4)   # a corpus point lands on itself
+    with pytest.raises(ValueError, match="unknown projection"):
+        project(pts, "mds")
