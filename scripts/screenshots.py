@@ -1,0 +1,80 @@
+"""Serve the app and save a screenshot of every view into docs/screenshots/ (for the README).
+
+    python scripts/screenshots.py [--out docs/screenshots]
+
+Needs the system Chromium (apt-get install chromium fonts-liberation). Waits for each page's spinners to
+finish (UMAP's first fit compiles numba code, so the projection page can take a minute).
+"""
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PAGES = {"encode": "", "perturb": "perturb", "homotopy": "homotopy", "projection": "projection",
+         "overlap": "overlap", "jacobian": "jacobian", "prior": "prior", "model-card": "model-card"}
+
+
+def wait_idle(page, timeout=240):
+    """Until no spinner or running-status widget has been seen for 2 s."""
+    end, quiet_since = time.monotonic() + timeout, None
+    while time.monotonic() < end:
+        busy = page.locator('[data-testid="stSpinner"], [data-testid="stStatusWidget"] button').count() > 0
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 2:
+            return
+        time.sleep(0.3)
+
+
+def main():
+    from playwright.sync_api import sync_playwright
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
+                             "--server.address", "127.0.0.1", "--server.port", str(port),
+                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for name, path in PAGES.items():
+                page.goto(f"{url}/{path}", wait_until="domcontentloaded", timeout=120_000)
+                page.wait_for_timeout(1500)
+                if name == "overlap":
+                    page.get_by_role("button", name="Compute").click()
+                    page.wait_for_timeout(1000)
+                wait_idle(page)
+                page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+                print(out / f"{name}.png")
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
