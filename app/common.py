@@ -136,7 +136,7 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
     return {"name": f"{n} prior samples", "sentences": [s["sentence"] or "<eos>" for s in samples], "labels": None}
 
 
-@st.cache_data(show_spinner="Encoding the corpus…", max_entries=8, hash_funcs={})
+@st.cache_data(show_spinner="Encoding the corpus…", max_entries=8)
 def encode_corpus_cached(ckpt_path: str, checkpoint_id: str, sentences: tuple[str, ...]):
     """Posterior means and logvars (numpy) and per-sentence KL and lengths of a corpus, cached per checkpoint."""
     from vae_core.latent import posterior_of_corpus

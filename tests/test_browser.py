@@ -3,22 +3,17 @@ cached model, see only their own results, and keep the server's memory bounded; 
 homotopy is saved (tests/artifacts/homotopy.png)."""
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from app.serving import CHROMIUM_ARGS, served_app
 from tests.conftest import ROOT
 from vae_core.checkpoint import load_checkpoint
 from vae_core.latent import homotopy, reconstruct
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
@@ -35,26 +30,8 @@ def server():
         if os.environ.get("CI"):
             pytest.fail("CI must install the system Chromium (.ci/run does: apt-get install chromium)")
         pytest.skip("no system Chromium (apt-get install chromium fonts-liberation)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the Streamlit server did not become healthy in 60 s")
-    yield url, proc
-    proc.terminate()
-    proc.wait(timeout=30)
+    with served_app() as (url, proc):
+        yield url, proc
 
 
 def _fill(page, label: str, text: str):
@@ -95,7 +72,7 @@ def test_eight_concurrent_sessions_share_one_model_and_keep_their_own_results(se
     expect_path = [homotopy(demo.model, demo.vocab, a, b, steps=7)["sentences"] for a, b in homotopy_inputs]
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         # a heavy session first: overlap histograms at N = 100 (10,000 decoder passes)
         heavy = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
         heavy.goto(url + "/overlap", wait_until="domcontentloaded", timeout=90_000)
