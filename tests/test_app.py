@@ -178,3 +178,32 @@ def test_model_card_shows_training_curves(demo):
         spec = at.get("plotly_chart")[0].proto.spec
         assert "KL weight" in spec and "train KL" in spec
     assert at.json
+
+
+@pytest.mark.parametrize("page,key,preset", [
+    ("perturb", "sentence", {"k_max": 2, "n": 2}),
+    ("jacobian", "context", {"S": 8}),
+    ("projection", "typed", {"method": "pca", "proj_limit": 100}),
+    ("projection", "h1", {"method": "pca", "proj_limit": 100, "h2": "the market fell"}),
+])
+def test_other_text_fields_survive_hostile_text(page, key, preset, tmp_path, monkeypatch):
+    from tests.test_hostile import HOSTILE
+    monkeypatch.setenv("VAE_CORE_CACHE", str(tmp_path))
+    at = _page(page)
+    for k, v in preset.items():
+        at.session_state[k] = v
+    at.run()
+    for name, text in HOSTILE.items():
+        widget = at.text_area(key=key) if key == "typed" else at.text_input(key=key)
+        widget.set_value(text[:2000]).run()
+        assert not at.exception, (page, name)
+        if name == "empty":
+            continue
+        if name == "whitespace":
+            if page == "perturb":
+                assert any("empty" in w.value for w in at.warning)
+            continue
+        if page == "perturb":
+            assert at.table, name
+        if name in ("all_oov", "emoji") and page in ("perturb", "projection") and key != "h1":
+            assert any("not in the vocabulary" in i.value for i in at.info), (page, name)

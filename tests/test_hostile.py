@@ -221,3 +221,17 @@ def test_sigkill_during_checkpoint_writes_then_resume_is_exact(tmp_path, tiny_pt
     subprocess.run(cmd[:3] + ["--out", str(out), "--resume"], cwd=ROOT, check=True, capture_output=True)
     a, b = load_file(str(tmp_path / "straight" / "weights.safetensors")), load_file(str(out / "weights.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_from_an_incomplete_trainer_state_is_refused_clearly(tmp_path, tiny_ptb):
+    from safetensors.torch import save_file
+    from vae_core.checkpoint import load_trainer_state
+    m, t = tiny_configs(tiny_ptb, tmp_path / "run", max_steps=3)
+    Trainer(m, t, quiet=True).run()
+    tensors, meta = load_trainer_state(tmp_path / "run")
+    ckpt_id = json.loads((tmp_path / "run" / "config.json").read_text())["checkpoint_id"]
+    del tensors["rng/cpu"]
+    save_file(tensors, str(tmp_path / "run" / "trainer_state.safetensors"),
+              metadata={"format": "vae_core", "checkpoint_id": ckpt_id, "trainer": json.dumps(meta)})
+    with pytest.raises(CheckpointError, match=r"trainer_state\.safetensors: cannot resume, missing \['rng/cpu'\]"):
+        Trainer(m, t, resume=True, quiet=True)

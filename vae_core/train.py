@@ -189,6 +189,10 @@ class Trainer:
     # ----- state
     def _restore(self, prev) -> None:
         tensors, meta = load_trainer_state(self.out)
+        missing = [k for k in ("rng/cpu", "epoch_sums") if k not in tensors]
+        missing += [k for k in ("optimizer", "plateau", "loop") if k not in meta]
+        if missing:
+            raise CheckpointError(f"{self.out / 'trainer_state.safetensors'}: cannot resume, missing {missing}")
         _restore_optimizer(self.opt, tensors, meta["optimizer"])
         self.plateau.load_state_dict(meta["plateau"])
         if meta.get("scaler"):
@@ -197,7 +201,8 @@ class Trainer:
         if self.device.type == "cuda" and "rng/cuda" in tensors:
             torch.cuda.set_rng_state(tensors["rng/cuda"])
         self.epoch_sums = tensors["epoch_sums"].to(torch.float64)
-        self.log_window = tensors["log_window"].to(torch.float64)
+        if "log_window" in tensors:          # absent in states written before it existed: logging only
+            self.log_window = tensors["log_window"].to(torch.float64)
         lp = meta["loop"]
         self.step, self.epoch, self.batch_in_epoch = lp["step"], lp["epoch"], lp["batch_in_epoch"]
         self.best_val, self.train_seconds = lp["best_val"], lp["train_seconds"]
