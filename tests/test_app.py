@@ -174,10 +174,10 @@ def test_prior_samples_page_plain_and_stretched():
 def test_model_card_shows_training_curves(demo):
     at = _page("model_card").run()
     assert not at.exception
-    if demo.history["epochs"]:
-        spec = at.get("plotly_chart")[0].proto.spec
-        assert "KL weight" in spec and "train KL" in spec
-    assert at.json
+    assert len(demo.history["epochs"]) == 8
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "KL weight" in spec and "train KL" in spec and "valid KL" in spec
+    assert [m.value for m in at.metric][0] == "8" and at.json
 
 
 @pytest.mark.parametrize("page,key,preset", [
