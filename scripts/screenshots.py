@@ -44,7 +44,7 @@ def main():
     with served_app(timeout=120) as (url, _):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 2200})
             for name, path in PAGES.items():
                 page.goto(f"{url}/{path}", wait_until="domcontentloaded", timeout=120_000)
                 page.wait_for_timeout(1500)
