@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from vae_core.checkpoint import (CheckpointError, export_checkpoint, load_checkpoint, recover, save_checkpoint)
+from vae_core.checkpoint import (CheckpointError, export_checkpoint, load_checkpoint, save_checkpoint)
 from vae_core.config import ModelConfig
 from vae_core.data import Vocab
 from vae_core.model import SentenceVAE

@@ -1,7 +1,6 @@
 """Hostile input: property-based tests of text encoding and of the checkpoint reader on mutated files, and
 fault tests that really send signals to a training process (issue: nothing lost, nothing executed)."""
 import json
-import os
 import random
 import shutil
 import signal
@@ -20,7 +19,7 @@ from tests.conftest import ROOT, tiny_configs
 from vae_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from vae_core.config import ModelConfig
 from vae_core.data import TextError, Vocab, encode_text, normalise_text
-from vae_core.latent import encode_sentences, homotopy, reconstruct
+from vae_core.latent import homotopy, reconstruct
 from vae_core.model import SentenceVAE
 from vae_core.train import Trainer, TrainingError
 

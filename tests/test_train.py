@@ -10,7 +10,6 @@ from safetensors.torch import load_file
 from tests.conftest import tiny_configs
 from vae_core import evaluate, train
 from vae_core.checkpoint import load_checkpoint
-from vae_core.data import Corpus, split_path
 from vae_core.decoding import decode
 from vae_core.latent import encode_sentences, homotopy, ids_to_text, reconstruct
 from vae_core.train import Trainer
@@ -137,7 +136,6 @@ def test_config_file_with_flag_override(tmp_path):
 
 
 def test_sigint_saves_a_checkpoint_that_resumes(tmp_path, tiny_ptb):
-    import os
     import signal
     import subprocess
     import sys

@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Sequence
 import torch
 from sacrebleu.metrics import BLEU
 
-from .data import Vocab, encode_text, pad_batch
+from .data import Vocab, pad_batch
 from .decoding import decode
 from .estimators import TOKEN_BUDGET
 from .latent import encode_sentences, ids_to_text

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .config import ModelConfig, TrainConfig
@@ -188,7 +188,6 @@ def _read_safetensors(path: Path, ckpt_id: str) -> tuple[dict[str, torch.Tensor]
     if not path.is_file():
         raise CheckpointError(f"{path}: missing")
     try:
-        from safetensors import safe_open
         with safe_open(str(path), framework="pt", device="cpu") as f:
             meta = f.metadata() or {}
         tensors = load_file(str(path), device="cpu")

@@ -49,13 +49,13 @@ def iw_nll(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, n_samples
 def encode_corpus(model: SentenceVAE, corpus: Corpus, batch_size: int = 256,
                   device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """Posterior parameters of every sentence, in corpus order: mu, logvar, each (N, n), on the CPU."""
-    mus, logvars = [None] * len(corpus), [None] * len(corpus)
+    mus = torch.empty((len(corpus), model.latent_dim))
+    logvars = torch.empty_like(mus)
     for idx in corpus.batches(batch_size):
         x, lengths = corpus.collate(idx)
         mu, logvar = model.encode(x.to(device), lengths.to(device))
-        for j, i in enumerate(idx):
-            mus[i], logvars[i] = mu[j].float().cpu(), logvar[j].float().cpu()
-    return torch.stack(mus), torch.stack(logvars)
+        mus[idx], logvars[idx] = mu.float().cpu(), logvar.float().cpu()     # back to corpus order
+    return mus, logvars
 
 
 def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:

@@ -71,7 +71,7 @@ def jacobians(model: SentenceVAE, z: torch.Tensor, paths: list[list[int]], chunk
             zc, pc, mc = z[s:s + chunk].float(), P[s:s + chunk], Mk[s:s + chunk]
             w = mc / mc.sum(1, keepdim=True)                               # (c, T) position weights 1/T
             Hj = dh(zc, pc)                                                 # (c, T, H, n)
-            h = torch.stack([_hidden(model, zc[i], pc[i]) for i in range(len(zc))])   # (c, T, H)
+            h, _ = model.decoder.hidden(decoder_inputs(pc, Vocab.bos_id, Vocab.unk_id), zc)   # (c, T, H), one batch
             p = torch.softmax(model.decoder.logits(h).float(), -1)         # (c, T, |V|)
             A = torch.einsum("ct,cthn->chn", w, Hj)                        # (c, H, n)
             b = torch.einsum("ct,cth,cthn->cn", w, p @ W, Hj)              # (c, n)

@@ -92,6 +92,7 @@ def posterior_of_corpus(model: SentenceVAE, vocab: Vocab, sentences: list[str], 
 
 
 def ids_to_text(vocab: Vocab, ids: list[list[int]]) -> list[str]:
+    """B token-id lists (as from `vae_core.decoding.decode`) -> B space-joined sentences, cut at `<eos>`."""
     return [" ".join(vocab.decode(s)) for s in ids]
 
 

@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 from .checkpoint import CheckpointError, load_checkpoint, load_trainer_state, read_config, save_checkpoint
 from .config import ModelConfig, TrainConfig
-from .data import CorpusError, load_splits, Vocab
+from .data import CorpusError, load_splits
 from .estimators import active_units, encode_corpus, mutual_info
 from .model import SentenceVAE
 from .objectives import elbo
@@ -277,7 +277,6 @@ class Trainer:
     # ----- loop
     def run(self) -> str:
         """Train until the budget ends; returns why it stopped ("done", "max_steps", "max_minutes", "signal")."""
-        t = self.tcfg
         stop = {"flag": None}
 
         def on_signal(signum, frame):

@@ -26,19 +26,20 @@ n = c1.slider("N sentences (the first N of the corpus)", 10, 400, 100, step=10, 
 seed = c2.number_input("Seed", 0, 10**6, 0, key="seed")
 sentences = corpus["sentences"][:n]
 
-if st.button("Compute", type="primary", key="go") or st.session_state.get("overlap_key") == (ck.meta["checkpoint_id"], tuple(sentences), seed):
-    key = (ck.meta["checkpoint_id"], tuple(sentences), seed)
-    if st.session_state.get("overlap_key") != key:
-        bar = st.progress(0.0, text=f"Scoring {len(sentences)}² sentence–code pairs…")
+key = (ck.meta["checkpoint_id"], tuple(sentences), int(seed))
+if st.button("Compute", type="primary", key="go") and st.session_state.get("overlap_key") != key:
+    bar = st.progress(0.0, text=f"Scoring {len(sentences)}² sentence–code pairs…")
 
-        def progress(it):
-            it = list(it)
-            for i, x in enumerate(it):
-                yield x
-                bar.progress((i + 1) / len(it), text=f"Scoring {len(sentences)}² sentence–code pairs… {i + 1}/{len(it)} blocks")
-        st.session_state["overlap_result"] = overlap(ck.model, ck.vocab, sentences, int(seed), progress)
-        st.session_state["overlap_key"] = key
-        bar.empty()
+    def progress(blocks):
+        blocks = list(blocks)
+        for i, b in enumerate(blocks):
+            yield b
+            bar.progress((i + 1) / len(blocks), text=f"Scoring {len(sentences)}² pairs… block {i + 1}/{len(blocks)}")
+    st.session_state["overlap_result"] = overlap(ck.model, ck.vocab, sentences, int(seed), progress)
+    st.session_state["overlap_key"] = key
+    bar.empty()
+
+if st.session_state.get("overlap_key") == key:      # a result for exactly these inputs
     res = st.session_state["overlap_result"]
     m1, m2 = st.columns(2)
     m1.metric("AUROC, log p(x_i|z_j)", f"{res['auroc_loglik']:.3f}")
