@@ -72,11 +72,17 @@ def current_checkpoint() -> Checkpoint:
     return ck
 
 
-def require_latent(ck: Checkpoint) -> None:
-    """Stop the page with a message when the model has no latent space (the LSTM-LM baseline)."""
+def require_latent(ck: Checkpoint, sequence: bool = True) -> None:
+    """Stop the page with a message when the model has no latent space (the LM baseline) or, for views that
+    decode sentences (`sequence`), when it has no sentence decoder (the bag-of-words model)."""
     if not ck.model.has_latent:
-        st.warning("This checkpoint is the LSTM language-model baseline: it has no posterior to look at. "
+        st.warning("This checkpoint is the language-model baseline: it has no posterior to look at. "
                    "Pick a VAE checkpoint in the sidebar.")
+        st.stop()
+    if sequence and not ck.model_config.is_sequence:
+        st.warning("This checkpoint is the bag-of-words model (Krishnan et al. 2018): it has no sentence decoder, "
+                   "so this view, which decodes sentences, does not apply. Its latent space is on the Projection "
+                   "page and its Jacobian on the Jacobian page.")
         st.stop()
 
 

@@ -207,3 +207,43 @@ def test_other_text_fields_survive_hostile_text(page, key, preset, tmp_path, mon
             assert at.table, name
         if name in ("all_oov", "emoji") and page in ("perturb", "projection") and key != "h1":
             assert any("not in the vocabulary" in i.value for i in at.info), (page, name)
+
+
+SMIM = Path(__file__).resolve().parents[1] / "checkpoints" / "demo-smim"
+
+
+def test_smim_demo_is_offered_and_separates_sentences_in_the_overlap_view():
+    """Both demo checkpoints load in the app; on the sMIM demo the i = j and i != j log-likelihoods
+    separate almost perfectly (Livne et al. 2020, Fig. 3)."""
+    at = _page("overlap").run()
+    options = at.sidebar.selectbox(key="ckpt_choice").options
+    assert any(o.endswith("checkpoints/demo-smim") for o in options)
+    at.sidebar.selectbox(key="ckpt_choice").set_value(str(SMIM)).run()
+    at.slider(key="n").set_value(20)
+    at.button(key="go").click().run()
+    assert not at.exception
+    auroc = {m.label: float(m.value) for m in at.metric}
+    assert auroc["AUROC, log p(x_i|z_j)"] > 0.95
+
+
+@pytest.fixture(scope="module")
+def bow_checkpoint(tmp_path_factory, tiny_ptb):
+    from conftest import tiny_configs
+    from vae_core.train import Trainer
+    out = tmp_path_factory.mktemp("bow")
+    m, t = tiny_configs(tiny_ptb, out, max_steps=3, epochs=1)
+    m.model, m.bow_features = "bow", "tfidf"
+    Trainer(m, t, quiet=True).run()
+    return out
+
+
+def test_bag_of_words_checkpoint_in_sequence_and_jacobian_views(bow_checkpoint):
+    at = _page("encode").run()
+    at.sidebar.text_input(key="ckpt_typed").set_value(str(bow_checkpoint)).run()
+    assert not at.exception and any("bag-of-words" in w.value for w in at.warning)
+    at = _page("jacobian")
+    at.session_state["S"] = 8
+    at.run()
+    at.sidebar.text_input(key="ckpt_typed").set_value(str(bow_checkpoint)).run()
+    assert not at.exception
+    assert "singular value" in at.get("plotly_chart")[0].proto.spec

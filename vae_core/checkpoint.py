@@ -36,7 +36,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import ModelConfig, TrainConfig
 from .data import Vocab
-from .model import SentenceVAE
+from .model import SentenceVAE, build_model
 
 FORMAT = "vae_core"
 FORMAT_VERSION = 1
@@ -226,7 +226,7 @@ def load_checkpoint(directory: str | os.PathLike, device: torch.device | str = "
     # Compare shapes on the meta device first: a hostile config (say hidden_dim = 10**9) allocates nothing.
     try:
         with torch.device("meta"):
-            expected = SentenceVAE(model_config).state_dict()
+            expected = build_model(model_config).state_dict()
     except (RuntimeError, ValueError, TypeError, OverflowError) as e:
         raise CheckpointError(f"{d / CONFIG}: the model config cannot be built ({e})") from None
     missing = sorted(set(expected) - set(weights))
@@ -243,7 +243,7 @@ def load_checkpoint(directory: str | os.PathLike, device: torch.device | str = "
     non_finite = [k for k, v in weights.items() if not bool(torch.isfinite(v).all())]
     if non_finite:
         raise CheckpointError(f"{d / WEIGHTS}: tensors {non_finite[:5]} hold NaN or infinite values")
-    model = SentenceVAE(model_config)
+    model = build_model(model_config)
     model.load_state_dict({k: v.float() for k, v in weights.items()})
     model.to(device).eval()
     train_config = None

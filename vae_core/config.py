@@ -7,7 +7,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-MODEL_KINDS = ("vae", "lm")
+# vae: Bowman et al. 2016; lm: its z-less baseline; vae-avg: Kruengkrai 2019 (Eq. 7-8); mi-vae: Vani &
+# Birodkar (Eq. 6-9); smim: Livne et al. 2020 (Algorithm 1); bow: Krishnan, Liang & Hoffman 2018.
+MODEL_KINDS = ("vae", "lm", "vae-avg", "mi-vae", "smim", "bow")
+SEQUENCE_KINDS = ("vae", "lm", "vae-avg", "mi-vae", "smim")
 _TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
 
 
@@ -23,13 +26,28 @@ def check_types(obj) -> None:
 
 @dataclass
 class ModelConfig:
-    """Architecture of a sentence VAE (Bowman et al. 2016, Sec. 3) or of its LSTM-LM baseline.
+    """Architecture of one model family (see MODEL_KINDS); rebuilt from config.json by `model.build_model`.
 
-    model:          "vae" (encoder + latent + decoder) or "lm" (the same decoder, no z).
+    model:          "vae" (Bowman et al. 2016), "lm" (the same decoder, no z), "vae-avg" (Kruengkrai 2019,
+                    LSTM-VAE-AVG), "mi-vae" (Vani & Birodkar, with the auxiliary q_MI network), "smim"
+                    (Livne et al. 2020; the architecture is a VAE's, the objective differs), "bow" (bag-of-words
+                    nonlinear factor analysis, Krishnan et al. 2018).
     vocab_size:     |V| including the four specials.
-    emb_dim, hidden_dim, latent_dim, num_layers: sizes (latent_dim is ignored for "lm").
+    emb_dim, hidden_dim, latent_dim, num_layers: sizes (latent_dim is ignored for "lm"; for "bow" hidden_dim
+                    is the width of the encoder and decoder MLPs and emb_dim is unused).
+    rnn:            "lstm" or "gru" for encoder and decoder (Vani & Birodkar and Livne et al. use GRUs).
+    encoder_bidirectional, encoder_summary: a bidirectional encoder and how its states become one vector,
+                    "last" | "mean" | "attention" (Vani & Birodkar, Sec. 4, the summarisation F).
+    encoder_reverse: the encoder reads the sentence backwards (Livne et al. 2020, Sec. 4).
+    z_highway:      pass z through a highway layer before the decoder (Vani & Birodkar, Sec. 4).
     z_to_init:      map z to the decoder's initial state (Bowman et al. 2016, Fig. 1).
     z_concat:       concatenate z to every decoder input (Kruengkrai 2019, Sec. 4; Bowman's variant).
+    avg_samples:    L of LSTM-VAE-AVG: decoder hidden states of L posterior samples are averaged before the
+                    softmax (Kruengkrai 2019, Eq. 7-8); only for "vae-avg".
+    bow_features:   "counts" or "tfidf" input to the bag-of-words encoder (Krishnan et al. 2018).
+    logvar_min:     floor on the posterior log-variance (clamped in `encode`). The A-MIM loss is unbounded
+                    below as sigma -> 0 (its -1/2 log q(z|x) grows without limit), so sMIM needs a floor; at
+                    -30 (sigma >= 3e-7) it never binds for a VAE.
     emb_dropout, out_dropout: dropout on input embeddings and on the decoder output before the softmax.
     tie_embeddings: encoder and decoder share one embedding table.
     """
@@ -40,8 +58,16 @@ class ModelConfig:
     hidden_dim: int = 256
     latent_dim: int = 32
     num_layers: int = 1
+    rnn: str = "lstm"
+    encoder_bidirectional: bool = False
+    encoder_summary: str = "last"
+    encoder_reverse: bool = False
+    z_highway: bool = False
     z_to_init: bool = True
     z_concat: bool = True
+    avg_samples: int = 1
+    bow_features: str = "counts"
+    logvar_min: float = -30.0
     emb_dropout: float = 0.0
     out_dropout: float = 0.0
     tie_embeddings: bool = False
@@ -53,7 +79,15 @@ class ModelConfig:
         for name in ("vocab_size", "emb_dim", "hidden_dim", "num_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.model == "vae":
+        if self.rnn not in ("lstm", "gru"):
+            raise ValueError(f"rnn must be lstm or gru, got {self.rnn!r}")
+        if self.encoder_summary not in ("last", "mean", "attention"):
+            raise ValueError(f"encoder_summary must be last, mean or attention, got {self.encoder_summary!r}")
+        if self.bow_features not in ("counts", "tfidf"):
+            raise ValueError(f"bow_features must be counts or tfidf, got {self.bow_features!r}")
+        if self.avg_samples < 1 or (self.model != "vae-avg" and self.avg_samples != 1):
+            raise ValueError(f"avg_samples must be >= 1, and 1 unless model is vae-avg; got {self.avg_samples}")
+        if self.has_latent:
             if self.latent_dim < 1:
                 raise ValueError(f"latent_dim must be >= 1 for a VAE, got {self.latent_dim}")
             if not (self.z_to_init or self.z_concat):
@@ -65,6 +99,11 @@ class ModelConfig:
     @property
     def has_latent(self) -> bool:
         return self.model != "lm"
+
+    @property
+    def is_sequence(self) -> bool:
+        """True for autoregressive sentence decoders (everything but the bag-of-words model)."""
+        return self.model in SEQUENCE_KINDS
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,6 +126,17 @@ class TrainConfig:
     kl_anneal: "linear" (0 -> 1 over `kl_anneal_steps`), "logistic" (1 / (1 + exp(-k (step - x0))) with
                k = `kl_logistic_k`, x0 = `kl_anneal_steps`), or "none" (weight 1 from the start).
     Budget: stops at the first of `epochs`, `max_steps`, `max_minutes` (0 = no limit for the last two).
+    word_dropout_anneal: "none" or "linear": the word-dropout rate goes from 1.0 at `word_dropout_start`
+               to 0.0 at `word_dropout_end` (Vani & Birodkar, Sec. 4: steps 2000 and 20000); replaces word_keep.
+    z_samples: L posterior samples per step for the reconstruction term (Kruengkrai 2019, Eq. 3); for
+               "vae-avg" the model's own avg_samples is used instead.
+    free_bits: lambda nats per latent dimension: the KL term becomes sum_d max(lambda, batch-mean KL_d)
+               (Kingma et al. 2016, Eq. 15; the baseline of Li et al. 2019); 0 = off.
+    mi_weight: lambda of the mutual-information criterion, L = L_VAE + lambda L_MI (Vani & Birodkar, Eq. 9);
+               "mi-vae" only. mi_max_len caps the sentences sampled for L_MI.
+    refine_steps, refine_lr: secondary optimisation of the local variational parameters at training time
+               (Krishnan et al. 2018): the decoder is updated at the refined (mu, logvar), the encoder by its
+               own ELBO; 0 = off.
     """
 
     data: str = ""
@@ -116,6 +166,15 @@ class TrainConfig:
     device: str = "auto"
     amp: str = "auto"
     init_uniform: float = 0.0
+    word_dropout_anneal: str = "none"
+    word_dropout_start: int = 2000
+    word_dropout_end: int = 20000
+    z_samples: int = 1
+    free_bits: float = 0.0
+    mi_weight: float = 1.0
+    mi_max_len: int = 40
+    refine_steps: int = 0
+    refine_lr: float = 0.01
 
     def __post_init__(self):
         check_types(self)
@@ -129,6 +188,16 @@ class TrainConfig:
             raise ValueError(f"amp must be auto, off, bf16 or fp16, got {self.amp!r}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.word_dropout_anneal not in ("none", "linear"):
+            raise ValueError(f"word_dropout_anneal must be none or linear, got {self.word_dropout_anneal!r}")
+        if self.word_dropout_end <= self.word_dropout_start and self.word_dropout_anneal != "none":
+            raise ValueError("word_dropout_end must be after word_dropout_start")
+        for name in ("z_samples",):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("free_bits", "mi_weight", "refine_steps", "refine_lr", "mi_max_len"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

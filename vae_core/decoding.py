@@ -14,9 +14,10 @@ STRATEGIES = ("greedy", "sample", "beam")
 
 
 def _start(model: SentenceVAE, z: torch.Tensor | None, batch_size: int | None):
-    device = next(model.parameters()).device
+    param = next(model.parameters())
+    device = param.device
     if z is not None:
-        z = z.to(device=device, dtype=torch.float32)
+        z = z.to(device=device, dtype=param.dtype)
         batch_size = z.size(0)
     elif model.has_latent:
         raise ValueError("z is required for a model with a latent variable")
@@ -32,6 +33,40 @@ def _trim(rows: torch.Tensor) -> list[list[int]]:
     return out
 
 
+def _sample_categorical(logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One draw per row of softmax(logits) (B, |V|) -> (B,), by inverse-CDF lookup. On CPU this is ~30x
+    faster than torch.multinomial over a 10k vocabulary (0.6 vs 20 ms at B = 32), which matters for the
+    mutual-information criterion that samples a batch of sentences every training step."""
+    cdf = torch.softmax(logits.float(), dim=-1).cumsum(-1).cpu()
+    u = torch.rand((cdf.size(0), 1), generator=generator) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u).squeeze(1).clamp(max=cdf.size(1) - 1)
+
+
+def _step_decode(model: SentenceVAE, z: torch.Tensor | None, max_len: int, sample: bool, temperature: float,
+                 batch_size: int | None, generator: torch.Generator | None) -> torch.Tensor:
+    """(B, T') token ids, T' <= max_len; after a sentence's first `<eos>` it keeps emitting `<eos>`."""
+    if sample and temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    z, B, device = _start(model, z, batch_size)
+    tok = torch.full((B, 1), Vocab.bos_id, dtype=torch.long, device=device)
+    state, out = None, []
+    done = torch.zeros(B, dtype=torch.bool, device=device)
+    for _ in range(max_len):
+        h, state = model.decoder.hidden(tok, z, state)
+        logits = model.decoder.logits(h[:, -1]).float()
+        if sample:
+            nxt = _sample_categorical(logits / temperature, generator).to(device)
+        else:
+            nxt = logits.argmax(-1)
+        nxt = nxt.masked_fill(done, Vocab.eos_id)
+        out.append(nxt)
+        done |= nxt == Vocab.eos_id
+        if bool(done.all()):
+            break
+        tok = nxt[:, None]
+    return torch.stack(out, 1)
+
+
 @torch.no_grad()
 def greedy_or_sample(model: SentenceVAE, z: torch.Tensor | None, max_len: int = 50, sample: bool = False,
                      temperature: float = 1.0, batch_size: int | None = None,
@@ -41,30 +76,25 @@ def greedy_or_sample(model: SentenceVAE, z: torch.Tensor | None, max_len: int = 
     z: (B, n) or None (LM). Sampling draws from softmax(logits / temperature); temperature must be > 0.
     Stops when every sentence has produced `<eos>` or after `max_len` tokens.
     """
-    if sample and temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
     was_training = model.training
     model.eval()
-    z, B, device = _start(model, z, batch_size)
-    tok = torch.full((B, 1), Vocab.bos_id, dtype=torch.long, device=device)
-    state, out = None, []
-    done = torch.zeros(B, dtype=torch.bool, device=device)
-    for _ in range(max_len):
-        h, state = model.decoder.hidden(tok, z, state)
-        logits = model.decoder.logits(h[:, -1]).float()
-        if sample:
-            probs = torch.softmax(logits / temperature, dim=-1)
-            nxt = torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(device)
-        else:
-            nxt = logits.argmax(-1)
-        nxt = nxt.masked_fill(done, Vocab.eos_id)
-        out.append(nxt)
-        done |= nxt == Vocab.eos_id
-        if bool(done.all()):
-            break
-        tok = nxt[:, None]
-    model.train(was_training)
-    return _trim(torch.stack(out, 1))
+    try:
+        return _trim(_step_decode(model, z, max_len, sample, temperature, batch_size, generator))
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def sample_batch(model: SentenceVAE, z: torch.Tensor, max_len: int = 40,
+                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """x ~ p(x | z) as a training batch: ids (B, T) each ending in `<eos>` (appended when a sample reaches
+    max_len), right-padded with 0, and lengths (B,) counting the `<eos>`. Keeps the model's train/eval mode
+    (the mutual-information criterion samples from the decoder being trained)."""
+    ids = _step_decode(model, z, max_len, True, 1.0, None, generator)
+    ids = torch.cat([ids, torch.full_like(ids[:, :1], Vocab.eos_id)], 1)
+    lengths = (ids == Vocab.eos_id).int().argmax(1) + 1                       # first <eos>, inclusive
+    pos = torch.arange(ids.size(1), device=ids.device)[None, :]
+    return ids.masked_fill(pos >= lengths[:, None], Vocab.pad_id), lengths
 
 
 @torch.no_grad()
@@ -102,7 +132,7 @@ def beam_search(model: SentenceVAE, z: torch.Tensor | None, beam_size: int = 5, 
         lengths = lengths.gather(1, origin) + (~prev_finished).float()
         finished = prev_finished | (nxt == Vocab.eos_id)
         rows = (origin + torch.arange(B, device=device)[:, None] * K).view(-1)
-        state = tuple(s.index_select(1, rows) for s in state)
+        state = model.decoder.select_state(state, rows)
         tok = nxt.view(B * K, 1)
         if bool(finished.all()):
             break

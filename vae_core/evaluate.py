@@ -2,10 +2,12 @@
 
     python -m vae_core.evaluate CKPT_DIR --data ../shared/data/ptb --split test --json
     python -m vae_core.evaluate CKPT_DIR --data DIR --split valid --iw-samples 50   # quicker IW estimate
+    python -m vae_core.evaluate CKPT_DIR --data DIR --refine-steps 100 --refine-lr 0.01  # + secondary optimisation
 
-The JSON object holds nll (negative ELBO), rec, kl, iw_nll (nats per sentence), ppl / iw_ppl (one <eos>
-per sentence counted), ppl_excl_eos, active_units, mutual_info, n_sentences, n_tokens; see
-`vae_core.estimators.evaluate_corpus`.
+One JSON schema for every model family (keys `vae_core.estimators.EVAL_KEYS`, null where undefined):
+nll (negative ELBO), rec, kl, iw_nll, melbo (nats per sentence), ppl / iw_ppl (one <eos> per sentence
+counted), ppl_excl_eos, melbo_ppl, bleu1, active_units, mutual_info, the *_refined values after secondary
+optimisation, nll_avg_tuple (vae-avg), n_sentences, n_tokens; see `vae_core.estimators.evaluate_corpus`.
 """
 from __future__ import annotations
 
@@ -33,6 +35,10 @@ def main(argv=None) -> int:
     p.add_argument("--elbo-samples", type=int, default=1, help="z samples for the reconstruction term of the ELBO")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-sentences", type=int, default=0, help="evaluate the first N sentences only (0 = all)")
+    p.add_argument("--refine-steps", type=int, default=0,
+                   help="secondary optimisation steps per posterior (Krishnan et al. 2018; 0 = skip)")
+    p.add_argument("--refine-lr", type=float, default=0.01, help="learning rate of the secondary optimisation")
+    p.add_argument("--no-bleu", action="store_true", help="skip greedy reconstructions and BLEU-1")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0)
@@ -49,7 +55,8 @@ def main(argv=None) -> int:
         start = time.monotonic()
         bar = lambda it: tqdm(it, desc=f"evaluate {args.split}", file=sys.stderr, dynamic_ncols=True)
         res = evaluate_corpus(ck.model, corpus, iw_samples=args.iw_samples, elbo_samples=args.elbo_samples,
-                              batch_size=args.batch_size, device=device, seed=args.seed, progress=bar)
+                              batch_size=args.batch_size, device=device, seed=args.seed, progress=bar,
+                              refine_steps=args.refine_steps, refine_lr=args.refine_lr, bleu=not args.no_bleu)
     except (CheckpointError, CorpusError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -1,6 +1,7 @@
 """Jacobian introspection of the decoder (Krishnan, Liang & Hoffman 2018, Sec. 5 / poster "Jacobians").
 
-For a bag-of-words decoder the paper's object is J(z) = d log p(word | z) / dz, a |V| x n matrix. A sentence
+For a bag-of-words decoder (`vae_core.bow.BowVAE`) the paper's object is J(z) = d log p(word | z) / dz, a
+|V| x n matrix, computed here exactly as defined (`jacfwd` of `log_probs`). A sentence
 decoder has no single distribution over words, so this project defines, for a latent code z and a token
 path w_1..w_T (held fixed, not differentiated):
 
@@ -54,9 +55,14 @@ def jacobians(model: SentenceVAE, z: torch.Tensor, paths: list[list[int]], chunk
               progress: Callable[[Iterable], Iterable] = lambda it: it) -> torch.Tensor:
     """J(z_s) for each code: (S, |V|, n), float32. z: (S, n); paths: S token-id lists (an `<eos>` is appended).
 
-    Uses the factorisation in the module docstring; memory is bounded by `chunk` codes at a time.
+    Uses the factorisation in the module docstring; memory is bounded by `chunk` codes at a time. For the
+    bag-of-words model the paths are ignored and J(z) = d log p(word | z) / dz exactly (the paper's).
     """
     model.eval()
+    if not model.cfg.is_sequence:
+        jf = vmap(jacfwd(model.log_probs))
+        with torch.no_grad():
+            return torch.cat([jf(z[s:s + chunk].float()).detach() for s in progress(range(0, z.size(0), chunk))])
     seqs = [torch.tensor(p + [Vocab.eos_id]) for p in paths]
     T = max(len(s) for s in seqs)
     P = torch.zeros((len(seqs), T), dtype=torch.long)
@@ -84,7 +90,7 @@ def expected_jacobian(model: SentenceVAE, n_samples: int = 64, seed: int = 0, ma
     """E_{z ~ N(0,I)}[J(z)] over `n_samples` prior samples, each with its own greedy path: (|V|, n)."""
     g = torch.Generator().manual_seed(seed)
     z = torch.randn((n_samples, model.latent_dim), generator=g)
-    paths = decode(model, z, "greedy", max_len=max_len)
+    paths = decode(model, z, "greedy", max_len=max_len) if model.cfg.is_sequence else [[]] * n_samples
     return jacobians(model, z, paths, progress=progress).mean(0)
 
 

@@ -1,6 +1,13 @@
-"""The LSTM sentence VAE of Bowman et al. (2016) and its LSTM language-model baseline.
+"""The sentence VAE of Bowman et al. (2016), its language-model baseline, and the sequence variants of the
+other papers (one class, switched by ModelConfig):
 
-    x --Encoder--> h_T --Linear--> (mu, logvar) --reparameterize--> z --Decoder--> log p(x | z)
+    x --Encoder--> summary --Linear--> (mu, logvar) --reparameterize--> z --Decoder--> log p(x | z)
+
+- rnn = lstm | gru; a bidirectional encoder summarised by last state, mean or attention, and z through a
+  highway layer (Vani & Birodkar, Sec. 4); the encoder reading the sentence reversed (Livne et al. 2020).
+- "vae-avg": `reconstruction_avg` averages decoder states over L samples (Kruengkrai 2019, Eq. 7-8).
+- "mi-vae": an auxiliary q_MI(z | decoder states) (`MIPosterior`, Vani & Birodkar, Eq. 6-8).
+The bag-of-words model of Krishnan et al. (2018) lives in `vae_core.bow`; `build_model` picks the class.
 
 Shapes: token batches are right-padded LongTensors (B, T) that end each sentence with `<eos>`, plus
 lengths (B,) counting that `<eos>`. Log-probabilities are in nats per sentence, summed over the predicted
@@ -26,30 +33,109 @@ def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
 
 
-class Encoder(nn.Module):
-    """LSTM over the tokens; returns the top layer's hidden state at each sentence's last token, (B, H).
+def rnn_class(kind: str) -> type[nn.RNNBase]:
+    return nn.GRU if kind == "gru" else nn.LSTM
 
-    Padded positions come after the last token, so a unidirectional LSTM's state there is untouched by
-    padding and no packing is needed (packing was slower on CPU, ../shared/stack-notes.md).
+
+def reverse_padded(t: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each row's first `lengths[b]` positions, leaving the padding in place: (B, T, ...) -> same.
+
+    With it a right-padded batch can be read backwards by an ordinary forward RNN (padding still comes last,
+    so nothing is packed); applying it twice is the identity.
+    """
+    B, T = t.shape[:2]
+    pos = torch.arange(T, device=t.device)[None, :]
+    L = lengths.to(t.device)[:, None]
+    idx = torch.where(pos < L, L - 1 - pos, pos)                          # (B, T)
+    if t.dim() > 2:
+        idx = idx.view(B, T, *([1] * (t.dim() - 2))).expand_as(t)
+    return t.gather(1, idx)
+
+
+class Encoder(nn.Module):
+    """RNN over the tokens, summarised into one vector per sentence: (B, D), D = H (or 2H bidirectional).
+
+    Summaries (Vani & Birodkar, Sec. 4, "F"): "last" = the state at each sentence's last token (both
+    directions' final states when bidirectional); "mean" = the mean of the states over real positions;
+    "attention" = a softmax-weighted mean with scores v^T tanh(W h_t). Padded positions come after the last
+    token, so a forward RNN's states there are untouched by padding; the backward direction is a second
+    forward RNN over the sentence reversed in place (`reverse_padded`), so no packing is needed (packing was
+    slower on CPU, ../shared/stack-notes.md). `reverse` makes the (forward) encoder read x backwards
+    (Livne et al. 2020).
     """
 
     def __init__(self, cfg: ModelConfig, embedding: nn.Embedding):
         super().__init__()
         self.embedding = embedding
         self.dropout = nn.Dropout(cfg.emb_dropout)
-        self.rnn = nn.LSTM(cfg.emb_dim, cfg.hidden_dim, cfg.num_layers, batch_first=True)
+        self.summary, self.reverse, self.bidirectional = cfg.encoder_summary, cfg.encoder_reverse, cfg.encoder_bidirectional
+        RNN = rnn_class(cfg.rnn)
+        self.rnn = RNN(cfg.emb_dim, cfg.hidden_dim, cfg.num_layers, batch_first=True)
+        if self.bidirectional:
+            self.rnn_backward = RNN(cfg.emb_dim, cfg.hidden_dim, cfg.num_layers, batch_first=True)
+        self.out_dim = cfg.hidden_dim * (2 if self.bidirectional else 1)
+        if self.summary == "attention":
+            self.attention = nn.Sequential(nn.Linear(self.out_dim, self.out_dim), nn.Tanh(),
+                                           nn.Linear(self.out_dim, 1, bias=False))
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        out, _ = self.rnn(self.dropout(self.embedding(x)))                 # (B, T, H)
-        last = (lengths - 1).clamp(min=0).to(out.device)
-        return out[torch.arange(out.size(0), device=out.device), last]    # (B, H)
+        lengths = lengths.to(x.device)
+        emb = self.dropout(self.embedding(x))                                 # (B, T, E)
+        if self.reverse:
+            emb = reverse_padded(emb, lengths)
+        out, _ = self.rnn(emb)                                                # (B, T, H)
+        rows = torch.arange(out.size(0), device=out.device)
+        last = (lengths - 1).clamp(min=0)
+        if self.bidirectional:
+            back, _ = self.rnn_backward(reverse_padded(emb, lengths))
+            if self.summary == "last":                                        # both directions' final states
+                return torch.cat([out[rows, last], back[rows, last]], -1)
+            out = torch.cat([out, reverse_padded(back, lengths)], -1)         # (B, T, 2H), aligned by position
+        if self.summary == "last":
+            return out[rows, last]
+        mask = length_mask(lengths, x.size(1))
+        if self.summary == "mean":
+            return (out * mask[..., None]).sum(1) / lengths.clamp(min=1)[:, None].to(out.dtype)
+        scores = self.attention(out).squeeze(-1).masked_fill(~mask, float("-inf"))
+        return (torch.softmax(scores.float(), -1).to(out.dtype)[..., None] * out).sum(1)
+
+
+class Highway(nn.Module):
+    """One highway layer (Srivastava et al. 2015) on z: y = t * relu(W_h z) + (1 - t) * z, t = sigmoid(W_t z).
+    Vani & Birodkar pass z through it before the decoder."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.transform, self.gate = nn.Linear(dim, dim), nn.Linear(dim, dim)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        t = torch.sigmoid(self.gate(z))
+        return t * torch.relu(self.transform(z)) + (1 - t) * z
+
+
+class MIPosterior(nn.Module):
+    """q_MI(z | x') of Vani & Birodkar (Eq. 6-8): a diagonal Gaussian over z read from the decoder's hidden
+    states (not the tokens, which are discrete): masked mean of the states -> tanh layer -> (mu, logvar)."""
+
+    def __init__(self, hidden_dim: int, latent_dim: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(hidden_dim, hidden_dim), nn.Tanh())
+        self.to_mu, self.to_logvar = nn.Linear(hidden_dim, latent_dim), nn.Linear(hidden_dim, latent_dim)
+
+    def forward(self, hidden: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """hidden (B, T, H), lengths (B,) -> mu, logvar, each (B, n)."""
+        mask = length_mask(lengths.to(hidden.device), hidden.size(1))
+        pooled = (hidden * mask[..., None]).sum(1) / lengths.clamp(min=1)[:, None].to(hidden.dtype)
+        h = self.body(pooled)
+        return self.to_mu(h), self.to_logvar(h)
 
 
 class Decoder(nn.Module):
-    """Autoregressive LSTM decoder p(x | z); with latent_dim = 0 it is an LSTM language model.
+    """Autoregressive RNN decoder p(x | z); with latent_dim = 0 it is an RNN language model.
 
-    z enters through the initial state (c_0 = W z, h_0 = tanh(c_0), as in He et al. 2019's code) and/or by
-    concatenation to every input embedding (Bowman et al. 2016 Sec. 3; Kruengkrai 2019 Sec. 4).
+    z enters through the initial state (LSTM: c_0 = W z, h_0 = tanh(c_0), as in He et al. 2019's code; GRU:
+    h_0 = tanh(W z)) and/or by concatenation to every input embedding (Bowman et al. 2016 Sec. 3; Kruengkrai
+    2019 Sec. 4), optionally after a highway layer (Vani & Birodkar).
     """
 
     def __init__(self, cfg: ModelConfig, embedding: nn.Embedding, latent_dim: int):
@@ -61,24 +147,37 @@ class Decoder(nn.Module):
         self.embedding = embedding
         self.emb_dropout = nn.Dropout(cfg.emb_dropout)
         in_dim = cfg.emb_dim + (latent_dim if self.z_concat else 0)
-        self.rnn = nn.LSTM(in_dim, cfg.hidden_dim, cfg.num_layers, batch_first=True)
+        self.is_lstm = cfg.rnn == "lstm"
+        self.rnn = rnn_class(cfg.rnn)(in_dim, cfg.hidden_dim, cfg.num_layers, batch_first=True)
+        if latent_dim > 0 and cfg.z_highway:
+            self.highway = Highway(latent_dim)
         if self.z_to_init:
             self.z_to_cell = nn.Linear(latent_dim, cfg.hidden_dim * cfg.num_layers)
         self.out_dropout = nn.Dropout(cfg.out_dropout)
         self.out = nn.Linear(cfg.hidden_dim, cfg.vocab_size)
 
-    def initial_state(self, z: torch.Tensor | None, batch: int, device) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """(h_0, c_0), each (num_layers, B, H), or None (zeros) when z does not set the state."""
+    def initial_state(self, z: torch.Tensor | None, batch: int, device):
+        """LSTM (h_0, c_0) or GRU h_0, each (num_layers, B, H), or None (zeros) when z does not set the state.
+        z is the decoder-side code (after the highway layer, if any)."""
         if not self.z_to_init:
             return None
         c0 = self.z_to_cell(z).view(batch, self.cfg.num_layers, self.cfg.hidden_dim).transpose(0, 1).contiguous()
-        return torch.tanh(c0), c0
+        return (torch.tanh(c0), c0) if self.is_lstm else torch.tanh(c0)
+
+    @staticmethod
+    def select_state(state, rows: torch.Tensor):
+        """Pick batch rows (e.g. surviving beams) of an LSTM (h, c) or GRU h state."""
+        if isinstance(state, tuple):
+            return tuple(s.index_select(1, rows) for s in state)
+        return state.index_select(1, rows)
 
     def hidden(self, inputs: torch.Tensor, z: torch.Tensor | None, state=None):
-        """Run the LSTM on input ids (B, T) given z (B, n) (or None); returns outputs (B, T, H) and the state.
+        """Run the RNN on input ids (B, T) given z (B, n) (or None); returns outputs (B, T, H) and the state.
 
         `state` continues from a previous call (step-by-step decoding); None starts from z's initial state.
         """
+        if z is not None and hasattr(self, "highway"):
+            z = self.highway(z)
         emb = self.emb_dropout(self.embedding(inputs))
         if self.z_concat:
             emb = torch.cat([emb, z[:, None, :].expand(-1, emb.size(1), -1)], dim=-1)
@@ -108,12 +207,14 @@ def decoder_inputs(x: torch.Tensor, bos_id: int, unk_id: int, word_keep: float =
 
 
 class SentenceVAE(nn.Module):
-    """Bowman et al. (2016) sentence VAE; with `cfg.model == "lm"` the z-less LSTM-LM baseline.
+    """Bowman et al. (2016) sentence VAE and its sequence variants; with `cfg.model == "lm"` the z-less
+    RNN-LM baseline.
 
     Methods (B = batch, T = padded length, n = latent_dim, S = samples):
       encode(x, lengths)            -> mu, logvar, each (B, n)
       reparameterize(mu, logvar, S) -> z (S, B, n)                     (Kingma & Welling 2014, Sec. 2.4)
       reconstruction(x, lengths, z) -> log p(x | z), (B,) nats per sentence; z (B, n) or (S, B, n) -> (S, B)
+      reconstruction_avg(x, lengths, z (L, B, n)) -> log p(x | z^(1..L)) of LSTM-VAE-AVG, (B,)
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -125,8 +226,17 @@ class SentenceVAE(nn.Module):
         if cfg.has_latent:
             enc_emb = dec_emb if cfg.tie_embeddings else nn.Embedding(cfg.vocab_size, cfg.emb_dim, padding_idx=Vocab.pad_id)
             self.encoder = Encoder(cfg, enc_emb)
-            self.to_mu = nn.Linear(cfg.hidden_dim, cfg.latent_dim)
-            self.to_logvar = nn.Linear(cfg.hidden_dim, cfg.latent_dim)
+            self.to_mu = nn.Linear(self.encoder.out_dim, cfg.latent_dim)
+            self.to_logvar = nn.Linear(self.encoder.out_dim, cfg.latent_dim)
+        if cfg.model == "mi-vae":
+            self.mi_posterior = MIPosterior(cfg.hidden_dim, cfg.latent_dim)
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        """Parameters of q(z|x): the encoder and the mu / logvar heads (for secondary optimisation)."""
+        if not self.has_latent:
+            return []
+        mods = [self.encoder, self.to_mu, self.to_logvar]
+        return [p for m in mods for p in m.parameters()]
 
     @property
     def has_latent(self) -> bool:
@@ -149,7 +259,7 @@ class SentenceVAE(nn.Module):
         if not self.has_latent:
             raise RuntimeError("the language-model baseline has no encoder / posterior")
         h = self.encoder(x, lengths)
-        return self.to_mu(h), self.to_logvar(h)
+        return self.to_mu(h), self.to_logvar(h).clamp(min=self.cfg.logvar_min)
 
     @staticmethod
     def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1) -> torch.Tensor:
@@ -170,12 +280,30 @@ class SentenceVAE(nn.Module):
             return self.reconstruction(rep(x), rep(lengths), z.reshape(S * B, -1), word_keep).view(S, B)
         inp = decoder_inputs(x, Vocab.bos_id, Vocab.unk_id, word_keep if self.training else 1.0)
         hidden, _ = self.decoder.hidden(inp, z)
+        return -self._token_nll(hidden, x, lengths)
+
+    def _token_nll(self, hidden: torch.Tensor, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """-log p(x_t | ...) per sentence from decoder states (B, T, H): (B,) summed over real positions."""
         mask = length_mask(lengths.to(x.device), x.size(1))
         # Project only real positions: padding never reaches the |V|-sized softmax.
         logits = self.decoder.logits(hidden[mask])
         nll = F.cross_entropy(upcast(logits), x[mask], reduction="none")
         per_token = torch.zeros(x.shape, dtype=nll.dtype, device=x.device).masked_scatter(mask, nll)
-        return -per_token.sum(dim=1)
+        return per_token.sum(dim=1)
+
+    def reconstruction_avg(self, x: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor,
+                           word_keep: float = 1.0) -> torch.Tensor:
+        """LSTM-VAE-AVG likelihood (Kruengkrai 2019, Eq. 7-8): log p(x | z^(1..L)), (B,) nats per sentence.
+
+        The decoder runs once per z^(l) (z: (L, B, n); h_0^(l) from z^(l)), the hidden states are averaged,
+        h~_t = (1/L) sum_l h_t^(l), and one softmax is taken over h~_t. With L = 1 this is `reconstruction`.
+        The same word-dropped inputs are used for all L runs.
+        """
+        L, B = z.shape[:2]
+        inp = decoder_inputs(x, Vocab.bos_id, Vocab.unk_id, word_keep if self.training else 1.0)
+        hidden, _ = self.decoder.hidden(inp.repeat(L, 1), z.reshape(L * B, -1))     # (L*B, T, H)
+        hidden = hidden.view(L, B, *hidden.shape[1:]).mean(0)
+        return -self._token_nll(hidden, x, lengths)
 
     def token_logprobs(self, x: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
         """log p(x_t | x_<t, z) for each position, (B, T), zero at padding (for per-word inspection)."""
@@ -184,3 +312,11 @@ class SentenceVAE(nn.Module):
         logp = torch.log_softmax(upcast(self.decoder.logits(hidden)), dim=-1)
         out = logp.gather(-1, x.unsqueeze(-1)).squeeze(-1)
         return out * length_mask(lengths.to(x.device), x.size(1))
+
+
+def build_model(cfg: ModelConfig) -> nn.Module:
+    """The network for a config: `SentenceVAE` for the sequence kinds, `bow.BowVAE` for "bow"."""
+    if cfg.model == "bow":
+        from .bow import BowVAE
+        return BowVAE(cfg)
+    return SentenceVAE(cfg)

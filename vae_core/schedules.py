@@ -21,3 +21,18 @@ def kl_weight(step: int, kind: str = "logistic", anneal_steps: int = 2500, logis
         t = -logistic_k * (step - anneal_steps)
         return 0.0 if t > 700 else 1.0 / (1.0 + math.exp(t))
     raise ValueError(f"unknown KL annealing schedule {kind!r} (linear, logistic, none)")
+
+
+def word_keep_rate(step: int, kind: str = "none", keep: float = 1.0, start: int = 2000, end: int = 20000) -> float:
+    """Word-dropout keep rate k at step `step`, in [0, 1] (1 - k is the rate of replacing inputs by `<unk>`).
+
+    none:   the constant `keep` (Bowman et al. 2016, Sec. 3.1).
+    linear: word-dropout annealing of Vani & Birodkar (Sec. 4): dropout rate 1.0 (inputless decoder) until
+            `start`, falling linearly to 0.0 at `end`, i.e. k = clamp((step - start) / (end - start), 0, 1).
+    Raises ValueError for an unknown kind.
+    """
+    if kind == "none":
+        return keep
+    if kind == "linear":
+        return min(1.0, max(0.0, (step - start) / (end - start)))
+    raise ValueError(f"unknown word-dropout schedule {kind!r} (none, linear)")

@@ -11,6 +11,13 @@
         --kl-anneal linear --kl-anneal-steps 13150 --emb-dim 100 --hidden-dim 400 --emb-dropout 0.5 \
         --out-dropout 0.5 --init-uniform 0.1 --epochs 30
 
+    # the papers' models (presets in vae_core/presets.py; flags override them)
+    python -m vae_core.train --data ../shared/data/ptb --out runs/avg5 --preset kruengkrai2019-avg
+    python -m vae_core.train --data ../shared/data/ptb --out runs/mi --preset vani-mi --mi-weight 5
+    python -m vae_core.train --data ../shared/data/ptb --out runs/smim --preset livne2020-smim
+    python -m vae_core.train --data ../shared/data/ptb --out runs/bow --preset krishnan2018-bow
+    python -m vae_core.train --data ../shared/data/ptb --out runs/fb --free-bits 0.5     # any KL model
+
     # continue an interrupted run exactly where its last checkpoint stopped (budget flags may be raised)
     python -m vae_core.train --out runs/vae --resume [--epochs 20]
 
@@ -40,9 +47,11 @@ from .checkpoint import CheckpointError, load_checkpoint, load_trainer_state, re
 from .config import ModelConfig, TrainConfig
 from .data import CorpusError, load_splits
 from .estimators import active_units, encode_corpus, mutual_info
-from .model import SentenceVAE
-from .objectives import elbo
-from .schedules import kl_weight
+from .model import build_model
+from .objectives import amim, elbo_at, training_terms
+from .presets import PRESETS, apply_preset
+from .refine import refine_posterior
+from .schedules import kl_weight, word_keep_rate
 
 # Flags that may change on --resume (the budget and bookkeeping); everything else comes from the checkpoint.
 RESUMABLE_OVERRIDES = ("epochs", "max_steps", "max_minutes", "save_every", "threads", "device", "data",
@@ -103,8 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--config", help="JSON file of settings (flag names with underscores); flags override it")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="a paper's configuration (vae_core/presets.py); "
+                   "the config file and flags override it")
     helps = {
-        "model": "vae or lm", "data": "directory with {ptb.,}{train,valid,test}.txt", "out": "checkpoint directory",
+        "model": "vae | lm | vae-avg | mi-vae | smim | bow", "data": "directory with {ptb.,}{train,valid,test}.txt", "out": "checkpoint directory",
         "word_keep": "word dropout keep rate k (1 = none, 0 = inputless decoder)",
         "kl_anneal": "linear | logistic | none", "kl_anneal_steps": "linear: steps to reach 1; logistic: midpoint",
         "amp": "auto (bf16/fp16 on CUDA, off on CPU) | off | bf16 | fp16", "threads": "CPU threads (0 = torch default)",
@@ -127,14 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
-    """Merge defaults < --config file < explicit flags into (ModelConfig, TrainConfig)."""
-    settings: dict = {}
+    """Merge defaults < --preset < --config file < explicit flags into (ModelConfig, TrainConfig)."""
+    settings: dict = apply_preset(args.preset) if getattr(args, "preset", None) else {}
     if args.config:
         try:
             settings.update(json.loads(Path(args.config).read_text()))
         except (OSError, json.JSONDecodeError) as e:
             raise SystemExit(f"error: cannot read config file {args.config}: {e}")
-    settings.update({k: v for k, v in vars(args).items() if v is not None and k not in ("config", "resume")})
+    settings.update({k: v for k, v in vars(args).items() if v is not None and k not in ("config", "resume", "preset")})
     mnames = {f.name for f in fields(ModelConfig)}
     tnames = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(settings) - mnames - tnames)
@@ -163,9 +174,13 @@ class Trainer:
         mcfg.vocab_size = len(self.vocab)
         self.mcfg = mcfg
         torch.manual_seed(tcfg.seed)
-        self.model = SentenceVAE(mcfg)
+        self.model = build_model(mcfg)
         if tcfg.init_uniform > 0:
             self.model.init_uniform_(tcfg.init_uniform)
+        if mcfg.model == "bow" and not prev:
+            self.model.set_idf(self.train)
+        if tcfg.refine_steps and self.amp_dtype == torch.float16:
+            raise ValueError("secondary optimisation (refine_steps) is not supported with fp16 AMP; use --amp bf16")
         if prev:
             self.model.load_state_dict(prev.model.state_dict())
         self.model.to(self.device)
@@ -181,6 +196,7 @@ class Trainer:
         self.best_val = math.inf
         self.history: dict = {"epochs": [], "steps": []}
         self.train_seconds = 0.0
+        self.tokens_seen = 0                                      # target tokens trained on, all invocations
         self.epoch_sums = torch.zeros(4, dtype=torch.float64)     # loss, rec, kl, tokens of this epoch
         self.log_window = torch.zeros(5, dtype=torch.float64)     # loss, rec, kl, tokens, sentences since last log
         if prev:
@@ -206,11 +222,14 @@ class Trainer:
         lp = meta["loop"]
         self.step, self.epoch, self.batch_in_epoch = lp["step"], lp["epoch"], lp["batch_in_epoch"]
         self.best_val, self.train_seconds = lp["best_val"], lp["train_seconds"]
+        self.tokens_seen = lp.get("tokens_seen", 0)        # absent in states written before it existed
         self.history = prev.history
 
     def progress(self) -> dict:
         return {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
-                "best_val_nll": self.best_val, "train_seconds": round(self.train_seconds, 3)}
+                "best_val_nll": self.best_val, "train_seconds": round(self.train_seconds, 3),
+                "tokens_seen": self.tokens_seen,
+                "tokens_per_s": round(self.tokens_seen / self.train_seconds, 1) if self.train_seconds else None}
 
     def save(self) -> None:
         """Checkpoint everything needed to continue exactly (atomic; see vae_core.checkpoint)."""
@@ -223,7 +242,8 @@ class Trainer:
         meta = {"optimizer": opt_meta, "plateau": self.plateau.state_dict(),
                 "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
                 "loop": {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
-                         "best_val": self.best_val, "train_seconds": self.train_seconds}}
+                         "best_val": self.best_val, "train_seconds": self.train_seconds,
+                         "tokens_seen": self.tokens_seen}}
         save_checkpoint(self.out, self.model, self.mcfg, self.vocab, self.tcfg, self.history, self.progress(),
                         tensors, meta)
 
@@ -232,6 +252,10 @@ class Trainer:
         t = self.tcfg
         return kl_weight(self.step, t.kl_anneal, t.kl_anneal_steps, t.kl_logistic_k)
 
+    def word_keep(self) -> float:
+        t = self.tcfg
+        return word_keep_rate(self.step, t.word_dropout_anneal, t.word_keep, t.word_dropout_start, t.word_dropout_end)
+
     def train_step(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """One optimisation step; returns the detached (loss, rec, kl) batch sums (3,), without a host sync."""
         self.model.train()
@@ -239,11 +263,17 @@ class Trainer:
             x, lengths = x.pin_memory(), lengths.pin_memory()
         x, lengths = x.to(self.device, non_blocking=True), lengths.to(self.device, non_blocking=True)
         ctx = (torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype else contextlib.nullcontext())
-        with ctx:
-            terms = elbo(self.model, x, lengths, self.kl_weight(), self.tcfg.word_keep)
-        loss = terms.loss.mean()
         self.opt.zero_grad(set_to_none=True)
+        with ctx:
+            if self.tcfg.refine_steps:
+                terms = self._refined_terms(x, lengths)
+            else:
+                terms = training_terms(self.model, x, lengths, self.kl_weight(), self.word_keep(), self.tcfg)
+        loss = terms.loss.mean()
         self.scaler.scale(loss).backward()
+        if self.tcfg.refine_steps:          # the encoder learns from its own ELBO (Krishnan et al. 2018)
+            for p, g in zip(self.model.encoder_parameters(), self._encoder_grads):
+                p.grad = g if p.grad is None else p.grad + g
         if self.tcfg.clip > 0:
             self.scaler.unscale_(self.opt)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tcfg.clip)
@@ -252,6 +282,19 @@ class Trainer:
         self.step += 1
         return torch.stack([terms.loss.sum(), terms.rec.sum(), terms.kl.sum()]).detach()
 
+    def _refined_terms(self, x: torch.Tensor, lengths: torch.Tensor):
+        """Secondary optimisation at training time (Krishnan et al. 2018, Sec. 3): the encoder's gradient comes
+        from the ELBO at its own (mu, logvar) (kept in self._encoder_grads); the returned terms are the ELBO at
+        the refined parameters, whose backward reaches the decoder only (the refined mu, logvar are leaves)."""
+        t = self.tcfg
+        mu0, logvar0 = self.model.encode(x, lengths)
+        own = elbo_at(self.model, x, lengths, mu0, logvar0, self.kl_weight(), self.word_keep(), t.z_samples, t.free_bits)
+        self._encoder_grads = torch.autograd.grad(own.loss.mean(), self.model.encoder_parameters(), allow_unused=True)
+        self._encoder_grads = [g if g is not None else torch.zeros_like(p)
+                               for g, p in zip(self._encoder_grads, self.model.encoder_parameters())]
+        mu, logvar = refine_posterior(self.model, x, lengths, mu0, logvar0, t.refine_steps, t.refine_lr)
+        return elbo_at(self.model, x, lengths, mu, logvar, self.kl_weight(), self.word_keep(), t.z_samples, t.free_bits)
+
     @torch.no_grad()
     def validate(self) -> dict:
         """ELBO on the validation split (one z sample, fixed seed), plus active units and mutual information."""
@@ -259,15 +302,25 @@ class Trainer:
         with torch.random.fork_rng(devices=devices):     # validation noise never shifts the training RNG stream
             torch.manual_seed(self.tcfg.seed + 1)
             self.model.eval()
-            rec = kl = 0.0
+            rec = kl = mim = 0.0
+            smim = self.mcfg.model == "smim"
             for idx in self.valid.batches(self.tcfg.val_batch_size):
                 x, lengths = self.valid.collate(idx)
-                t = elbo(self.model, x.to(self.device), lengths.to(self.device))
+                x, lengths = x.to(self.device), lengths.to(self.device)
+                if self.model.has_latent:
+                    mu, logvar = self.model.encode(x, lengths)
+                    t = elbo_at(self.model, x, lengths, mu, logvar)
+                else:
+                    t = training_terms(self.model, x, lengths, 1.0, 1.0)
                 rec += float(t.rec.sum())
                 kl += float(t.kl.sum())
+                if smim:
+                    mim += float(amim(self.model, x, lengths).loss.sum())
             n, ntok = len(self.valid), self.valid.n_tokens
             out = {"val_nll": (rec + kl) / n, "val_rec": rec / n, "val_kl": kl / n,
                    "val_ppl": math.exp((rec + kl) / ntok)}
+            if smim:
+                out["val_amim"] = mim / n
             if self.model.has_latent:
                 mu, logvar = encode_corpus(self.model, self.valid, device=self.device)
                 out["val_active_units"] = active_units(mu)[0]
@@ -312,6 +365,7 @@ class Trainer:
                 self.batch_in_epoch += 1
                 ntok = float(lengths.sum())
                 tokens_this_run += ntok
+                self.tokens_seen += int(ntok)
                 stats = torch.cat([sums.double().cpu(), torch.tensor([ntok, len(lengths)], dtype=torch.float64)])
                 self.epoch_sums += stats[:4]
                 self.log_window += stats
@@ -350,7 +404,8 @@ class Trainer:
         n = max(n, 1)
         self._check_finite(window)
         rec_tok = rec / max(ntok, 1)
-        entry = {"step": self.step, "kl_weight": round(self.kl_weight(), 6), "rec": rec / n, "kl": kl / n,
+        entry = {"step": self.step, "kl_weight": round(self.kl_weight(), 6), "word_keep": round(self.word_keep(), 4),
+                 "loss": loss / n, "rec": rec / n, "kl": kl / n,
                  "ppl": math.exp(min(rec_tok + kl / max(ntok, 1), 50.0)), "lr": self.opt.param_groups[0]["lr"]}
         self.history["steps"].append(entry)
         bar.set_postfix(loss=f"{loss / n:.2f}", kl=f"{entry['kl']:.2f}", ppl=f"{entry['ppl']:.1f}",
@@ -369,15 +424,16 @@ class Trainer:
                   "train_kl": kl / n, "train_ppl": math.exp((rec + kl) / ntok),
                   "epoch_seconds": round(seconds, 2), "tokens_per_s": round(tokens / max(seconds, 1e-9), 1), **val}
         self.history["epochs"].append(record)
-        self.plateau.step(val["val_nll"])
+        metric = val.get("val_amim", val["val_nll"])      # sMIM is selected by its own objective
+        self.plateau.step(metric)
         if not self.quiet:
             print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in record.items()}), flush=True)
-        improved = val["val_nll"] < self.best_val
+        improved = metric < self.best_val
         self.epoch += 1
         self.batch_in_epoch = 0
         self.epoch_sums.zero_()
         if improved:
-            self.best_val = val["val_nll"]
+            self.best_val = metric
             save_checkpoint(self.out / "best", self.model, self.mcfg, self.vocab, self.tcfg, self.history,
                             self.progress())
 

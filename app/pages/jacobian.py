@@ -14,7 +14,7 @@ from vae_core.data import TextError
 
 ck = current_checkpoint()
 st.title("Jacobian word embeddings")
-require_latent(ck)
+require_latent(ck, sequence=False)
 st.markdown(
     "**Definition used for sentence decoders.** For a code z and a token path w₁…w_T (held fixed), "
     "f(z) = (1/T) Σₜ log softmax(logitsₜ(z; w₍<t₎)) ∈ ℝ^|V|, and J(z) = ∂f/∂z is a |V| × n matrix. The "

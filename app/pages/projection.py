@@ -15,7 +15,7 @@ from vae_core.projection import place
 
 ck = current_checkpoint()
 st.title("Projection")
-require_latent(ck)
+require_latent(ck, sequence=False)
 st.caption("Each point is a sentence's posterior mean μ, projected to 2-D. Projections are cached on disk per "
            "(checkpoint, corpus, method, parameters). Hover for the sentence; drag a box or lasso to list a selection.")
 
