@@ -67,8 +67,9 @@ def current_checkpoint() -> Checkpoint:
                    f"hidden={cfg.hidden_dim} · emb={cfg.emb_dim} · |V|={cfg.vocab_size}")
         last = (ck.history.get("epochs") or [{}])[-1]
         if last:
+            extra = f" · A-MIM loss {last['val_amim']:.1f}" if "val_amim" in last else ""
             st.caption(f"trained {last.get('epoch')} epochs · valid NLL {last.get('val_nll', float('nan')):.1f} · "
-                       f"KL {last.get('val_kl', float('nan')):.2f} · AU {last.get('val_active_units', '–')}")
+                       f"KL {last.get('val_kl', float('nan')):.2f} · AU {last.get('val_active_units', '–')}{extra}")
     return ck
 
 

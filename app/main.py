@@ -7,7 +7,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repo root, 
 import streamlit as st
 
 st.set_page_config(page_title="Sentence VAE explorer", layout="wide")
-PAGES = Path(__file__).parent / "pages"
+# Not "pages/": Streamlit would also serve that directory as its own auto-discovered app on a direct URL.
+PAGES = Path(__file__).parent / "views"
 nav = st.navigation([
     st.Page(PAGES / "encode.py", title="Encode & reconstruct", default=True),
     st.Page(PAGES / "perturb.py", title="Perturb at k·σ", url_path="perturb"),

@@ -1,6 +1,7 @@
 """Serve the app and save a screenshot of every view into docs/screenshots/ (for the README).
 
     python scripts/screenshots.py [--out docs/screenshots]
+    python scripts/screenshots.py --checkpoint checkpoints/demo-smim --prefix smim- --pages encode overlap
 
 Needs the system Chromium (apt-get install chromium fonts-liberation). Waits for each page's spinners to
 finish (UMAP's first fit compiles numba code, so the projection page can take a minute).
@@ -38,6 +39,9 @@ def main():
     from playwright.sync_api import sync_playwright
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    ap.add_argument("--checkpoint", help="typed into the sidebar on every page (default: the app's default)")
+    ap.add_argument("--prefix", default="", help="file-name prefix of the screenshots")
+    ap.add_argument("--pages", nargs="*", default=list(PAGES), choices=list(PAGES))
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -45,15 +49,21 @@ def main():
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 2200})
-            for name, path in PAGES.items():
-                page.goto(f"{url}/{path}", wait_until="domcontentloaded", timeout=120_000)
+            for name in args.pages:
+                page.goto(f"{url}/{PAGES[name]}", wait_until="domcontentloaded", timeout=120_000)
                 page.wait_for_timeout(1500)
+                if args.checkpoint:
+                    box = page.locator('[data-testid="stSidebar"] [data-testid="stTextInput"] input').first
+                    box.fill(str(Path(args.checkpoint).resolve()))
+                    box.press("Enter")
+                    page.wait_for_timeout(1500)
+                    wait_idle(page)
                 if name == "overlap":
                     page.get_by_role("button", name="Compute").click()
                     page.wait_for_timeout(1000)
                 wait_idle(page)
-                page.screenshot(path=str(out / f"{name}.png"), full_page=True)
-                print(out / f"{name}.png")
+                page.screenshot(path=str(out / f"{args.prefix}{name}.png"), full_page=True)
+                print(out / f"{args.prefix}{name}.png")
             browser.close()
 
 

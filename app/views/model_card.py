@@ -23,6 +23,10 @@ if epochs:
     m[2].metric("valid KL", f"{last.get('val_kl', float('nan')):.2f}")
     m[3].metric("valid PPL", f"{last.get('val_ppl', float('nan')):.1f}")
     m[4].metric("active units", last.get("val_active_units", "–"))
+    if "val_amim" in last:      # sentenceMIM is trained (and selected) on its own loss, not the ELBO
+        st.caption(f"Trained with the A-MIM loss (Livne et al. 2020): valid A-MIM loss {last['val_amim']:.2f}, "
+                   f"valid reconstruction {last.get('val_rec', float('nan')):.2f} nats per sentence. The ELBO above "
+                   "charges the small posterior variances that MIM learns a large KL.")
     st.plotly_chart(figures.training_curves_figure(ck.history), width="stretch", key="curves")
     with st.expander("Every epoch"):
         st.dataframe(epochs, width="stretch")
