@@ -144,7 +144,7 @@ def test_hostile_config_values(small_ckpt, tmp_path, edit):
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, tiny_ptb, monkeypatch):
     import vae_core.train as train_mod
-    real = train_mod.elbo
+    real = train_mod.training_terms
     calls = {"n": 0}
 
     def poisoned(*a, **k):
@@ -153,7 +153,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, tiny
         if calls["n"] > 7:
             t.loss = t.loss * float("nan")
         return t
-    monkeypatch.setattr(train_mod, "elbo", poisoned)
+    monkeypatch.setattr(train_mod, "training_terms", poisoned)
     m, t = tiny_configs(tiny_ptb, tmp_path / "run", save_every=5, log_every=5)
     trainer = Trainer(m, t, quiet=True)
     with pytest.raises(TrainingError, match="non-finite loss at step 10"):
