@@ -187,7 +187,9 @@ def claims(R: dict) -> list[tuple[str, str, str]]:
     p, b = ev("vae-plain"), ev("vae-bowman")
     if p and b:
         out.append(("KL annealing + word dropout avoid the KL collapse of plain training (Bowman et al. 2016)",
-                    "holds" if b["kl"] > max(1.0, 3 * p["kl"]) else "does not hold",
+                    "holds" if b["kl"] > max(1.0, 10 * p["kl"]) and b["active_units"] > p["active_units"] else
+                    "holds weakly (KL above 10x the plain run's and more active units, but below 1 nat)"
+                    if b["kl"] > 10 * p["kl"] and b["active_units"] > p["active_units"] else "does not hold",
                     f"KL {p['kl']:.2f} / AU {p['active_units']} (plain) vs KL {b['kl']:.2f} / AU {b['active_units']} "
                     f"(annealing + word dropout)"))
     return out
