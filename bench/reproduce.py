@@ -100,6 +100,9 @@ def main(argv=None) -> int:
         name = run["name"]
         if (only and name not in only) or args.report_only:
             continue
+        if (out / f"{name}.json").is_file() and not args.fresh:
+            print(f"[{name}] already trained and evaluated ({out / name}.json); --fresh redoes it", flush=True)
+            continue
         ck = ROOT / run["checkpoint"] if "checkpoint" in run else out / name
         train_cmd = [py, "-m", "vae_core.train", "--data", args.data, "--out", str(ck), *run.get("train", []),
                      "--max-steps", str(args.steps), "--threads", str(args.threads), "--save-every", "500"]
