@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
         "max_minutes": "wall-clock budget of this invocation (0 = none)", "max_steps": "total optimisation steps (0 = none)",
         "init_uniform": "U(-a, a) init of all parameters (0 = PyTorch defaults)", "max_vocab": "0 = every train word",
         "max_tokens": "truncate longer sentences (0 = keep)", "lr_decay": "factor on plateau of validation NLL",
+        "avg_samples": "L of vae-avg (Kruengkrai 2019, Eq. 7-8)", "z_samples": "posterior samples per step (Eq. 3)",
+        "free_bits": "nats per latent dimension (0 = off)", "mi_weight": "lambda of L_MI (mi-vae)",
+        "refine_steps": "secondary optimisation steps per update (0 = off)", "rnn": "lstm | gru",
+        "encoder_summary": "last | mean | attention", "bow_features": "counts | tfidf",
+        "word_dropout_anneal": "none | linear (rate 1 -> 0 from --word-dropout-start to --word-dropout-end)",
+        "logvar_min": "floor on the posterior log-variance (sMIM needs one)",
     }
     for cls in (ModelConfig, TrainConfig):
         for f in fields(cls):
