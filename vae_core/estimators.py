@@ -44,7 +44,7 @@ def iw_nll(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, n_samples
         return -model.reconstruction(x, lengths, None)
     if mu is None:
         mu, logvar = model.encode(x, lengths)
-    if getattr(model.cfg, "model", "") == "vae-avg":
+    if model.cfg.model == "vae-avg":
         L = model.cfg.avg_samples
         log_w = []
         for _ in range(n_samples):
@@ -159,16 +159,18 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
     model.eval()
     torch.manual_seed(seed)
     latent = model.has_latent
-    sequence = getattr(model.cfg, "is_sequence", True)
-    avg = getattr(model.cfg, "model", "") == "vae-avg"
+    sequence = model.cfg.is_sequence
+    avg = model.cfg.model == "vae-avg"
     keys = ("rec", "kl", "iw_nll", "rec_refined", "kl_refined", "iw_nll_refined")
     sums = dict.fromkeys(keys, 0.0)
-    refined_mu = []
+    N, n_lat = len(corpus), model.latent_dim
+    mus, logvars, mus_refined = torch.empty((N, n_lat)), torch.empty((N, n_lat)), torch.empty((N, n_lat))
     for idx in progress(corpus.batches(batch_size)):
         x, lengths = corpus.collate(idx)
         x, lengths = x.to(device), lengths.to(device)
         if latent:
             mu, logvar = model.encode(x, lengths)
+            mus[idx], logvars[idx] = mu.float().cpu(), logvar.float().cpu()       # corpus order, for AU and MI
             t = elbo_at(model, x, lengths, mu, logvar, n_samples=elbo_samples)
         else:
             t = elbo(model, x, lengths)
@@ -181,7 +183,7 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
             tr = elbo_at(model, x, lengths, mu_r, logvar_r, n_samples=elbo_samples)
             sums["rec_refined"] += float(tr.rec.sum())
             sums["kl_refined"] += float(tr.kl.sum())
-            refined_mu.append((idx, mu_r.float().cpu()))
+            mus_refined[idx] = mu_r.float().cpu()
             if iw_samples > 0:
                 sums["iw_nll_refined"] += float(iw_nll(model, x, lengths, iw_samples, mu=mu_r, logvar=logvar_r).sum())
     n, n_tok = len(corpus), corpus.n_tokens
@@ -199,9 +201,8 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
     if latent:
         out["melbo"] = sums["rec"] / n + math.log(n)
         out["melbo_ppl"] = math.exp(n * out["melbo"] / n_words)
-        mu, logvar = encode_corpus(model, corpus, device=device)
-        out["active_units"], _ = active_units(mu)
-        out["mutual_info"] = mutual_info(mu, logvar, torch.Generator().manual_seed(seed))
+        out["active_units"], _ = active_units(mus)
+        out["mutual_info"] = mutual_info(mus, logvars, torch.Generator().manual_seed(seed))
         if sequence and bleu:
             out["bleu1"] = reconstruction_bleu1(model, corpus, device=device)
         if avg:
@@ -212,10 +213,7 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
             out["ppl_refined"] = math.exp(n * out["nll_refined"] / denom)
             if iw_samples > 0:
                 out["iw_nll_refined"] = sums["iw_nll_refined"] / n
-            mu_r = torch.empty_like(mu)
-            for idx, m in refined_mu:
-                mu_r[idx] = m
-            out["active_units_refined"], _ = active_units(mu_r)
+            out["active_units_refined"], _ = active_units(mus_refined)
     else:
         out["active_units"], out["mutual_info"] = 0, 0.0
     out["ppl_convention"] = ("ppl and iw_ppl count one <eos> per sentence; ppl_excl_eos and melbo_ppl count words only"

@@ -91,7 +91,7 @@ def elbo_at(model, x: torch.Tensor, lengths: torch.Tensor, mu: torch.Tensor, log
     """`elbo` for given posterior parameters mu, logvar (B, n) instead of the encoder's (the objective that
     secondary optimisation improves, Krishnan et al. 2018). For "vae-avg" models it is `elbo_avg`'s
     objective with the model's L; otherwise Bowman et al. 2016, Eq. 1 with L samples (Kruengkrai Eq. 3)."""
-    if getattr(model.cfg, "model", "") == "vae-avg":
+    if model.cfg.model == "vae-avg":
         z = model.reparameterize(mu, logvar, model.cfg.avg_samples)
         rec = -model.reconstruction_avg(x, lengths, z, word_keep)
     else:
@@ -112,8 +112,7 @@ def elbo_avg(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, kl_weig
     model.cfg.avg_samples). The KL is counted once, as in the paper. With L = 1 it equals `elbo`.
     Returns ElboTerms of (B,) tensors, nats per sentence.
     """
-    mu, logvar = model.encode(x, lengths)
-    return elbo_at(model, x, lengths, mu, logvar, kl_weight, word_keep, 1, free_bits)
+    return elbo(model, x, lengths, kl_weight, word_keep, 1, free_bits)      # elbo_at dispatches on the kind
 
 
 def amim(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, word_keep: float = 1.0) -> ElboTerms:
@@ -161,7 +160,8 @@ def training_terms(model, x: torch.Tensor, lengths: torch.Tensor, kl_weight: flo
                    tcfg=None) -> ElboTerms:
     """The per-sentence loss terms a model family is trained with (`vae_core.train`):
 
-    lm, vae, bow: `elbo` (tcfg.z_samples samples, tcfg.free_bits); vae-avg: `elbo_avg`; smim: `amim`;
+    lm, vae, bow: `elbo` (tcfg.z_samples samples, tcfg.free_bits); vae-avg: `elbo`, which is `elbo_avg`
+    for that kind (the model's avg_samples replace z_samples); smim: `amim`;
     mi-vae: `elbo` + tcfg.mi_weight * `mi_loss` (the scalar L_MI added to every sentence's loss, so the
     batch mean is L_VAE + lambda L_MI, Eq. 9). `tcfg` is a TrainConfig (None = its defaults).
     """
@@ -169,8 +169,6 @@ def training_terms(model, x: torch.Tensor, lengths: torch.Tensor, kl_weight: flo
     kind = model.cfg.model
     if kind == "smim":
         return amim(model, x, lengths, word_keep)
-    if kind == "vae-avg":
-        return elbo_avg(model, x, lengths, kl_weight, word_keep, t.free_bits)
     terms = elbo(model, x, lengths, kl_weight, word_keep, t.z_samples if model.has_latent else 1, t.free_bits)
     if kind == "mi-vae" and t.mi_weight > 0:
         terms.loss = terms.loss + t.mi_weight * mi_loss(model, x.size(0), t.mi_max_len)
