@@ -114,18 +114,34 @@ def loglik_matrix(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, z:
                   progress: Callable[[Iterable], Iterable] = lambda it: it) -> torch.Tensor:
     """L[i, j] = log p(x_i | z_j), (N, M) nats per sentence; x: (N, T), lengths: (N,), z: (M, n).
 
-    Scored block by block over z (each block decodes every x_i with bz codes), so memory is bounded by
-    `token_budget` padded tokens whatever N and M are.
+    Block-wise: the sentences are sorted by length and cut into groups, each padded only to its own
+    longest sentence (so the decoder does not run over padding of the longest sentence of all N); each
+    group is scored against blocks of codes sized so that a block holds about `token_budget` padded
+    tokens. Memory is bounded by the budget plus the (N, M) result, whatever N and M are.
     """
     N, M = x.size(0), z.size(0)
     dev = next(model.parameters()).device
-    x, lengths, z = x.to(dev), lengths.to(dev), z.to(dev)
-    bz = max(1, token_budget // max(1, x.numel()))
+    order = torch.argsort(lengths, stable=True)
+    # groups of sentences of similar length, about token_budget / 8 padded tokens each
+    groups, start = [], 0
+    while start < N:
+        end = start + 1
+        while end < N and (end + 1 - start) * int(lengths[order[end]]) <= max(token_budget // 8, 1):
+            end += 1
+        groups.append(order[start:end])
+        start = end
+    blocks = []
+    for rows in groups:
+        t = int(lengths[rows].max())
+        bz = max(1, token_budget // (len(rows) * t))
+        blocks += [(rows, t, s, bz) for s in range(0, M, bz)]
     out = torch.empty((N, M))
-    for s in progress(range(0, M, bz)):
+    z = z.to(dev)
+    for rows, t, s, bz in progress(blocks):
+        xg, lg = x[rows, :t].to(dev), lengths[rows].to(dev)
         zb = z[s:s + bz]
-        zz = zb[:, None, :].expand(-1, N, -1)                           # (bz, N, n): z_j for every x_i
-        out[:, s:s + bz] = model.reconstruction(x, lengths, zz).T.float().cpu()
+        zz = zb[:, None, :].expand(-1, len(rows), -1)                   # (bz, G, n): z_j for every x_i
+        out[rows, s:s + bz] = model.reconstruction(xg, lg, zz).T.float().cpu()
     return out
 
 

@@ -24,9 +24,13 @@
     # all flags can come from a JSON file (keys as the flag names with underscores); flags override it
     python -m vae_core.train --config my_run.json
 
+    # data-parallel on PyTorch's engine (gloo on CPU, NCCL on GPUs); --batch-size is the global batch
+    torchrun --standalone --nproc_per_node 2 -m vae_core.train --data ../shared/data/ptb --out runs/ddp
+
 Writes OUT/{weights.safetensors, config.json, trainer_state.safetensors} every --save-every steps, at every
 epoch end and on SIGINT/SIGTERM (atomically, see vae_core.checkpoint), plus OUT/best/ (model only) whenever
 the validation NLL improves. A non-finite loss stops the run and keeps the last good checkpoint.
+Speed: see README "Performance" and bench/train_speed.py; distribution: vae_core/distributed.py.
 """
 from __future__ import annotations
 
@@ -46,6 +50,7 @@ from tqdm import tqdm
 from .checkpoint import CheckpointError, load_checkpoint, load_trainer_state, read_config, save_checkpoint
 from .config import ModelConfig, TrainConfig
 from .data import CorpusError, load_splits
+from .distributed import DistContext
 from .estimators import active_units, encode_corpus, mutual_info
 from .model import build_model
 from .objectives import amim, elbo_at, training_terms
@@ -162,14 +167,36 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
 
 
 # --------------------------------------------------------------------------------------------- training
+class TrainingStep(torch.nn.Module):
+    """The training objective as a module, so DistributedDataParallel can wrap it: forward(x, lengths,
+    kl_weight, word_keep) -> the (loss, rec, kl) per-sentence tensors of `objectives.training_terms`."""
+
+    def __init__(self, model: torch.nn.Module, tcfg: TrainConfig):
+        super().__init__()
+        self.model, self.tcfg = model, tcfg
+
+    def forward(self, x, lengths, kl_weight: float, word_keep: float):
+        t = training_terms(self.model, x, lengths, kl_weight, word_keep, self.tcfg)
+        return t.loss, t.rec, t.kl
+
+
 class Trainer:
-    """One training run: model, optimiser, schedules and loop state; `run()` trains until the budget ends."""
+    """One training run: model, optimiser, schedules and loop state; `run()` trains until the budget ends.
+
+    Under torchrun it is one rank of a data-parallel job (see `vae_core.distributed`): same code path,
+    the global batch shared out, gradients averaged by DistributedDataParallel, rank 0 writing checkpoints.
+    """
 
     def __init__(self, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool = False, quiet: bool = False):
-        self.tcfg, self.quiet = tcfg, quiet
+        self.tcfg = tcfg
         if tcfg.threads > 0:
             torch.set_num_threads(tcfg.threads)
         self.device = select_device(tcfg.device)
+        self.dist = DistContext.from_env(self.device)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+            torch.cuda.set_device(self.device)
+        self.quiet = quiet or not self.dist.is_main
         self.amp_dtype = autocast_dtype(tcfg.amp, self.device)
         self.out = Path(tcfg.out)
         prev = load_checkpoint(self.out) if resume else None
@@ -187,14 +214,22 @@ class Trainer:
             self.model.set_idf(self.train)
         if tcfg.refine_steps and self.amp_dtype == torch.float16:
             raise ValueError("secondary optimisation (refine_steps) is not supported with fp16 AMP; use --amp bf16")
+        if tcfg.refine_steps and self.dist.enabled:
+            raise ValueError("secondary optimisation (refine_steps) is not supported under torchrun yet")
         if prev:
             self.model.load_state_dict(prev.model.state_dict())
         self.model.to(self.device)
-        params = self.model.parameters()
+        self.step_module: torch.nn.Module = TrainingStep(self.model, tcfg)
+        if self.dist.enabled:       # broadcasts rank 0's parameters; averages gradients in backward
+            self.step_module = torch.nn.parallel.DistributedDataParallel(
+                self.step_module, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            torch.manual_seed(tcfg.seed + 7919 * self.dist.rank)     # each rank its own dropout / z noise
+        params = list(self.model.parameters())
         if tcfg.optimizer == "sgd":
             self.opt = torch.optim.SGD(params, lr=tcfg.lr, momentum=tcfg.momentum)
         else:
-            self.opt = torch.optim.Adam(params, lr=tcfg.lr)
+            # fused: one kernel over all parameters (the foreach Adam took 20% of a CPU step at 256/256/32)
+            self.opt = torch.optim.Adam(params, lr=tcfg.lr, fused=self.device.type in ("cpu", "cuda"))
         self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(self.opt, factor=tcfg.lr_decay,
                                                                   patience=tcfg.lr_patience, min_lr=tcfg.min_lr)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
@@ -203,8 +238,12 @@ class Trainer:
         self.history: dict = {"epochs": [], "steps": []}
         self.train_seconds = 0.0
         self.tokens_seen = 0                                      # target tokens trained on, all invocations
-        self.epoch_sums = torch.zeros(4, dtype=torch.float64)     # loss, rec, kl, tokens of this epoch
-        self.log_window = torch.zeros(5, dtype=torch.float64)     # loss, rec, kl, tokens, sentences since last log
+        # Running sums stay on the device (no host sync per step): this rank's (loss, rec, kl) since the epoch
+        # start and since the last log; token and sentence counts are of the global batch, on the host.
+        self.epoch_acc = torch.zeros(3, dtype=torch.float64, device=self.device)
+        self.log_acc = torch.zeros(3, dtype=torch.float64, device=self.device)
+        self.epoch_tokens = 0
+        self.log_tokens = self.log_sentences = 0
         if prev:
             self._restore(prev)
 
@@ -219,12 +258,23 @@ class Trainer:
         self.plateau.load_state_dict(meta["plateau"])
         if meta.get("scaler"):
             self.scaler.load_state_dict(meta["scaler"])
-        torch.set_rng_state(tensors["rng/cpu"])
-        if self.device.type == "cuda" and "rng/cuda" in tensors:
-            torch.cuda.set_rng_state(tensors["rng/cuda"])
-        self.epoch_sums = tensors["epoch_sums"].to(torch.float64)
-        if "log_window" in tensors:          # absent in states written before it existed: logging only
-            self.log_window = tensors["log_window"].to(torch.float64)
+        suffix = f"/{self.dist.rank}" if self.dist.rank else ""
+        if f"rng/cpu{suffix}" in tensors:
+            torch.set_rng_state(tensors[f"rng/cpu{suffix}"])
+        else:
+            print(f"note: no saved RNG state for rank {self.dist.rank} (the world size changed); it starts a "
+                  f"fresh noise stream", file=sys.stderr)
+        if self.device.type == "cuda" and f"rng/cuda{suffix}" in tensors:
+            torch.cuda.set_rng_state(tensors[f"rng/cuda{suffix}"])
+        # The saved sums are global; rank 0 carries them, the other ranks start from zero.
+        if self.dist.is_main:
+            sums = tensors["epoch_sums"].to(torch.float64)
+            self.epoch_acc = sums[:3].to(self.device)
+            self.epoch_tokens = int(sums[3])
+            if "log_window" in tensors:          # absent in states written before it existed: logging only
+                win = tensors["log_window"].to(torch.float64)
+                self.log_acc = win[:3].to(self.device)
+                self.log_tokens, self.log_sentences = int(win[3]), int(win[4])
         lp = meta["loop"]
         self.step, self.epoch, self.batch_in_epoch = lp["step"], lp["epoch"], lp["batch_in_epoch"]
         self.best_val, self.train_seconds = lp["best_val"], lp["train_seconds"]
@@ -237,14 +287,30 @@ class Trainer:
                 "tokens_seen": self.tokens_seen,
                 "tokens_per_s": round(self.tokens_seen / self.train_seconds, 1) if self.train_seconds else None}
 
+    def global_sums(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss, rec, kl, tokens) of the epoch so far and (loss, rec, kl, tokens, sentences) of the log
+        window, summed over ranks, as float64 CPU tensors (a collective: every rank calls it)."""
+        acc = self.dist.all_reduce_sum(torch.cat([self.epoch_acc, self.log_acc]).cpu())
+        epoch = torch.cat([acc[:3], torch.tensor([self.epoch_tokens], dtype=torch.float64)])
+        window = torch.cat([acc[3:], torch.tensor([self.log_tokens, self.log_sentences], dtype=torch.float64)])
+        return epoch, window
+
     def save(self) -> None:
-        """Checkpoint everything needed to continue exactly (atomic; see vae_core.checkpoint)."""
+        """Checkpoint everything needed to continue exactly (atomic; see vae_core.checkpoint). Every rank
+        calls it (the sums and RNG states are collected); only rank 0 writes."""
+        epoch_sums, log_window = self.global_sums()
+        rng = self.dist.gather({"cpu": torch.get_rng_state(),
+                                "cuda": torch.cuda.get_rng_state() if self.device.type == "cuda" else None})
+        if not self.dist.is_main:
+            return
         tensors, opt_meta = _optimizer_tensors(self.opt)
-        tensors["rng/cpu"] = torch.get_rng_state()
-        if self.device.type == "cuda":
-            tensors["rng/cuda"] = torch.cuda.get_rng_state()
-        tensors["epoch_sums"] = self.epoch_sums
-        tensors["log_window"] = self.log_window
+        for rank, states in enumerate(rng):
+            suffix = f"/{rank}" if rank else ""
+            tensors[f"rng/cpu{suffix}"] = states["cpu"]
+            if states["cuda"] is not None:
+                tensors[f"rng/cuda{suffix}"] = states["cuda"]
+        tensors["epoch_sums"] = epoch_sums
+        tensors["log_window"] = log_window
         meta = {"optimizer": opt_meta, "plateau": self.plateau.state_dict(),
                 "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
                 "loop": {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
@@ -262,8 +328,9 @@ class Trainer:
         t = self.tcfg
         return word_keep_rate(self.step, t.word_dropout_anneal, t.word_keep, t.word_dropout_start, t.word_dropout_end)
 
-    def train_step(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """One optimisation step; returns the detached (loss, rec, kl) batch sums (3,), without a host sync."""
+    def train_step(self, x: torch.Tensor, lengths: torch.Tensor, global_batch: int | None = None) -> torch.Tensor:
+        """One optimisation step on this rank's sentences; returns their detached (loss, rec, kl) sums (3,),
+        without a host sync. `global_batch`: sentences in the whole step over all ranks (default: len(x))."""
         self.model.train()
         if self.device.type == "cuda":          # pinned host memory lets the copy overlap with compute
             x, lengths = x.pin_memory(), lengths.pin_memory()
@@ -272,21 +339,23 @@ class Trainer:
         self.opt.zero_grad(set_to_none=True)
         with ctx:
             if self.tcfg.refine_steps:
-                terms = self._refined_terms(x, lengths)
+                t = self._refined_terms(x, lengths)
+                loss_i, rec_i, kl_i = t.loss, t.rec, t.kl
             else:
-                terms = training_terms(self.model, x, lengths, self.kl_weight(), self.word_keep(), self.tcfg)
-        loss = terms.loss.mean()
+                loss_i, rec_i, kl_i = self.step_module(x, lengths, self.kl_weight(), self.word_keep())
+        # DDP averages gradients over ranks; scaling by world / global batch makes that the global batch mean.
+        loss = loss_i.sum() * (self.dist.world / (global_batch or len(x)))
         self.scaler.scale(loss).backward()
         if self.tcfg.refine_steps:          # the encoder learns from its own ELBO (Krishnan et al. 2018)
             for p, g in zip(self.model.encoder_parameters(), self._encoder_grads):
                 p.grad = g if p.grad is None else p.grad + g
         if self.tcfg.clip > 0:
             self.scaler.unscale_(self.opt)
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tcfg.clip)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tcfg.clip, foreach=True)
         self.scaler.step(self.opt)
         self.scaler.update()
         self.step += 1
-        return torch.stack([terms.loss.sum(), terms.rec.sum(), terms.kl.sum()]).detach()
+        return torch.stack([loss_i.sum(), rec_i.sum(), kl_i.sum()]).detach()
 
     def _refined_terms(self, x: torch.Tensor, lengths: torch.Tensor):
         """Secondary optimisation at training time (Krishnan et al. 2018, Sec. 3): the encoder's gradient comes
@@ -355,6 +424,7 @@ class Trainer:
         start = time.monotonic()
         seconds_before = self.train_seconds
         while self.epoch < t.epochs:
+            # the global batches; every rank builds the same list and trains on its share of each
             batches = self.train.batches(t.batch_size, shuffle=True, seed=t.seed, epoch=self.epoch)
             bar = tqdm(total=len(batches), initial=self.batch_in_epoch, desc=f"epoch {self.epoch + 1}/{t.epochs}",
                        disable=self.quiet, dynamic_ncols=True, leave=True)
@@ -366,46 +436,54 @@ class Trainer:
                     self.train_seconds = seconds_before + time.monotonic() - start
                     self.save()
                     return reason
-                x, lengths = self.train.collate(batches[self.batch_in_epoch])
-                sums = self.train_step(x, lengths)
+                batch = batches[self.batch_in_epoch]
                 self.batch_in_epoch += 1
-                ntok = float(lengths.sum())
-                tokens_this_run += ntok
-                self.tokens_seen += int(ntok)
-                stats = torch.cat([sums.double().cpu(), torch.tensor([ntok, len(lengths)], dtype=torch.float64)])
-                self.epoch_sums += stats[:4]
-                self.log_window += stats
                 bar.update(1)
+                if len(batch) < self.dist.world:      # a last batch too small to share: skipped by every rank
+                    continue
+                x, lengths = self.train.collate(self.dist.shard(batch))
+                self.epoch_acc += (sums := self.train_step(x, lengths, len(batch)).double())
+                self.log_acc += sums
+                ntok = int(self.train.lengths[batch].sum())           # target tokens of the global batch
+                tokens_this_run += ntok
+                self.tokens_seen += ntok
+                self.epoch_tokens += ntok
+                self.log_tokens += ntok
+                self.log_sentences += len(batch)
                 if self.step % t.log_every == 0:
-                    self._log(self.log_window, bar)
-                    self.log_window.zero_()
+                    self._log(bar)
                 if t.save_every and self.step % t.save_every == 0:
-                    self._check_finite(self.epoch_sums)
                     self.train_seconds = seconds_before + time.monotonic() - start
                     self.save()
+                    self._check_finite(self.global_sums()[0])
             bar.close()
-            self._check_finite(self.epoch_sums)
+            self._check_finite(self.global_sums()[0])
             self._end_epoch(time.monotonic() - epoch_start_time, tokens_this_run)
             self.train_seconds = seconds_before + time.monotonic() - start
             self.save()
         return "done"
 
     def _budget_exhausted(self, start: float, stop: dict) -> str | None:
+        """Why to stop now, or None; under torchrun every rank agrees (the most urgent reason wins)."""
         t = self.tcfg
-        if stop["flag"]:
-            return stop["flag"]
-        if t.max_steps and self.step >= t.max_steps:
-            return "max_steps"
-        if t.max_minutes and time.monotonic() - start >= 60 * t.max_minutes:
-            return "max_minutes"
-        return None
+        reasons = (None, "max_steps", "max_minutes", "signal")
+        reason = "signal" if stop["flag"] else None
+        if reason is None and t.max_steps and self.step >= t.max_steps:
+            reason = "max_steps"
+        if reason is None and t.max_minutes and time.monotonic() - start >= 60 * t.max_minutes:
+            reason = "max_minutes"
+        return reasons[self.dist.max_int(reasons.index(reason))]
 
     def _check_finite(self, sums: torch.Tensor) -> None:
         if not bool(torch.isfinite(sums).all()):
             raise TrainingError(f"non-finite loss at step {self.step} (epoch {self.epoch + 1}); stopped, and the last "
                                 f"good checkpoint in {self.out} was kept. Try a lower --lr or --clip.")
 
-    def _log(self, window: torch.Tensor, bar) -> None:
+    def _log(self, bar) -> None:
+        """Append the window since the last log to the history (global over ranks) and reset it."""
+        window = self.global_sums()[1]
+        self.log_acc.zero_()
+        self.log_tokens = self.log_sentences = 0
         loss, rec, kl, ntok, n = window.tolist()
         n = max(n, 1)
         self._check_finite(window)
@@ -422,9 +500,10 @@ class Trainer:
 
         `seconds`/`tokens`: time and target tokens of this invocation's part of the epoch (for tokens/s).
         """
-        loss, rec, kl, ntok = self.epoch_sums.tolist()
+        loss, rec, kl, ntok = self.global_sums()[0].tolist()
         n = len(self.train)
-        val = self.validate()
+        # rank 0 validates; every rank gets the result, so all step the learning-rate schedule alike
+        val = self.dist.broadcast(self.validate() if self.dist.is_main else None)
         record = {"epoch": self.epoch + 1, "step": self.step, "kl_weight": self.kl_weight(),
                   "lr": self.opt.param_groups[0]["lr"], "train_loss": loss / n, "train_rec": rec / n,
                   "train_kl": kl / n, "train_ppl": math.exp((rec + kl) / ntok),
@@ -437,9 +516,11 @@ class Trainer:
         improved = metric < self.best_val
         self.epoch += 1
         self.batch_in_epoch = 0
-        self.epoch_sums.zero_()
+        self.epoch_acc.zero_()
+        self.epoch_tokens = 0
         if improved:
             self.best_val = metric
+        if improved and self.dist.is_main:
             save_checkpoint(self.out / "best", self.model, self.mcfg, self.vocab, self.tcfg, self.history,
                             self.progress())
 
@@ -464,11 +545,14 @@ def main(argv=None) -> int:
                 raise SystemExit("error: --data and --out are required (or --resume with --out)")
         trainer = Trainer(mcfg, tcfg, resume=args.resume)
         n_params = sum(p.numel() for p in trainer.model.parameters())
-        print(f"model {mcfg.model}: {n_params / 1e6:.2f}M parameters, vocabulary {len(trainer.vocab)}, "
-              f"device {trainer.device}, amp {trainer.amp_dtype}, threads {torch.get_num_threads()}, "
-              f"start step {trainer.step}", flush=True)
+        say = print if trainer.dist.is_main else (lambda *a, **k: None)
+        world = f", {trainer.dist.world} processes (torchrun)" if trainer.dist.enabled else ""
+        say(f"model {mcfg.model}: {n_params / 1e6:.2f}M parameters, vocabulary {len(trainer.vocab)}, "
+            f"device {trainer.device}, amp {trainer.amp_dtype}, threads {torch.get_num_threads()}{world}, "
+            f"start step {trainer.step}", flush=True)
         reason = trainer.run()
-        print(f"stopped ({reason}) at step {trainer.step}, epoch {trainer.epoch}; checkpoint in {tcfg.out}", flush=True)
+        say(f"stopped ({reason}) at step {trainer.step}, epoch {trainer.epoch}; checkpoint in {tcfg.out}", flush=True)
+        trainer.dist.close()
     except (CorpusError, CheckpointError, TrainingError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
