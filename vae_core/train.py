@@ -442,7 +442,8 @@ class Trainer:
                 if len(batch) < self.dist.world:      # a last batch too small to share: skipped by every rank
                     continue
                 x, lengths = self.train.collate(self.dist.shard(batch))
-                self.epoch_acc += (sums := self.train_step(x, lengths, len(batch)).double())
+                sums = self.train_step(x, lengths, len(batch)).double()
+                self.epoch_acc += sums
                 self.log_acc += sums
                 ntok = int(self.train.lengths[batch].sum())           # target tokens of the global batch
                 tokens_this_run += ntok
@@ -453,9 +454,9 @@ class Trainer:
                 if self.step % t.log_every == 0:
                     self._log(bar)
                 if t.save_every and self.step % t.save_every == 0:
+                    self._check_finite(self.global_sums()[0])     # never overwrite a good checkpoint with NaNs
                     self.train_seconds = seconds_before + time.monotonic() - start
                     self.save()
-                    self._check_finite(self.global_sums()[0])
             bar.close()
             self._check_finite(self.global_sums()[0])
             self._end_epoch(time.monotonic() - epoch_start_time, tokens_this_run)
