@@ -160,3 +160,43 @@ def projection_for(ck: Checkpoint, corpus: dict, method: str, params: dict | Non
     with st.spinner(f"Projecting {len(corpus['sentences'])} sentences with {method.upper()}…"):
         coords, cached = project(post["mu"], method, params, seed, key=key)
     return {**post, "coords": coords, "cached": cached}
+
+
+# ------------------------------------------------------------------------------------------ exports
+def _slug(name: str) -> str:
+    import re
+    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "figure"
+
+
+def show_figure(fig, name: str, key: str, **chart_kwargs):
+    """Show a plotly figure, with an "Export" popover beneath it: PNG / SVG / PDF in the paper style at
+    one- or two-column width (`app.export`, rendered only when clicked) and the figure's data as CSV.
+    Returns what `st.plotly_chart` returns (the selection event where `on_select` is set)."""
+    from app import export
+    event = st.plotly_chart(fig, width="stretch", key=key, **chart_kwargs)
+    slug = _slug(name)
+    with st.popover("Export figure", icon=":material/download:"):
+        layout = st.radio("Size", list(export.LAYOUTS), horizontal=True, key=f"{key}_layout",
+                          help="3.5 in (one column) or 7 in (two columns) wide; serif 9 pt text")
+        cols = st.columns(4)
+        for col, fmt in zip(cols, export.FORMATS):
+            col.download_button(fmt.upper(), data=lambda fmt=fmt: export.figure_bytes(fig, fmt, layout),
+                                file_name=f"{slug}-{layout}.{fmt}", mime=export.MIME[fmt], key=f"{key}_{fmt}",
+                                on_click="ignore")
+        cols[3].download_button("CSV", data=lambda: export.csv_bytes(export.figure_data(fig)),
+                                file_name=f"{slug}-data.csv", mime=export.MIME["csv"], key=f"{key}_csv",
+                                on_click="ignore")
+    return event
+
+
+def show_table(df, name: str, key: str, dataframe: bool = False, **kwargs) -> None:
+    """Show a table (`st.table`, or `st.dataframe` for long ones), with CSV and LaTeX downloads."""
+    from app import export
+    (st.dataframe if dataframe else st.table)(df, **kwargs)
+    slug = _slug(name)
+    with st.popover("Export table", icon=":material/download:"):
+        c1, c2 = st.columns(2)
+        c1.download_button("CSV", data=export.csv_bytes(df), file_name=f"{slug}.csv", mime=export.MIME["csv"],
+                           key=f"{key}_csv", on_click="ignore")
+        c2.download_button("LaTeX", data=export.latex_table(df, caption=name, label=f"tab:{slug}"),
+                           file_name=f"{slug}.tex", mime=export.MIME["tex"], key=f"{key}_tex", on_click="ignore")

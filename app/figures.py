@@ -75,6 +75,13 @@ def perturbation_figure(results: list[dict]) -> go.Figure:
     return fig
 
 
+def perturbation_summary_table(results: list[dict]) -> pd.DataFrame:
+    """One row per k: distinct decodes, mean BLEU to the input, share identical to it, the first sample."""
+    return pd.DataFrame([{"k": r["k"], "distinct": r["n_distinct"], "mean BLEU": f"{r['bleu']:.1f}",
+                          "identical to input": f"{100 * r['exact']:.0f}%", "first sample": r["sentences"][0]}
+                         for r in results])
+
+
 def perturbation_table(results: list[dict]) -> pd.DataFrame:
     rows = []
     for r in results:
@@ -119,6 +126,12 @@ def projection_figure(coords, hover: list[str], color=None, color_label: str = "
     return fig
 
 
+def selection_table(sentences: list[str], lengths, kls, picked: list[int]) -> pd.DataFrame:
+    """The sentences selected on a projection: sentence, length in tokens, KL(q(z|x) || p(z)) in nats."""
+    return pd.DataFrame([{"sentence": sentences[i], "length": int(lengths[i]), "KL": round(float(kls[i]), 2)}
+                         for i in picked])
+
+
 def overlap_figure(matrix, title: str, xlabel: str, auroc: float, bins: int = 60) -> go.Figure:
     """Histograms (probability density) of the diagonal (i = j) and off-diagonal (i != j) entries of an
     N x N matrix, as in Livne et al. 2020, Fig. 3, with the AUROC separating them in the title."""
@@ -137,6 +150,25 @@ def overlap_figure(matrix, title: str, xlabel: str, auroc: float, bins: int = 60
     fig.add_trace(go.Histogram(x=diag, name="i = j", histnorm="probability density", nbinsx=bins, opacity=0.6))
     fig.update_layout(template=TEMPLATE, barmode="overlay", height=400, xaxis_title=xlabel, yaxis_title="density",
                       title=f"{title}  (AUROC {auroc:.3f})", legend=dict(orientation="h", y=1.1))
+    return fig
+
+
+def overlap_compare_figure(panels: list[dict], xlabel: str) -> go.Figure:
+    """Overlap histograms of several models side by side with shared y axis (Livne et al. 2020, Fig. 3).
+
+    panels: [{"name": model name, "matrix": (N, N) values, "auroc": float}], one column each.
+    """
+    fig = make_subplots(rows=1, cols=len(panels), shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=[f"{p['name']} (AUROC {p['auroc']:.2f})" for p in panels])
+    for c, p in enumerate(panels, start=1):
+        single = overlap_figure(p["matrix"], p["name"], xlabel, p["auroc"])
+        for tr in single.data:
+            tr.update(legendgroup=tr.name, showlegend=c == 1,
+                      marker=dict(color="#4C78A8" if tr.name == "i ≠ j" else "#F58518"))
+            fig.add_trace(tr, row=1, col=c)
+        fig.update_xaxes(title_text=single.layout.xaxis.title.text, row=1, col=c)
+    fig.update_yaxes(title_text="density", row=1, col=1)
+    fig.update_layout(template=TEMPLATE, barmode="overlay", height=400, legend=dict(orientation="h", y=1.18))
     return fig
 
 
@@ -193,3 +225,26 @@ def training_curves_figure(history: dict) -> go.Figure:
     fig.update_yaxes(title_text="KL weight", range=[0, 1.05], secondary_y=True)
     fig.update_layout(template=TEMPLATE, height=460, legend=dict(orientation="h", y=1.15))
     return fig
+
+
+# ------------------------------------------------------------------------------------------ downstream uses
+def highlight_fill(sentence: str, unknown: list[int]) -> str:
+    """Markdown of a filled sentence with the imputed words in bold."""
+    words = sentence.split()
+    return " ".join(f"**{w}**" if i in unknown else w for i, w in enumerate(words))
+
+
+def imputation_table(result: dict) -> pd.DataFrame:
+    """One row per ICM step of `vae_core.downstream.impute`: the fill, log p(x|z) in nats, whether it changed."""
+    return pd.DataFrame({"step": [h["step"] for h in result["steps"]],
+                         "sentence": [h["sentence"] for h in result["steps"]],
+                         "imputed words": [" / ".join(h["filled"]) for h in result["steps"]],
+                         "log p(x|z) (nats)": [f"{h['log_p']:.2f}" for h in result["steps"]],
+                         "changed": ["●" if h["changed"] else "" for h in result["steps"]]})
+
+
+def ranking_table(ranked: list[dict]) -> pd.DataFrame:
+    """`vae_core.downstream.rank_candidates` as a table: rank, candidate, score, unknown words."""
+    return pd.DataFrame({"rank": [r["rank"] for r in ranked], "candidate": [r["candidate"] for r in ranked],
+                         "score ‖(z_unk − z_k)/σ_unk‖": [f"{r['score']:.3f}" for r in ranked],
+                         "unknown words": [r["unknown_words"] for r in ranked]})

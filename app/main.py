@@ -17,6 +17,7 @@ nav = st.navigation([
     st.Page(PAGES / "overlap.py", title="Overlap histograms", url_path="overlap"),
     st.Page(PAGES / "jacobian.py", title="Jacobian embeddings", url_path="jacobian"),
     st.Page(PAGES / "prior.py", title="Prior samples", url_path="prior"),
+    st.Page(PAGES / "downstream.py", title="Impute & rank", url_path="impute-rank"),
     st.Page(PAGES / "model_card.py", title="Model card & training", url_path="model-card"),
 ])
 nav.run()

@@ -18,7 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 from app.serving import CHROMIUM_ARGS, served_app  # noqa: E402
 PAGES = {"encode": "", "perturb": "perturb", "homotopy": "homotopy", "projection": "projection",
-         "overlap": "overlap", "jacobian": "jacobian", "prior": "prior", "model-card": "model-card"}
+         "overlap": "overlap", "jacobian": "jacobian", "prior": "prior", "impute-rank": "impute-rank",
+         "model-card": "model-card"}
 
 
 def wait_idle(page, timeout=240):

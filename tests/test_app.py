@@ -248,3 +248,15 @@ def test_bag_of_words_checkpoint_in_sequence_and_jacobian_views(bow_checkpoint):
     at.sidebar.text_input(key="ckpt_typed").set_value(str(bow_checkpoint)).run()
     assert not at.exception
     assert "singular value" in at.get("plotly_chart")[0].proto.spec
+
+
+def test_figures_and_tables_offer_paper_exports():
+    """Every figure gets PNG / SVG / PDF / CSV downloads, every table CSV / LaTeX (app.common.show_figure,
+    show_table); the files themselves are checked in tests/test_export.py."""
+    at = _page("encode").run()
+    assert not at.exception
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("PNG") == labels.count("SVG") == labels.count("PDF") == 1        # the posterior figure
+    assert labels.count("LaTeX") == 2 and labels.count("CSV") == 3                        # two tables + the figure's data
+    names = [b.proto.popover.label for b in at.get("popover")]
+    assert names.count("Export figure") == 1 and names.count("Export table") == 2

@@ -153,3 +153,47 @@ def decode(model: SentenceVAE, z: torch.Tensor | None, strategy: str = "greedy",
     if strategy == "beam":
         return beam_search(model, z, beam_size, max_len, batch_size=batch_size)
     raise ValueError(f"unknown decoding strategy {strategy!r}; expected one of {STRATEGIES}")
+
+
+@torch.no_grad()
+def constrained_beam_search(model: SentenceVAE, z: torch.Tensor, template: list[int | None],
+                            beam_size: int = 5, banned: tuple[int, ...] = (Vocab.pad_id, Vocab.bos_id,
+                                                                           Vocab.eos_id, Vocab.unk_id)
+                            ) -> tuple[list[int], float]:
+    """argmax over the unknown words of log p(x | z), the known words fixed (Bowman et al. 2016, Sec. 5).
+
+    z: (n,) one code. template: one entry per word position, a token id (known) or None (unknown); the
+    sentence ends with `<eos>` after the last position, whose probability is scored too. At an unknown
+    position every beam extends by its `beam_size` best words (never one of `banned`); at a known one by
+    that word. Returns the best filled ids (len(template),) and its log p(x | z) in nats (with `<eos>`).
+    """
+    if not template:
+        raise ValueError("the template has no word positions")
+    was_training = model.training
+    model.eval()
+    zz, _, device = _start(model, z[None], None)
+    K = beam_size
+    seqs = torch.empty((1, 0), dtype=torch.long, device=device)
+    scores = torch.zeros(1, device=device)
+    tok = torch.full((1, 1), Vocab.bos_id, dtype=torch.long, device=device)
+    state = None
+    banned_ids = torch.tensor(banned, device=device)
+    for known in list(template) + [Vocab.eos_id]:
+        h, state = model.decoder.hidden(tok, zz.expand(tok.size(0), -1), state)
+        logp = torch.log_softmax(model.decoder.logits(h[:, -1]).float(), -1)        # (beams, V)
+        if known is not None:
+            nxt = torch.full((logp.size(0),), int(known), dtype=torch.long, device=device)
+            scores = scores + logp.gather(1, nxt[:, None]).squeeze(1)
+            origin = torch.arange(logp.size(0), device=device)
+        else:
+            logp[:, banned_ids] = float("-inf")
+            V = logp.size(1)
+            total = (scores[:, None] + logp).view(-1)
+            scores, flat = total.topk(min(K, total.numel()))
+            origin, nxt = flat // V, flat % V
+        seqs = torch.cat([seqs[origin], nxt[:, None]], 1)
+        state = model.decoder.select_state(state, origin)
+        tok = nxt[:, None]
+    best = int(scores.argmax())
+    model.train(was_training)
+    return seqs[best, :-1].tolist(), float(scores[best])

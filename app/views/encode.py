@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import current_checkpoint, require_latent, show_notices
+from app.common import current_checkpoint, require_latent, show_figure, show_notices, show_table
 from vae_core.analysis import reconstruction_rows
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences
@@ -45,9 +45,9 @@ m2.metric("tokens (with <eos>)", len(post.inputs[0].tokens) + 1)
 m3.metric("dimensions with KL > 0.1", sum(v > 0.1 for v in per_dim["kl"]))
 
 st.subheader("Reconstructions")
-st.table(figures.reconstruction_rows_table(rows), hide_index=True)
+show_table(figures.reconstruction_rows_table(rows), "Reconstructions", "rec_table", hide_index=True)
 
 st.subheader("Posterior")
-st.plotly_chart(figures.posterior_figure(per_dim), width="stretch", key="posterior_plot")
+show_figure(figures.posterior_figure(per_dim), "Posterior per dimension", "posterior_plot")
 with st.expander("Posterior as a table"):
-    st.dataframe(figures.posterior_table(per_dim), width="stretch")
+    show_table(figures.posterior_table(per_dim), "Posterior per dimension", "posterior_table", dataframe=True, width="stretch")

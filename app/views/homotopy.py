@@ -8,7 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import corpus_picker, current_checkpoint, projection_for, require_latent, show_notices
+from app.common import (corpus_picker, current_checkpoint, projection_for, require_latent, show_figure,
+                        show_notices, show_table)
 from vae_core.data import TextError
 from vae_core.latent import homotopy
 from vae_core.projection import place
@@ -33,7 +34,7 @@ except TextError as e:
     st.stop()
 
 show_notices(result["inputs"])
-st.table(figures.homotopy_table(result), hide_index=True)
+show_table(figures.homotopy_table(result), "Homotopy", "homotopy_table", hide_index=True)
 n_distinct = len(dict.fromkeys(result["sentences"]))
 st.caption(f"{n_distinct} distinct sentences along {steps} steps; ● marks a step whose decode differs from the one before.")
 
@@ -46,6 +47,6 @@ if st.toggle("Draw the path on a projection map", key="show_map"):
         labels = [f"t={t:.2f}: {s}" for t, s in zip(result["t"], result["sentences"])]
         fig = figures.projection_figure(proj["coords"], corpus["sentences"], proj["length"], "length",
                                         overlays=[{"name": "homotopy", "xy": xy, "text": labels, "path": True}])
-        st.plotly_chart(fig, width="stretch", key="homotopy_map")
+        show_figure(fig, "Homotopy path on the projection", "homotopy_map")
         st.caption("Path points are placed at the distance-weighted mean position of their 5 nearest corpus "
                    "codes in latent space (the same rule for every projection method).")

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import current_checkpoint, require_latent
+from app.common import current_checkpoint, require_latent, show_figure, show_table
 from vae_core import jacobian as jac
 from vae_core.data import TextError
 
@@ -42,7 +42,7 @@ au = (ck.history.get("epochs") or [{}])[-1].get("val_active_units")
 m1, m2 = st.columns(2)
 m1.metric(f"dimensions above {threshold} × largest", eff)
 m2.metric("active units (validation, from training)", au if au is not None else "–")
-st.plotly_chart(figures.spectrum_figure(sv.tolist(), au, eff), width="stretch", key="spectrum")
+show_figure(figures.spectrum_figure(sv.tolist(), au, eff), "Jacobian spectrum", "spectrum")
 
 st.subheader("Nearest neighbours")
 c1, c2 = st.columns(2)
@@ -59,4 +59,5 @@ if sentence.strip():
         ctx = jac.nearest_words(Jc, ck.vocab, word)
     except TextError as e:
         st.warning(f"Context ignored: {e}.")
-st.table(figures.neighbours_table(jac.nearest_words(J, ck.vocab, word), ctx), hide_index=True)
+show_table(figures.neighbours_table(jac.nearest_words(J, ck.vocab, word), ctx), f"Nearest words to {word}",
+           "neighbours", hide_index=True)

@@ -8,7 +8,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import current_checkpoint
+import pandas as pd
+
+from app.common import current_checkpoint, show_figure, show_table
 
 ck = current_checkpoint()
 st.title("Model card")
@@ -27,9 +29,9 @@ if epochs:
         st.caption(f"Trained with the A-MIM loss (Livne et al. 2020): valid A-MIM loss {last['val_amim']:.2f}, "
                    f"valid reconstruction {last.get('val_rec', float('nan')):.2f} nats per sentence. The ELBO above "
                    "charges the small posterior variances that MIM learns a large KL.")
-    st.plotly_chart(figures.training_curves_figure(ck.history), width="stretch", key="curves")
+    show_figure(figures.training_curves_figure(ck.history), "Training curves", "curves")
     with st.expander("Every epoch"):
-        st.dataframe(epochs, width="stretch")
+        show_table(pd.DataFrame(epochs), "Training history per epoch", "epochs", dataframe=True, width="stretch")
 else:
     st.info("This checkpoint records no training history.")
 c1, c2 = st.columns(2)

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import corpus_picker, current_checkpoint, require_latent
+from app.common import corpus_picker, current_checkpoint, require_latent, show_figure
 from vae_core.analysis import overlap
 
 ck = current_checkpoint()
@@ -44,9 +44,9 @@ if st.session_state.get("overlap_key") == key:      # a result for exactly these
     m1, m2 = st.columns(2)
     m1.metric("AUROC, log p(x_i|z_j)", f"{res['auroc_loglik']:.3f}")
     m2.metric("AUROC, log q(z_i|x_j)", f"{res['auroc_logq']:.3f}")
-    st.plotly_chart(figures.overlap_figure(res["loglik"], "log p(x_i | z_j)", "nats per sentence", res["auroc_loglik"]),
-                    width="stretch", key="overlap_p")
-    st.plotly_chart(figures.overlap_figure(res["logq"], "log q(z_i | x_j)", "nats", res["auroc_logq"]),
-                    width="stretch", key="overlap_q")
+    show_figure(figures.overlap_figure(res["loglik"], "log p(x_i | z_j)", "nats per sentence", res["auroc_loglik"]),
+                "Overlap log p(x_i | z_j)", "overlap_p")
+    show_figure(figures.overlap_figure(res["logq"], "log q(z_i | x_j)", "nats", res["auroc_logq"]),
+                "Overlap log q(z_i | x_j)", "overlap_q")
 else:
     st.info(f"Press Compute to score {len(sentences)}² pairs.")

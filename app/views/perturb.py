@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import current_checkpoint, require_latent, show_notices
+from app.common import current_checkpoint, require_latent, show_figure, show_notices, show_table
 from vae_core.analysis import perturb
 from vae_core.data import TextError, encode_text
 
@@ -34,10 +34,9 @@ except TextError as e:
     st.stop()
 
 show_notices([enc])
-st.plotly_chart(figures.perturbation_figure(results), width="stretch", key="perturb_plot")
+show_figure(figures.perturbation_figure(results), "Perturbation", "perturb_plot")
 st.subheader("Decoded sentences")
-summary = [{"k": r["k"], "distinct": r["n_distinct"], "mean BLEU": f"{r['bleu']:.1f}",
-            "identical to input": f"{100 * r['exact']:.0f}%", "first sample": r["sentences"][0]} for r in results]
-st.table(summary, hide_index=True)
+show_table(figures.perturbation_summary_table(results), "Perturbation summary", "perturb_summary", hide_index=True)
 with st.expander("Every sample"):
-    st.dataframe(figures.perturbation_table(results), hide_index=True, width="stretch")
+    show_table(figures.perturbation_table(results), "Perturbed samples", "perturb_samples", dataframe=True,
+               hide_index=True, width="stretch")

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import current_checkpoint
+from app.common import current_checkpoint, show_table
 from vae_core.analysis import prior_samples
 
 ck = current_checkpoint()
@@ -25,4 +25,4 @@ if not ck.model.has_latent:
     st.info("The LM baseline has no latent code: these are ancestral samples from the language model.")
 with st.spinner("Decoding…"):
     samples = prior_samples(ck.model, ck.vocab, n, strategy, temperature, stretch, int(seed))
-st.table(figures.prior_samples_table(samples), hide_index=True)
+show_table(figures.prior_samples_table(samples), "Prior samples", "prior_table", hide_index=True)

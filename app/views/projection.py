@@ -8,7 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import corpus_picker, current_checkpoint, projection_for, require_latent, show_notices
+from app.common import (corpus_picker, current_checkpoint, projection_for, require_latent, show_figure,
+                        show_notices, show_table)
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences, homotopy
 from vae_core.projection import place
@@ -62,7 +63,7 @@ with st.expander("Overlay a homotopy path"):
 
 fig = figures.projection_figure(proj["coords"], corpus["sentences"], color, color_by, overlays,
                                 title=f"{method.upper()} of {len(corpus['sentences'])} posterior means ({corpus['name']})")
-event = st.plotly_chart(fig, width="stretch", key="projection_plot", on_select="rerun", selection_mode=("box", "lasso"))
+event = show_figure(fig, "Projection", "projection_plot", on_select="rerun", selection_mode=("box", "lasso"))
 st.caption(("read from the disk cache" if proj["cached"] else "computed and cached") + f" · {len(corpus['sentences'])} sentences")
 
 picked = sorted({int(cd[0] if isinstance(cd, list) else cd)
@@ -70,5 +71,5 @@ picked = sorted({int(cd[0] if isinstance(cd, list) else cd)
                  if isinstance(cd, (int, list)) and cd != []})
 if picked:
     st.subheader(f"{len(picked)} selected sentences")
-    st.dataframe([{"sentence": corpus["sentences"][i], "length": int(proj["length"][i]), "KL": round(float(proj["kl"][i]), 2)}
-                  for i in picked], hide_index=True, width="stretch")
+    show_table(figures.selection_table(corpus["sentences"], proj["length"], proj["kl"], picked), "Selected sentences",
+               "selection", dataframe=True, hide_index=True, width="stretch")

@@ -1,0 +1,169 @@
+"""Figures and tables ready for a paper: PNG / SVG / PDF in a paper style, data as CSV, tables as LaTeX.
+
+Used by the app's download buttons and by notebooks alike (no Streamlit here):
+
+    from app import export, figures
+    fig = figures.overlap_figure(...)
+    open("overlap.pdf", "wb").write(export.figure_bytes(fig, "pdf", layout="one-column"))
+    open("table.tex", "w").write(export.latex_table(df, caption="...", label="tab:rec"))
+
+Static images go through kaleido, which drives a Chrome/Chromium browser (install the system one:
+`apt-get install chromium fonts-liberation`, or point `BROWSER_PATH` at any Chrome). One browser serves
+every export of a process: the first export starts kaleido's sync server, later ones reuse it (about 0.2 s
+a figure instead of 2 s for a browser start each time, ../shared/stack-notes.md).
+
+Paper style: white background, no gridlines, serif font, and sizes that read at print size. A one-column
+figure is 3.5 in wide, a two-column one 7 in. Pixels are CSS pixels (96 per inch), which is also how
+Chromium sizes the PDF, so a one-column PDF is 3.5 in wide. Text is 9 pt (12 px). PNGs use scale 3
+(288 dpi).
+"""
+from __future__ import annotations
+
+import io
+import threading
+import warnings
+
+import pandas as pd
+import plotly.graph_objects as go
+
+FORMATS = ("png", "svg", "pdf")
+MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "csv": "text/csv",
+        "tex": "application/x-tex"}
+LAYOUTS = {"one-column": 3.5, "two-column": 7.0}       # width in inches
+PX_PER_INCH = 96
+FONT = "Times New Roman, Liberation Serif, DejaVu Serif, serif"
+FONT_PX = 12                                            # 9 pt
+PNG_SCALE = 3
+
+_server_lock = threading.Lock()     # kaleido's sync server answers one request at a time, in order
+
+
+class ExportError(RuntimeError):
+    """A static export failed (no browser, or the browser failed); the message says how to fix it."""
+
+
+def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7, keep_title: bool = False) -> go.Figure:
+    """A copy of `fig` in the paper style at the size of `layout` ("one-column" | "two-column").
+
+    `aspect`: height / width. A paper figure carries its title in the caption, so the title is dropped
+    unless `keep_title`. Raises ValueError for an unknown layout.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; expected one of {sorted(LAYOUTS)}")
+    width = round(LAYOUTS[layout] * PX_PER_INCH)
+    out = go.Figure(fig)
+    # the top margin stacks, from the top: the legend (one horizontal row), the title, subplot titles
+    legend = sum(1 for t in out.data if t.showlegend is not False) > 1
+    top = 8 + (22 if legend else 0) + (20 if keep_title and fig.layout.title.text else 0) \
+        + (18 if out.layout.annotations else 0)
+    out.update_layout(template="simple_white", width=width, height=round(width * aspect),
+                      font=dict(family=FONT, size=FONT_PX, color="black"),
+                      margin=dict(l=48, r=12, t=top, b=40), paper_bgcolor="white", plot_bgcolor="white",
+                      legend=dict(font=dict(size=FONT_PX - 1), orientation="h", yref="container", y=1,
+                                  yanchor="top", x=0.5, xanchor="center"))
+    if not keep_title:
+        out.update_layout(title=None)
+    out.update_annotations(font=dict(family=FONT, size=FONT_PX))      # subplot titles
+    out.update_xaxes(showgrid=False, ticks="outside", title_font=dict(size=FONT_PX))
+    out.update_yaxes(showgrid=False, ticks="outside", title_font=dict(size=FONT_PX))
+    for trace in out.data:       # WebGL scatters render as bitmaps in static export: use SVG scatters
+        if trace.type == "scattergl":
+            trace.update(type="scatter")
+    return out
+
+
+def start_browser() -> None:
+    """Start kaleido's browser for this process (idempotent; it is closed at exit). Raises ExportError."""
+    import kaleido
+    try:
+        kaleido.start_sync_server(silence_warnings=True)
+    except Exception as e:       # kaleido raises its own types for a missing browser
+        raise ExportError(_advice(e)) from e
+
+
+def _advice(e: Exception) -> str:
+    return (f"static export needs Chrome or Chromium ({e}). Install it with `apt-get install chromium "
+            f"fonts-liberation` (Debian/Ubuntu) or `kaleido_get_chrome`, or set BROWSER_PATH to a Chrome binary.")
+
+
+def figure_bytes(fig: go.Figure, fmt: str, layout: str = "one-column", aspect: float = 0.7,
+                 keep_title: bool = False) -> bytes:
+    """`fig` in the paper style, rendered as `fmt` ("png" | "svg" | "pdf"). Raises ValueError for an unknown
+    format or layout, ExportError when the browser cannot render."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
+    styled = paper_figure(fig, layout, aspect, keep_title)
+    with _server_lock, warnings.catch_warnings():
+        # plotly passes options the running server ignores, and says so on every call
+        warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+        start_browser()
+        try:
+            return styled.to_image(format=fmt, width=styled.layout.width, height=styled.layout.height,
+                                   scale=PNG_SCALE if fmt == "png" else 1)
+        except Exception as e:
+            raise ExportError(_advice(e)) from e
+
+
+def figure_data(fig: go.Figure) -> pd.DataFrame:
+    """The numbers behind a figure, long format: one row per point of each trace (trace, x, y, plus text or
+    marker colour where present, and the subplot title as "panel" for figures of several panels). For a
+    histogram the rows are the raw values. What a reader needs to redraw the figure elsewhere."""
+    rows = []
+    titles = [a.text for a in fig.layout.annotations]      # subplot titles, in subplot order
+    for i, tr in enumerate(fig.data):
+        name = tr.name if tr.name is not None else f"trace {i}"
+        axis = getattr(tr, "xaxis", None) or "x"
+        k = int(axis[1:] or 1) - 1
+        panel = titles[k] if len(titles) > 1 and k < len(titles) else None
+        xs = list(tr.x) if getattr(tr, "x", None) is not None else []
+        ys = list(tr.y) if getattr(tr, "y", None) is not None else []
+        n = max(len(xs), len(ys))
+        text = list(tr.text) if isinstance(getattr(tr, "text", None), (list, tuple)) else None
+        color = getattr(getattr(tr, "marker", None), "color", None)
+        color = list(color) if isinstance(color, (list, tuple)) and len(color) == n else None
+        for j in range(n):
+            row = {"trace": name, "x": xs[j] if j < len(xs) else None, "y": ys[j] if j < len(ys) else None}
+            if panel is not None:
+                row = {"panel": panel, **row}
+            if text is not None and j < len(text):
+                row["text"] = text[j]
+            if color is not None:
+                row["color"] = color[j]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """UTF-8 CSV of a table (the index is written when it is named)."""
+    return df.to_csv(index=df.index.name is not None).encode("utf-8")
+
+
+def latex_table(df: pd.DataFrame, caption: str = "", label: str = "") -> str:
+    """A `table` environment with a booktabs `tabular` of `df` (special characters escaped), for papers.
+
+    Needs `\\usepackage{booktabs}` in the preamble.
+    """
+    body = df.to_latex(index=df.index.name is not None, escape=True, column_format=None)
+    lines = ["\\begin{table}[t]", "\\centering", body.rstrip()]
+    if caption:
+        lines.append(f"\\caption{{{_escape(caption)}}}")
+    if label:
+        lines.append(f"\\label{{{label}}}")
+    lines.append("\\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def _escape(text: str) -> str:
+    repl = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+    return "".join(repl.get(c, c) for c in text)
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """A zip archive of {name: content} (e.g. one figure in every format plus its CSV)."""
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()

@@ -1,0 +1,50 @@
+"""Uses of the latent space: imputing missing words by iterated conditional modes (Bowman et al. 2016, Sec. 5)
+and ranking candidate continuations by latent distance (Livne et al. 2020, Sec. 4.6)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so the page also runs on its own
+
+import streamlit as st
+
+from app import figures
+from app.common import current_checkpoint, require_latent, show_table
+from vae_core.data import TextError
+from vae_core.downstream import impute, rank_candidates
+
+ck = current_checkpoint()
+st.title("Impute & rank")
+require_latent(ck)
+
+st.subheader("Impute missing words")
+st.caption("Mark unknown words with ___ . Iterated conditional modes: the unknown words start as <unk>; each step "
+           "sets z to the posterior mean of the current sentence, then fills the unknown words by a beam search of "
+           "log p(x|z) with the known words fixed (Bowman et al. 2016, Sec. 5: 3 steps of beam size 5).")
+text = st.text_input("Sentence with blanks", "the company said it expects to ___ a ___ for the third quarter",
+                     key="impute_text", max_chars=2000)
+c1, c2 = st.columns(2)
+steps = c1.slider("ICM steps", 1, 10, 3, key="impute_steps")
+beam = c2.slider("Beam size", 1, 20, 5, key="impute_beam")
+try:
+    with st.spinner("Imputing…"):
+        res = impute(ck.model, ck.vocab, text, steps=steps, beam_size=beam)
+except TextError as e:
+    st.warning(f"Cannot impute: {e}.")
+else:
+    st.markdown(f"**Final fill:** {figures.highlight_fill(res['final'], res['unknown'])}")
+    show_table(figures.imputation_table(res), "Imputation steps", "impute_table", hide_index=True)
+
+st.subheader("Rank candidates by latent distance")
+st.caption("Each candidate k is appended to the prompt and encoded (z_k); the prompt with as many <unk> as the "
+           "candidate has words gives z_unk with standard deviation σ_unk. Score ‖(z_unk − z_k)/σ_unk‖: lower "
+           "ranks first (Livne et al. 2020, Sec. 4.6). Candidates made of unknown words encode like the masked "
+           "prompt and score near 0: the last column counts them.")
+prompt = st.text_input("Prompt", "the company said it expects", key="rank_prompt", max_chars=2000)
+cands = st.text_area("Candidates, one a line", "to report a loss\nto report a profit\nthe weather was nice today",
+                     key="rank_candidates", max_chars=20000)
+try:
+    ranked = rank_candidates(ck.model, ck.vocab, prompt, [c for c in cands.splitlines() if c.strip()])
+except TextError as e:
+    st.warning(f"Cannot rank: {e}.")
+else:
+    show_table(figures.ranking_table(ranked), "Candidates ranked by latent distance", "rank_table", hide_index=True)

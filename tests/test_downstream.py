@@ -1,0 +1,90 @@
+"""Imputation by iterated conditional modes and ranking by latent distance, with known answers on the demos."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from vae_core.checkpoint import load_checkpoint
+from vae_core.data import TextError, pad_batch
+from vae_core.decoding import constrained_beam_search
+from vae_core.downstream import impute, parse_blanks, rank_candidates
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def smim():
+    return load_checkpoint(ROOT / "checkpoints" / "demo-smim")
+
+
+@pytest.fixture(scope="module")
+def vae():
+    return load_checkpoint(ROOT / "checkpoints" / "demo-vae")
+
+
+def test_constrained_beam_with_every_word_known_scores_log_p_of_the_sentence(vae):
+    """Nothing to choose: the search must return the template and log p(x|z) of the model's own scoring."""
+    words = "the company said it expects to report a loss".split()
+    ids = [vae.vocab.stoi[w] for w in words]
+    z = torch.randn(vae.model.latent_dim, generator=torch.Generator().manual_seed(0))
+    got, log_p = constrained_beam_search(vae.model, z, ids)
+    x, lengths = pad_batch([torch.tensor(ids + [vae.vocab.eos_id])])
+    with torch.no_grad():
+        want = float(vae.model.reconstruction(x, lengths, z[None])[0])
+    assert got == ids
+    assert log_p == pytest.approx(want, abs=1e-3)
+
+
+@pytest.mark.parametrize("text,answer", [("terms were n't ___", ["disclosed"]),
+                                         ("source telerate ___ inc", ["systems"]),
+                                         ("___ were n't disclosed", ["terms"])])
+def test_impute_recovers_words_of_sentences_the_smim_demo_reconstructs(smim, text, answer):
+    res = impute(smim.model, smim.vocab, text)
+    assert res["steps"][-1]["filled"] == answer
+    assert "<unk>" not in res["final"].split()
+
+
+def test_icm_steps_raise_log_p_and_fill_a_plausible_phrase(vae):
+    res = impute(vae.model, vae.vocab, "the company said it expects to ___ a ___ for the third quarter")
+    steps = res["steps"]
+    assert steps[0]["changed"] and not steps[-1]["changed"] and len(steps) <= 3
+    assert steps[-1]["log_p"] > steps[0]["log_p"]              # the second mode step improves the first fill
+    assert steps[-1]["filled"][1] == "loss"                    # "... to post a loss for the third quarter"
+    assert res["unknown"] == [6, 8]
+
+
+def test_impute_rejects_sentences_without_blanks(vae):
+    with pytest.raises(TextError, match="unknown word"):
+        impute(vae.model, vae.vocab, "no blanks here")
+    with pytest.raises(TextError, match="empty"):
+        parse_blanks("   ")
+
+
+def test_rank_puts_the_true_continuation_first_for_the_smim_demo(smim):
+    r = rank_candidates(smim.model, smim.vocab, "source telerate systems", ["said", "shares", "inc"])
+    assert [x["candidate"] for x in r][0] == "inc" and [x["rank"] for x in r] == [1, 2, 3]
+    assert r[0]["score"] < r[1]["score"] < r[2]["score"]
+    r = rank_candidates(smim.model, smim.vocab, "sales rose to $ N million from",
+                        ["the company said", "$ N million", "new york stock exchange"])
+    assert r[0]["candidate"] == "$ N million"
+
+
+def test_rank_flags_out_of_vocabulary_candidates(vae):
+    """An all-OOV candidate encodes exactly like the masked prompt: score 0, and the count says why."""
+    r = rank_candidates(vae.model, vae.vocab, "the company said", ["zorblax quuxifies", "it expects"])
+    oov = next(x for x in r if x["candidate"] == "zorblax quuxifies")
+    assert oov["unknown_words"] == 2 and oov["score"] == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(TextError):
+        rank_candidates(vae.model, vae.vocab, "", ["a"])
+
+
+def test_impute_and_rank_page_renders_both_tables():
+    at = AppTest.from_file(str(ROOT / "app" / "views" / "downstream.py"), default_timeout=120).run()
+    assert not at.exception
+    text = "\n".join(t.value.to_string() for t in at.table)
+    assert "loss" in text and "to report a loss" in text
+    at.text_input(key="impute_text").set_value("no blanks").run()
+    assert not at.exception and any("Cannot impute" in w.value for w in at.warning)

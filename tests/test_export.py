@@ -1,0 +1,103 @@
+"""Paper exports: PNG / SVG / PDF parse and have the paper sizes; CSV round-trips; LaTeX tables balance."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app import export, figures
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (shutil.which("chromium") or os.environ.get("BROWSER_PATH")):
+        if os.environ.get("CI"):
+            pytest.fail("CI must install the system Chromium (.ci/run does: apt-get install chromium)")
+        pytest.skip("no system Chromium (apt-get install chromium fonts-liberation)")
+    export.start_browser()
+
+
+def _overlap_fig():
+    m = np.random.default_rng(0).normal(size=(20, 20))
+    np.fill_diagonal(m, 3.0)
+    return figures.overlap_figure(m, "log p(x_i | z_j)", "nats per sentence", 0.95)
+
+
+@pytest.mark.parametrize("layout,inches", [("one-column", 3.5), ("two-column", 7.0)])
+def test_png_svg_pdf_are_valid_files_of_the_paper_size(browser, layout, inches):
+    from PIL import Image
+    fig = _overlap_fig()
+    width_px = round(inches * 96)
+    height_px = round(width_px * 0.7)
+
+    png = export.figure_bytes(fig, "png", layout)
+    img = Image.open(io.BytesIO(png))
+    img.verify()
+    assert img.format == "PNG" and img.size == (3 * width_px, 3 * height_px)
+
+    svg = export.figure_bytes(fig, "svg", layout)
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg") and float(root.get("width")) == width_px
+    text = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+    assert "nats per sentence" in text and "i = j" in text        # the axis title and the legend survive
+    assert "serif" in svg.decode().lower()
+
+    pdf = export.figure_bytes(fig, "pdf", layout)
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    boxes = re.findall(rb"/MediaBox\s*\[\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)
+    assert boxes, "no page in the PDF"
+    w_pt = float(boxes[0][2]) - float(boxes[0][0])
+    assert abs(w_pt - 72 * inches) < 1.0                          # 3.5 in = 252 pt, 7 in = 504 pt
+
+
+def test_one_browser_serves_every_export(browser):
+    from kaleido._sync_server import GlobalKaleidoServer
+    server = GlobalKaleidoServer()
+    fig = _overlap_fig()
+    export.figure_bytes(fig, "svg")
+    thread = server._thread
+    for fmt in ("png", "svg", "pdf") * 3:
+        assert export.figure_bytes(fig, fmt)
+    assert server.is_running() and server._thread is thread and thread.is_alive()
+
+
+def test_paper_style_is_white_serif_without_title():
+    fig = export.paper_figure(figures.spectrum_figure([3.0, 1.0, 0.1], 2, 2), "two-column")
+    assert fig.layout.paper_bgcolor == "white" and "serif" in fig.layout.font.family
+    assert fig.layout.title.text is None and fig.layout.width == 672
+    with pytest.raises(ValueError, match="layout"):
+        export.paper_figure(fig, "three-column")
+    with pytest.raises(ValueError, match="format"):
+        export.figure_bytes(fig, "jpeg")
+
+
+def test_figure_data_csv_round_trips_every_point():
+    fig = figures.perturbation_figure([{"k": k, "bleu": 100 - 10 * k, "exact": 1 / (1 + k), "n_distinct": k + 1,
+                                        "sentences": []} for k in range(4)])
+    df = pd.read_csv(io.BytesIO(export.csv_bytes(export.figure_data(fig))))
+    assert len(df) == 3 * 4                                         # three traces, four k each
+    bleu = df[df.trace == "mean BLEU to input"]
+    assert bleu.x.tolist() == [0, 1, 2, 3] and bleu.y.tolist() == [100, 90, 80, 70]
+
+
+def test_latex_table_is_balanced_and_escaped():
+    df = pd.DataFrame({"sentence": ["a_b & c", "100% of $5 #1"], "BLEU": ["1.0", "2.0"]})
+    tex = export.latex_table(df, caption="Reconstructions & more", label="tab:rec")
+    for env in ("table", "tabular"):
+        assert tex.count(f"\\begin{{{env}}}") == tex.count(f"\\end{{{env}}}") == 1
+    assert tex.index("\\begin{table}") < tex.index("\\begin{tabular}") < tex.index("\\end{tabular}") < tex.index("\\end{table}")
+    assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
+    body = tex[tex.index("\\midrule"): tex.index("\\bottomrule")]
+    rows = [r for r in body.split("\\\\") if r.strip() and "\\midrule" != r.strip()]
+    rows = [r.replace("\\midrule", "") for r in rows if r.replace("\\midrule", "").strip()]
+    assert len(rows) == 2
+    for r in rows:                                 # one unescaped & between two columns
+        assert len(re.findall(r"(?<!\\)&", r)) == 1
+    assert "a\\_b \\& c" in tex and "100\\% of \\$5 \\#1" in tex
+    assert "\\caption{Reconstructions \\& more}" in tex and "\\label{tab:rec}" in tex
