@@ -73,6 +73,60 @@ def current_checkpoint() -> Checkpoint:
     return ck
 
 
+def model_name(ck: Checkpoint) -> str:
+    """A short name for headings: the checkpoint's directory relative to the repository, and its kind."""
+    return f"{_label(str(ck.path))} ({ck.model_config.model})"
+
+
+def compare_checkpoint(ck: Checkpoint) -> Checkpoint | None:
+    """Sidebar "Compare with": a second checkpoint, or None. Views show its results beside the first
+    checkpoint's, for the same inputs and settings (e.g. the VAE and sentenceMIM demos, Livne et al. 2020
+    Fig. 3). Defaults to none; a checkpoint that cannot be loaded gives a message and no comparison."""
+    with st.sidebar:
+        own = str(ck.path.resolve())
+        options = ["(none)"] + [p for p in find_checkpoints() if str(Path(p).resolve()) != own]
+        choice = st.selectbox("Compare with", options, key="ckpt_compare",
+                              format_func=lambda p: p if p == "(none)" else _label(p),
+                              help="Show a second checkpoint beside this one in every analysis view")
+        if choice == "(none)":
+            return None
+        try:
+            other = load_cached(choice)
+        except CheckpointError as e:
+            st.error(f"Cannot load the checkpoint to compare with: {e}")
+            return None
+        cfg = other.model_config
+        st.caption(f"compare: **{cfg.model.upper()}** · z={cfg.latent_dim if other.model.has_latent else '–'} · "
+                   f"hidden={cfg.hidden_dim} · emb={cfg.emb_dim}")
+    return other
+
+
+def checkpoints(sequence: bool = True) -> list[Checkpoint]:
+    """The checkpoint of the sidebar, plus the one to compare with when one is chosen and it has what the
+    view needs (see `require_latent`); a comparison checkpoint without it gets a note and is left out."""
+    ck = current_checkpoint()
+    other = compare_checkpoint(ck)
+    if other is not None and (not other.model.has_latent or (sequence and not other.model_config.is_sequence)):
+        st.info(f"{model_name(other)} has no {'sentence decoder' if other.model.has_latent else 'latent space'} "
+                "for this view; it is shown on its own only.")
+        other = None
+    return [ck] if other is None else [ck, other]
+
+
+def side_by_side(models: list[Checkpoint]):
+    """(checkpoint, container, key prefix) for each model: the page itself for one model, two columns headed
+    by the model names for two. Widgets and figures made inside `with container:` go to that model's column;
+    the key prefix keeps their keys apart ("" for the first model, so its keys do not change)."""
+    if len(models) == 1:
+        return [(models[0], st.container(), "")]
+    cols = st.columns(len(models), gap="medium")
+    out = []
+    for i, (m, col) in enumerate(zip(models, cols)):
+        col.markdown(f"#### {model_name(m)}")
+        out.append((m, col, "" if i == 0 else f"cmp{i}_"))
+    return out
+
+
 def require_latent(ck: Checkpoint, sequence: bool = True) -> None:
     """Stop the page with a message when the model has no latent space (the LM baseline) or, for views that
     decode sentences (`sequence`), when it has no sentence decoder (the bag-of-words model)."""

@@ -154,11 +154,12 @@ def overlap_figure(matrix, title: str, xlabel: str, auroc: float, bins: int = 60
 
 
 def overlap_compare_figure(panels: list[dict], xlabel: str) -> go.Figure:
-    """Overlap histograms of several models side by side with shared y axis (Livne et al. 2020, Fig. 3).
+    """Overlap histograms of several models side by side (Livne et al. 2020, Fig. 3), each panel with its own
+    axes (sentenceMIM's log q(z_i|x_i) spike would flatten a VAE panel on a shared density axis).
 
     panels: [{"name": model name, "matrix": (N, N) values, "auroc": float}], one column each.
     """
-    fig = make_subplots(rows=1, cols=len(panels), shared_yaxes=True, horizontal_spacing=0.06,
+    fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.08,
                         subplot_titles=[f"{p['name']} (AUROC {p['auroc']:.2f})" for p in panels])
     for c, p in enumerate(panels, start=1):
         single = overlap_figure(p["matrix"], p["name"], xlabel, p["auroc"])
@@ -168,7 +169,8 @@ def overlap_compare_figure(panels: list[dict], xlabel: str) -> go.Figure:
             fig.add_trace(tr, row=1, col=c)
         fig.update_xaxes(title_text=single.layout.xaxis.title.text, row=1, col=c)
     fig.update_yaxes(title_text="density", row=1, col=1)
-    fig.update_layout(template=TEMPLATE, barmode="overlay", height=400, legend=dict(orientation="h", y=1.18))
+    fig.update_layout(template=TEMPLATE, barmode="overlay", height=430, margin=dict(t=50, b=100),
+                      legend=dict(orientation="h", y=-0.3, x=0.5, xanchor="center"))
     return fig
 
 

@@ -2,6 +2,7 @@
 
     python scripts/screenshots.py [--out docs/screenshots]
     python scripts/screenshots.py --checkpoint checkpoints/demo-smim --prefix smim- --pages encode overlap
+    python scripts/screenshots.py --compare checkpoints/demo-smim --prefix compare- --pages encode overlap
 
 Needs the system Chromium (apt-get install chromium fonts-liberation). Waits for each page's spinners to
 finish (UMAP's first fit compiles numba code, so the projection page can take a minute).
@@ -42,6 +43,7 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     ap.add_argument("--checkpoint", help="typed into the sidebar on every page (default: the app's default)")
     ap.add_argument("--prefix", default="", help="file-name prefix of the screenshots")
+    ap.add_argument("--compare", help="the sidebar's 'Compare with' choice, as listed (e.g. checkpoints/demo-smim)")
     ap.add_argument("--pages", nargs="*", default=list(PAGES), choices=list(PAGES))
     args = ap.parse_args()
     out = Path(args.out)
@@ -57,6 +59,13 @@ def main():
                     box = page.locator('[data-testid="stSidebar"] [data-testid="stTextInput"] input').first
                     box.fill(str(Path(args.checkpoint).resolve()))
                     box.press("Enter")
+                    page.wait_for_timeout(1500)
+                    wait_idle(page)
+                if args.compare:
+                    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(
+                        has_text="Compare with")
+                    box.click()
+                    page.get_by_role("option", name=args.compare, exact=True).click()
                     page.wait_for_timeout(1500)
                     wait_idle(page)
                 if name == "overlap":

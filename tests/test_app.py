@@ -260,3 +260,35 @@ def test_figures_and_tables_offer_paper_exports():
     assert labels.count("LaTeX") == 2 and labels.count("CSV") == 3                        # two tables + the figure's data
     names = [b.proto.popover.label for b in at.get("popover")]
     assert names.count("Export figure") == 1 and names.count("Export table") == 2
+
+
+def _compare_with_smim(at: AppTest) -> AppTest:
+    box = at.sidebar.selectbox(key="ckpt_compare")
+    assert box.value == "(none)"                               # compare mode is off until asked for
+    return box.set_value(next(o for o in box.options if o.endswith("checkpoints/demo-smim"))).run()
+
+
+@pytest.mark.parametrize("view,charts,tables", [
+    ("encode", 2, 2), ("perturb", 2, 2), ("homotopy", 0, 2), ("projection", 2, 0), ("jacobian", 2, 2),
+    ("prior", 0, 2), ("downstream", 0, 4), ("model_card", 2, 0)])
+def test_compare_mode_renders_both_models_side_by_side(view, charts, tables):
+    at = _page(view)
+    if view == "projection":
+        at.session_state["method"] = "pca"
+        at.session_state["proj_limit"] = 200
+    at = _compare_with_smim(at.run())
+    assert not at.exception
+    heads = [m.value for m in at.markdown if m.value.startswith("####")]
+    assert any("demo-vae" in h for h in heads) and any("demo-smim" in h for h in heads)
+    assert len(at.get("plotly_chart")) == charts and len(at.table) == tables
+
+
+def test_compare_mode_overlap_puts_both_models_in_one_figure_per_quantity():
+    at = _compare_with_smim(_page("overlap").run())
+    at.slider(key="n").set_value(20).run()
+    at.button(key="go").click().run()
+    assert not at.exception
+    aurocs = [float(m.value) for m in at.metric]
+    assert len(aurocs) == 4 and aurocs[3] > 0.99               # sMIM's log q(z_i|x_j) separates (Livne Fig. 3)
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert len(specs) == 2 and all("demo-vae" in s and "demo-smim" in s for s in specs)

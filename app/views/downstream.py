@@ -8,11 +8,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import current_checkpoint, require_latent, show_table
+from app.common import checkpoints, require_latent, show_table, side_by_side
 from vae_core.data import TextError
 from vae_core.downstream import impute, rank_candidates
 
-ck = current_checkpoint()
+models = checkpoints()
+ck = models[0]
 st.title("Impute & rank")
 require_latent(ck)
 
@@ -25,14 +26,16 @@ text = st.text_input("Sentence with blanks", "the company said it expects to ___
 c1, c2 = st.columns(2)
 steps = c1.slider("ICM steps", 1, 10, 3, key="impute_steps")
 beam = c2.slider("Beam size", 1, 20, 5, key="impute_beam")
-try:
-    with st.spinner("Imputing…"):
-        res = impute(ck.model, ck.vocab, text, steps=steps, beam_size=beam)
-except TextError as e:
-    st.warning(f"Cannot impute: {e}.")
-else:
-    st.markdown(f"**Final fill:** {figures.highlight_fill(res['final'], res['unknown'])}")
-    show_table(figures.imputation_table(res), "Imputation steps", "impute_table", hide_index=True)
+for m, box, key in side_by_side(models):
+    with box:
+        try:
+            with st.spinner("Imputing…"):
+                res = impute(m.model, m.vocab, text, steps=steps, beam_size=beam)
+        except TextError as e:
+            st.warning(f"Cannot impute: {e}.")
+        else:
+            st.markdown(f"**Final fill:** {figures.highlight_fill(res['final'], res['unknown'])}")
+            show_table(figures.imputation_table(res), "Imputation steps", f"{key}impute_table", hide_index=True)
 
 st.subheader("Rank candidates by latent distance")
 st.caption("Each candidate k is appended to the prompt and encoded (z_k); the prompt with as many <unk> as the "
@@ -42,9 +45,12 @@ st.caption("Each candidate k is appended to the prompt and encoded (z_k); the pr
 prompt = st.text_input("Prompt", "the company said it expects", key="rank_prompt", max_chars=2000)
 cands = st.text_area("Candidates, one a line", "to report a loss\nto report a profit\nthe weather was nice today",
                      key="rank_candidates", max_chars=20000)
-try:
-    ranked = rank_candidates(ck.model, ck.vocab, prompt, [c for c in cands.splitlines() if c.strip()])
-except TextError as e:
-    st.warning(f"Cannot rank: {e}.")
-else:
-    show_table(figures.ranking_table(ranked), "Candidates ranked by latent distance", "rank_table", hide_index=True)
+for m, box, key in side_by_side(models):
+    with box:
+        try:
+            ranked = rank_candidates(m.model, m.vocab, prompt, [c for c in cands.splitlines() if c.strip()])
+        except TextError as e:
+            st.warning(f"Cannot rank: {e}.")
+        else:
+            show_table(figures.ranking_table(ranked), "Candidates ranked by latent distance", f"{key}rank_table",
+                       hide_index=True)

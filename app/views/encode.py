@@ -8,14 +8,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import current_checkpoint, require_latent, show_figure, show_notices, show_table
+from app.common import checkpoints, require_latent, show_figure, show_notices, show_table, side_by_side
 from vae_core.analysis import reconstruction_rows
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences
 
 DEFAULT = "the company said it expects to report a loss for the third quarter"
 
-ck = current_checkpoint()
+models = checkpoints()
+ck = models[0]
 st.title("Encode & reconstruct")
 require_latent(ck)
 st.caption("The encoder gives the posterior q(z|x) = N(μ, diag σ²). Rows: **D** the input as the model sees it, "
@@ -29,25 +30,29 @@ k = c2.number_input("k for P rows", 0.0, 50.0, 10.0, 1.0, key="k")
 strategy = c3.selectbox("Decoding", ["greedy", "beam"], key="strategy")
 seed = c4.number_input("Seed", 0, 10**6, 0, key="seed")
 
-try:
-    with st.spinner("Encoding and decoding…"):
-        rows = reconstruction_rows(ck.model, ck.vocab, text, n_samples=n_samples, k=k, seed=int(seed), strategy=strategy)
-        post = encode_sentences(ck.model, ck.vocab, [text])
-except TextError as e:
-    st.warning(f"Nothing to encode: {e}.")
-    st.stop()
+for m, box, key in side_by_side(models):
+    with box:
+        try:
+            with st.spinner("Encoding and decoding…"):
+                rows = reconstruction_rows(m.model, m.vocab, text, n_samples=n_samples, k=k, seed=int(seed),
+                                           strategy=strategy)
+                post = encode_sentences(m.model, m.vocab, [text])
+        except TextError as e:
+            st.warning(f"Nothing to encode: {e}.")
+            st.stop()
 
-show_notices(post.inputs)
-per_dim = post.per_dimension(0)
-m1, m2, m3 = st.columns(3)
-m1.metric("KL(q(z|x) ‖ p(z))", f"{float(post.kl[0]):.2f} nats")
-m2.metric("tokens (with <eos>)", len(post.inputs[0].tokens) + 1)
-m3.metric("dimensions with KL > 0.1", sum(v > 0.1 for v in per_dim["kl"]))
+        show_notices(post.inputs)
+        per_dim = post.per_dimension(0)
+        m1, m2, m3 = st.columns(3)
+        m1.metric("KL(q(z|x) ‖ p(z)), nats", f"{float(post.kl[0]):.1f}")
+        m2.metric("tokens (with <eos>)", len(post.inputs[0].tokens) + 1)
+        m3.metric("dimensions with KL > 0.1", sum(v > 0.1 for v in per_dim["kl"]))
 
-st.subheader("Reconstructions")
-show_table(figures.reconstruction_rows_table(rows), "Reconstructions", "rec_table", hide_index=True)
+        st.subheader("Reconstructions")
+        show_table(figures.reconstruction_rows_table(rows), "Reconstructions", f"{key}rec_table", hide_index=True)
 
-st.subheader("Posterior")
-show_figure(figures.posterior_figure(per_dim), "Posterior per dimension", "posterior_plot")
-with st.expander("Posterior as a table"):
-    show_table(figures.posterior_table(per_dim), "Posterior per dimension", "posterior_table", dataframe=True, width="stretch")
+        st.subheader("Posterior")
+        show_figure(figures.posterior_figure(per_dim), "Posterior per dimension", f"{key}posterior_plot")
+        with st.expander("Posterior as a table"):
+            show_table(figures.posterior_table(per_dim), "Posterior per dimension", f"{key}posterior_table",
+                       dataframe=True, width="stretch")

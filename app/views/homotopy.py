@@ -8,13 +8,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (corpus_picker, current_checkpoint, projection_for, require_latent, show_figure,
-                        show_notices, show_table)
+from app.common import (checkpoints, corpus_picker, projection_for, require_latent, show_figure, show_notices,
+                        show_table, side_by_side)
 from vae_core.data import TextError
 from vae_core.latent import homotopy
 from vae_core.projection import place
 
-ck = current_checkpoint()
+models = checkpoints()
+ck = models[0]
 st.title("Homotopy")
 require_latent(ck)
 st.caption("z(t) = (1 − t)·μ₁ + t·μ₂ (linear) or the great-circle path (spherical), decoded at each step.")
@@ -26,27 +27,32 @@ steps = c1.slider("Steps", 2, 25, 7, key="steps")
 method = c2.radio("Interpolation", ["linear", "spherical"], horizontal=True, key="method")
 strategy = c3.selectbox("Decoding", ["greedy", "beam"], key="strategy")
 
-try:
-    with st.spinner("Decoding the path…"):
-        result = homotopy(ck.model, ck.vocab, a, b, steps=steps, method=method, strategy=strategy)
-except TextError as e:
-    st.warning(f"Both sentences are needed: {e}.")
-    st.stop()
-
-show_notices(result["inputs"])
-show_table(figures.homotopy_table(result), "Homotopy", "homotopy_table", hide_index=True)
-n_distinct = len(dict.fromkeys(result["sentences"]))
-st.caption(f"{n_distinct} distinct sentences along {steps} steps; ● marks a step whose decode differs from the one before.")
-
-if st.toggle("Draw the path on a projection map", key="show_map"):
+show_map = st.toggle("Draw the path on a projection map", key="show_map")
+if show_map:
     proj_method = st.radio("Projection", ["pca", "umap", "tsne"], horizontal=True, key="proj_method")
     corpus = corpus_picker("hmap", ck, default_limit=1000, allow_labels=False)
-    if corpus:
-        proj = projection_for(ck, corpus, proj_method)
-        xy = place(result["z"].numpy(), proj["mu"], proj["coords"])
-        labels = [f"t={t:.2f}: {s}" for t, s in zip(result["t"], result["sentences"])]
-        fig = figures.projection_figure(proj["coords"], corpus["sentences"], proj["length"], "length",
-                                        overlays=[{"name": "homotopy", "xy": xy, "text": labels, "path": True}])
-        show_figure(fig, "Homotopy path on the projection", "homotopy_map")
-        st.caption("Path points are placed at the distance-weighted mean position of their 5 nearest corpus "
-                   "codes in latent space (the same rule for every projection method).")
+
+for m, box, key in side_by_side(models):
+    with box:
+        try:
+            with st.spinner("Decoding the path…"):
+                result = homotopy(m.model, m.vocab, a, b, steps=steps, method=method, strategy=strategy)
+        except TextError as e:
+            st.warning(f"Both sentences are needed: {e}.")
+            st.stop()
+
+        show_notices(result["inputs"])
+        show_table(figures.homotopy_table(result), "Homotopy", f"{key}homotopy_table", hide_index=True)
+        n_distinct = len(dict.fromkeys(result["sentences"]))
+        st.caption(f"{n_distinct} distinct sentences along {steps} steps; ● marks a step whose decode differs from "
+                   "the one before.")
+
+        if show_map and corpus:
+            proj = projection_for(m, corpus, proj_method)
+            xy = place(result["z"].numpy(), proj["mu"], proj["coords"])
+            labels = [f"t={t:.2f}: {s}" for t, s in zip(result["t"], result["sentences"])]
+            fig = figures.projection_figure(proj["coords"], corpus["sentences"], proj["length"], "length",
+                                            overlays=[{"name": "homotopy", "xy": xy, "text": labels, "path": True}])
+            show_figure(fig, "Homotopy path on the projection", f"{key}homotopy_map")
+            st.caption("Path points are placed at the distance-weighted mean position of their 5 nearest corpus "
+                       "codes in latent space (the same rule for every projection method).")

@@ -8,11 +8,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import current_checkpoint, require_latent, show_figure, show_table
+from app.common import checkpoints, require_latent, show_figure, show_table, side_by_side
 from vae_core import jacobian as jac
 from vae_core.data import TextError
 
-ck = current_checkpoint()
+models = checkpoints(sequence=False)
+ck = models[0]
 st.title("Jacobian word embeddings")
 require_latent(ck, sequence=False)
 st.markdown(
@@ -29,35 +30,39 @@ threshold = c2.select_slider("Relative threshold", [0.001, 0.01, 0.05, 0.1], 0.0
 seed = c3.number_input("Seed", 0, 10**6, 0, key="seed")
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def expected(ckpt_id: str, S: int, seed: int):
-    return jac.expected_jacobian(ck.model, S, seed)
-
-
-with st.spinner(f"Jacobian over {S} prior samples (forward-mode AD)…"):
-    J = expected(ck.meta["checkpoint_id"], S, int(seed))
-sv = jac.singular_values(J)
-eff = jac.effective_dims(sv, threshold)
-au = (ck.history.get("epochs") or [{}])[-1].get("val_active_units")
-m1, m2 = st.columns(2)
-m1.metric(f"dimensions above {threshold} × largest", eff)
-m2.metric("active units (validation, from training)", au if au is not None else "–")
-show_figure(figures.spectrum_figure(sv.tolist(), au, eff), "Jacobian spectrum", "spectrum")
-
-st.subheader("Nearest neighbours")
 c1, c2 = st.columns(2)
-word = c1.text_input("Word", "stock", key="word").strip().lower()
+word = c1.text_input("Word (nearest neighbours)", "stock", key="word").strip().lower()
 sentence = c2.text_input("Context sentence (optional)", "", key="context", max_chars=2000)
-if word not in ck.vocab:
-    st.warning(f"{word!r} is not in the model's vocabulary.")
-    st.stop()
-ctx = None
-if sentence.strip():
-    try:
-        with st.spinner("Contextual Jacobian…"):
-            Jc = jac.contextual_jacobian(ck.model, ck.vocab, sentence, n_samples=16, seed=int(seed))
-        ctx = jac.nearest_words(Jc, ck.vocab, word)
-    except TextError as e:
-        st.warning(f"Context ignored: {e}.")
-show_table(figures.neighbours_table(jac.nearest_words(J, ck.vocab, word), ctx), f"Nearest words to {word}",
-           "neighbours", hide_index=True)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def expected(ckpt_id: str, S: int, seed: int, _model):
+    return jac.expected_jacobian(_model, S, seed)
+
+
+for m, box, key in side_by_side(models):
+    with box:
+        with st.spinner(f"Jacobian over {S} prior samples (forward-mode AD)…"):
+            J = expected(m.meta["checkpoint_id"], S, int(seed), m.model)
+        sv = jac.singular_values(J)
+        eff = jac.effective_dims(sv, threshold)
+        au = (m.history.get("epochs") or [{}])[-1].get("val_active_units")
+        m1, m2 = st.columns(2)
+        m1.metric(f"dimensions above {threshold} × largest", eff)
+        m2.metric("active units (validation, from training)", au if au is not None else "–")
+        show_figure(figures.spectrum_figure(sv.tolist(), au, eff), "Jacobian spectrum", f"{key}spectrum")
+
+        st.subheader("Nearest neighbours")
+        if word not in m.vocab:
+            st.warning(f"{word!r} is not in the model's vocabulary.")
+            continue
+        ctx = None
+        if sentence.strip():
+            try:
+                with st.spinner("Contextual Jacobian…"):
+                    Jc = jac.contextual_jacobian(m.model, m.vocab, sentence, n_samples=16, seed=int(seed))
+                ctx = jac.nearest_words(Jc, m.vocab, word)
+            except TextError as e:
+                st.warning(f"Context ignored: {e}.")
+        show_table(figures.neighbours_table(jac.nearest_words(J, m.vocab, word), ctx), f"Nearest words to {word}",
+                   f"{key}neighbours", hide_index=True)

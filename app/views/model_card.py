@@ -10,32 +10,35 @@ import streamlit as st
 from app import figures
 import pandas as pd
 
-from app.common import current_checkpoint, show_figure, show_table
+from app.common import compare_checkpoint, current_checkpoint, show_figure, show_table, side_by_side
 
 ck = current_checkpoint()
+other = compare_checkpoint(ck)
 st.title("Model card")
-st.caption(f"Checkpoint `{ck.path}` · weights stored as {ck.meta.get('weights_dtype')} · "
-           f"{sum(p.numel() for p in ck.model.parameters()) / 1e6:.2f}M parameters")
-epochs = ck.history.get("epochs", [])
-if epochs:
-    last = epochs[-1]
-    m = st.columns(5)
-    m[0].metric("epochs", last.get("epoch"))
-    m[1].metric("valid NLL (nats/sent.)", f"{last.get('val_nll', float('nan')):.2f}")
-    m[2].metric("valid KL", f"{last.get('val_kl', float('nan')):.2f}")
-    m[3].metric("valid PPL", f"{last.get('val_ppl', float('nan')):.1f}")
-    m[4].metric("active units", last.get("val_active_units", "–"))
-    if "val_amim" in last:      # sentenceMIM is trained (and selected) on its own loss, not the ELBO
-        st.caption(f"Trained with the A-MIM loss (Livne et al. 2020): valid A-MIM loss {last['val_amim']:.2f}, "
-                   f"valid reconstruction {last.get('val_rec', float('nan')):.2f} nats per sentence. The ELBO above "
-                   "charges the small posterior variances that MIM learns a large KL.")
-    show_figure(figures.training_curves_figure(ck.history), "Training curves", "curves")
-    with st.expander("Every epoch"):
-        show_table(pd.DataFrame(epochs), "Training history per epoch", "epochs", dataframe=True, width="stretch")
-else:
-    st.info("This checkpoint records no training history.")
-c1, c2 = st.columns(2)
-c1.subheader("Model")
-c1.json(ck.model_config.to_dict())
-c2.subheader("Training")
-c2.json(ck.train_config.to_dict() if ck.train_config else {})
+for m, box, key in side_by_side([ck] if other is None else [ck, other]):
+    with box:
+        st.caption(f"Checkpoint `{m.path}` · weights stored as {m.meta.get('weights_dtype')} · "
+                   f"{sum(p.numel() for p in m.model.parameters()) / 1e6:.2f}M parameters")
+        epochs = m.history.get("epochs", [])
+        if epochs:
+            last = epochs[-1]
+            c = st.columns(5)
+            c[0].metric("epochs", last.get("epoch"))
+            c[1].metric("valid NLL (nats/sent.)", f"{last.get('val_nll', float('nan')):.2f}")
+            c[2].metric("valid KL", f"{last.get('val_kl', float('nan')):.2f}")
+            c[3].metric("valid PPL", f"{last.get('val_ppl', float('nan')):.1f}")
+            c[4].metric("active units", last.get("val_active_units", "–"))
+            if "val_amim" in last:      # sentenceMIM is trained (and selected) on its own loss, not the ELBO
+                st.caption(f"Trained with the A-MIM loss (Livne et al. 2020): valid A-MIM loss {last['val_amim']:.2f}, "
+                           f"valid reconstruction {last.get('val_rec', float('nan')):.2f} nats per sentence. The ELBO above "
+                           "charges the small posterior variances that MIM learns a large KL.")
+            show_figure(figures.training_curves_figure(m.history), "Training curves", f"{key}curves")
+            with st.expander("Every epoch"):
+                show_table(pd.DataFrame(epochs), "Training history per epoch", f"{key}epochs", dataframe=True, width="stretch")
+        else:
+            st.info("This checkpoint records no training history.")
+        c1, c2 = st.columns(2)
+        c1.subheader("Model")
+        c1.json(m.model_config.to_dict())
+        c2.subheader("Training")
+        c2.json(m.train_config.to_dict() if m.train_config else {})

@@ -8,10 +8,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import corpus_picker, current_checkpoint, require_latent, show_figure
+from app.common import checkpoints, corpus_picker, model_name, require_latent, show_figure, side_by_side
 from vae_core.analysis import overlap
 
-ck = current_checkpoint()
+models = checkpoints()
+ck = models[0]
 st.title("Overlap histograms")
 require_latent(ck)
 st.caption("z_j ~ q(z|x_j) for each of N sentences; every sentence is scored under every code (N² decoder runs, "
@@ -26,27 +27,40 @@ n = c1.slider("N sentences (the first N of the corpus)", 10, 400, 100, step=10, 
 seed = c2.number_input("Seed", 0, 10**6, 0, key="seed")
 sentences = corpus["sentences"][:n]
 
-key = (ck.meta["checkpoint_id"], tuple(sentences), int(seed))
+key = (tuple(m.meta["checkpoint_id"] for m in models), tuple(sentences), int(seed))
 if st.button("Compute", type="primary", key="go") and st.session_state.get("overlap_key") != key:
-    bar = st.progress(0.0, text=f"Scoring {len(sentences)}² sentence–code pairs…")
+    results = []
+    for m in models:
+        bar = st.progress(0.0, text=f"{model_name(m)}: scoring {len(sentences)}² sentence–code pairs…")
 
-    def progress(blocks):
-        blocks = list(blocks)
-        for i, b in enumerate(blocks):
-            yield b
-            bar.progress((i + 1) / len(blocks), text=f"Scoring {len(sentences)}² pairs… block {i + 1}/{len(blocks)}")
-    st.session_state["overlap_result"] = overlap(ck.model, ck.vocab, sentences, int(seed), progress)
+        def progress(blocks, bar=bar, m=m):
+            blocks = list(blocks)
+            for i, b in enumerate(blocks):
+                yield b
+                bar.progress((i + 1) / len(blocks),
+                             text=f"{model_name(m)}: scoring {len(sentences)}² pairs… block {i + 1}/{len(blocks)}")
+        results.append(overlap(m.model, m.vocab, sentences, int(seed), progress))
+        bar.empty()
+    st.session_state["overlap_result"] = results
     st.session_state["overlap_key"] = key
-    bar.empty()
 
-if st.session_state.get("overlap_key") == key:      # a result for exactly these inputs
-    res = st.session_state["overlap_result"]
-    m1, m2 = st.columns(2)
-    m1.metric("AUROC, log p(x_i|z_j)", f"{res['auroc_loglik']:.3f}")
-    m2.metric("AUROC, log q(z_i|x_j)", f"{res['auroc_logq']:.3f}")
-    show_figure(figures.overlap_figure(res["loglik"], "log p(x_i | z_j)", "nats per sentence", res["auroc_loglik"]),
-                "Overlap log p(x_i | z_j)", "overlap_p")
-    show_figure(figures.overlap_figure(res["logq"], "log q(z_i | x_j)", "nats", res["auroc_logq"]),
-                "Overlap log q(z_i | x_j)", "overlap_q")
+if st.session_state.get("overlap_key") == key:      # results for exactly these inputs and models
+    results = st.session_state["overlap_result"]
+    for (m, box, prefix), res in zip(side_by_side(models), results):
+        with box:
+            m1, m2 = st.columns(2)
+            m1.metric("AUROC, log p(x_i|z_j)", f"{res['auroc_loglik']:.3f}")
+            m2.metric("AUROC, log q(z_i|x_j)", f"{res['auroc_logq']:.3f}")
+    if len(models) == 1:
+        res = results[0]
+        show_figure(figures.overlap_figure(res["loglik"], "log p(x_i | z_j)", "nats per sentence", res["auroc_loglik"]),
+                    "Overlap log p(x_i | z_j)", "overlap_p")
+        show_figure(figures.overlap_figure(res["logq"], "log q(z_i | x_j)", "nats", res["auroc_logq"]),
+                    "Overlap log q(z_i | x_j)", "overlap_q")
+    else:       # one figure per quantity with a panel per model, as in Livne et al. 2020, Fig. 3
+        for quantity, auroc, label, unit, fkey in (("loglik", "auroc_loglik", "log p(x_i | z_j)", "nats per sentence", "overlap_p"),
+                                                   ("logq", "auroc_logq", "log q(z_i | x_j)", "nats", "overlap_q")):
+            panels = [{"name": model_name(m), "matrix": r[quantity], "auroc": r[auroc]} for m, r in zip(models, results)]
+            show_figure(figures.overlap_compare_figure(panels, f"{label}, {unit}"), f"Overlap {label}", fkey)
 else:
-    st.info(f"Press Compute to score {len(sentences)}² pairs.")
+    st.info(f"Press Compute to score {len(sentences)}² pairs" + (" for each model." if len(models) > 1 else "."))

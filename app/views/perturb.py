@@ -7,11 +7,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import current_checkpoint, require_latent, show_figure, show_notices, show_table
+from app.common import checkpoints, require_latent, show_figure, show_notices, show_table, side_by_side
 from vae_core.analysis import perturb
 from vae_core.data import TextError, encode_text
 
-ck = current_checkpoint()
+models = checkpoints()
+ck = models[0]
 st.title("Perturb at k·σ")
 require_latent(ck)
 st.caption("For each k, N codes z ~ N(μ, (kσ)²) are decoded greedily. A model whose posterior regions do not "
@@ -25,18 +26,21 @@ seed = c3.number_input("Seed", 0, 10**6, 0, key="seed")
 ks = sorted({0, 0.5, 1, 2, 3, 5, 7, 10, 15, 20, k_max})
 ks = [k for k in ks if k <= k_max]
 
-try:
-    enc = encode_text(text, ck.vocab)
-    with st.spinner(f"Decoding {len(ks) * n} perturbed codes…"):
-        results = perturb(ck.model, ck.vocab, text, ks, n, int(seed))
-except TextError as e:
-    st.warning(f"Nothing to encode: {e}.")
-    st.stop()
+for m, box, key in side_by_side(models):
+    with box:
+        try:
+            enc = encode_text(text, m.vocab)
+            with st.spinner(f"Decoding {len(ks) * n} perturbed codes…"):
+                results = perturb(m.model, m.vocab, text, ks, n, int(seed))
+        except TextError as e:
+            st.warning(f"Nothing to encode: {e}.")
+            st.stop()
 
-show_notices([enc])
-show_figure(figures.perturbation_figure(results), "Perturbation", "perturb_plot")
-st.subheader("Decoded sentences")
-show_table(figures.perturbation_summary_table(results), "Perturbation summary", "perturb_summary", hide_index=True)
-with st.expander("Every sample"):
-    show_table(figures.perturbation_table(results), "Perturbed samples", "perturb_samples", dataframe=True,
-               hide_index=True, width="stretch")
+        show_notices([enc])
+        show_figure(figures.perturbation_figure(results), "Perturbation", f"{key}perturb_plot")
+        st.subheader("Decoded sentences")
+        show_table(figures.perturbation_summary_table(results), "Perturbation summary", f"{key}perturb_summary",
+                   hide_index=True)
+        with st.expander("Every sample"):
+            show_table(figures.perturbation_table(results), "Perturbed samples", f"{key}perturb_samples",
+                       dataframe=True, hide_index=True, width="stretch")

@@ -8,10 +8,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import current_checkpoint, show_table
+from app.common import compare_checkpoint, current_checkpoint, show_table, side_by_side
 from vae_core.analysis import prior_samples
 
 ck = current_checkpoint()
+other = compare_checkpoint(ck)
+models = [ck] if other is None else [ck, other]
 st.title("Prior samples")
 st.caption("z ~ p(z) = N(0, I), decoded (Bowman et al. 2016, Table 5). Stretching applies the random map I + A, "
            "A_ij ~ U(−c, c), to each z (Table 6 uses c = 0.1) to reach into the tails of the prior.")
@@ -21,8 +23,13 @@ strategy = c2.selectbox("Decoding", ["greedy", "sample", "beam"], key="strategy"
 temperature = c3.slider("Temperature (sampling)", 0.1, 2.0, 1.0, 0.1, key="temperature")
 stretch = c4.select_slider("Stretch c", [0.0, 0.05, 0.1, 0.2, 0.3], 0.0, key="stretch")
 seed = c5.number_input("Seed", 0, 10**6, 0, key="seed")
-if not ck.model.has_latent:
-    st.info("The LM baseline has no latent code: these are ancestral samples from the language model.")
-with st.spinner("Decoding…"):
-    samples = prior_samples(ck.model, ck.vocab, n, strategy, temperature, stretch, int(seed))
-show_table(figures.prior_samples_table(samples), "Prior samples", "prior_table", hide_index=True)
+for m, box, key in side_by_side(models):
+    with box:
+        if not m.model_config.is_sequence:
+            st.info("The bag-of-words model has no sentence decoder: it has no sentences to sample.")
+            continue
+        if not m.model.has_latent:
+            st.info("The LM baseline has no latent code: these are ancestral samples from the language model.")
+        with st.spinner("Decoding…"):
+            samples = prior_samples(m.model, m.vocab, n, strategy, temperature, stretch, int(seed))
+        show_table(figures.prior_samples_table(samples), "Prior samples", f"{key}prior_table", hide_index=True)

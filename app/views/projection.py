@@ -8,13 +8,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (corpus_picker, current_checkpoint, projection_for, require_latent, show_figure,
-                        show_notices, show_table)
+from app.common import (checkpoints, corpus_picker, projection_for, require_latent, show_figure, show_notices,
+                        show_table, side_by_side)
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences, homotopy
 from vae_core.projection import place
 
-ck = current_checkpoint()
+models = checkpoints(sequence=False)
+ck = models[0]
 st.title("Projection")
 require_latent(ck, sequence=False)
 st.caption("Each point is a sentence's posterior mean μ, projected to 2-D. Projections are cached on disk per "
@@ -36,40 +37,46 @@ color_by = st.radio("Colour by", color_options, horizontal=True, key="color_by")
 
 if method == "umap" and len(corpus["sentences"]) > 1000:
     st.caption("UMAP's first fit in a server process also compiles numba code (10–30 s).")
-proj = projection_for(ck, corpus, method, params)
-color = {"length": proj["length"].tolist(), "KL": proj["kl"].tolist(), "label": corpus["labels"], "none": None}[color_by]
-
-overlays = []
 typed = st.text_area("Sentences to place on the map (one a line)", "", key="typed", height=80)
 lines = [ln for ln in typed.splitlines() if ln.strip()]
-if lines:
-    try:
-        post = encode_sentences(ck.model, ck.vocab, lines)
-        show_notices(post.inputs)
-        overlays.append({"name": "typed", "xy": place(post.mu.numpy(), proj["mu"], proj["coords"]),
-                         "text": [" ".join(e.tokens) for e in post.inputs]})
-    except TextError as e:
-        st.warning(f"Cannot place a typed sentence: {e}.")
 with st.expander("Overlay a homotopy path"):
     h1 = st.text_input("From", "", key="h1")
     h2 = st.text_input("To", "", key="h2")
-    if h1.strip() and h2.strip():
-        try:
-            h = homotopy(ck.model, ck.vocab, h1, h2, steps=9)
-            overlays.append({"name": "homotopy", "path": True, "xy": place(h["z"].numpy(), proj["mu"], proj["coords"]),
-                             "text": [f"t={t:.2f}: {s}" for t, s in zip(h["t"], h["sentences"])]})
-        except TextError as e:
-            st.warning(f"Cannot draw the homotopy: {e}.")
 
-fig = figures.projection_figure(proj["coords"], corpus["sentences"], color, color_by, overlays,
-                                title=f"{method.upper()} of {len(corpus['sentences'])} posterior means ({corpus['name']})")
-event = show_figure(fig, "Projection", "projection_plot", on_select="rerun", selection_mode=("box", "lasso"))
-st.caption(("read from the disk cache" if proj["cached"] else "computed and cached") + f" · {len(corpus['sentences'])} sentences")
+for m, box, key in side_by_side(models):
+    with box:
+        proj = projection_for(m, corpus, method, params)
+        color = {"length": proj["length"].tolist(), "KL": proj["kl"].tolist(), "label": corpus["labels"],
+                 "none": None}[color_by]
+        overlays = []
+        if lines:
+            try:
+                post = encode_sentences(m.model, m.vocab, lines)
+                show_notices(post.inputs)
+                overlays.append({"name": "typed", "xy": place(post.mu.numpy(), proj["mu"], proj["coords"]),
+                                 "text": [" ".join(e.tokens) for e in post.inputs]})
+            except TextError as e:
+                st.warning(f"Cannot place a typed sentence: {e}.")
+        if h1.strip() and h2.strip() and m.model_config.is_sequence:
+            try:
+                h = homotopy(m.model, m.vocab, h1, h2, steps=9)
+                overlays.append({"name": "homotopy", "path": True,
+                                 "xy": place(h["z"].numpy(), proj["mu"], proj["coords"]),
+                                 "text": [f"t={t:.2f}: {s}" for t, s in zip(h["t"], h["sentences"])]})
+            except TextError as e:
+                st.warning(f"Cannot draw the homotopy: {e}.")
 
-picked = sorted({int(cd[0] if isinstance(cd, list) else cd)
-                 for cd in (p.get("customdata") for p in (event.selection.points if event and event.selection else []))
-                 if isinstance(cd, (int, list)) and cd != []})
-if picked:
-    st.subheader(f"{len(picked)} selected sentences")
-    show_table(figures.selection_table(corpus["sentences"], proj["length"], proj["kl"], picked), "Selected sentences",
-               "selection", dataframe=True, hide_index=True, width="stretch")
+        n = len(corpus["sentences"])
+        fig = figures.projection_figure(proj["coords"], corpus["sentences"], color, color_by, overlays,
+                                        title=f"{method.upper()} of {n} posterior means ({corpus['name']})")
+        event = show_figure(fig, "Projection", f"{key}projection_plot", on_select="rerun",
+                            selection_mode=("box", "lasso"))
+        st.caption(("read from the disk cache" if proj["cached"] else "computed and cached") + f" · {n} sentences")
+
+        points = event.selection.points if event and event.selection else []
+        picked = sorted({int(cd[0] if isinstance(cd, list) else cd) for cd in (p.get("customdata") for p in points)
+                         if isinstance(cd, (int, list)) and cd != []})
+        if picked:
+            st.subheader(f"{len(picked)} selected sentences")
+            show_table(figures.selection_table(corpus["sentences"], proj["length"], proj["kl"], picked),
+                       "Selected sentences", f"{key}selection", dataframe=True, hide_index=True, width="stretch")
