@@ -250,3 +250,10 @@ def ranking_table(ranked: list[dict]) -> pd.DataFrame:
     return pd.DataFrame({"rank": [r["rank"] for r in ranked], "candidate": [r["candidate"] for r in ranked],
                          "score ‖(z_unk − z_k)/σ_unk‖": [f"{r['score']:.3f}" for r in ranked],
                          "unknown words": [r["unknown_words"] for r in ranked]})
+
+
+def arithmetic_table(result: dict) -> pd.DataFrame:
+    """`vae_core.downstream.apply_direction` as a table: strength s, decoded sentence, whether it changed."""
+    sents = result["sentences"]
+    return pd.DataFrame({"s": [f"{s:.2f}" for s in result["strengths"]], "sentence": sents,
+                         "changed": [""] + ["●" if a != b else "" for a, b in zip(sents, sents[1:])]})

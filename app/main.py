@@ -18,6 +18,7 @@ nav = st.navigation([
     st.Page(PAGES / "jacobian.py", title="Jacobian embeddings", url_path="jacobian"),
     st.Page(PAGES / "prior.py", title="Prior samples", url_path="prior"),
     st.Page(PAGES / "downstream.py", title="Impute & rank", url_path="impute-rank"),
+    st.Page(PAGES / "arithmetic.py", title="Latent arithmetic", url_path="arithmetic"),
     st.Page(PAGES / "model_card.py", title="Model card & training", url_path="model-card"),
 ])
 nav.run()

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from app.serving import CHROMIUM_ARGS, served_app  # noqa: E402
 PAGES = {"encode": "", "perturb": "perturb", "homotopy": "homotopy", "projection": "projection",
          "overlap": "overlap", "jacobian": "jacobian", "prior": "prior", "impute-rank": "impute-rank",
+         "arithmetic": "arithmetic",
          "model-card": "model-card"}
 
 

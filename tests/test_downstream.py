@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from vae_core.checkpoint import load_checkpoint
 from vae_core.data import TextError, pad_batch
 from vae_core.decoding import constrained_beam_search
-from vae_core.downstream import impute, parse_blanks, rank_candidates
+from vae_core.downstream import apply_direction, impute, latent_direction, parse_blanks, rank_candidates
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,3 +88,36 @@ def test_impute_and_rank_page_renders_both_tables():
     assert "loss" in text and "to report a loss" in text
     at.text_input(key="impute_text").set_value("no blanks").run()
     assert not at.exception and any("Cannot impute" in w.value for w in at.warning)
+
+
+def test_latent_direction_is_the_difference_of_group_means(vae):
+    from vae_core.latent import encode_sentences
+    a, b = ["the market fell", "stock prices fell sharply"], ["the market rose", "stock prices rose sharply"]
+    d = latent_direction(vae.model, vae.vocab, a, b)
+    want = encode_sentences(vae.model, vae.vocab, b).mu.mean(0) - encode_sentences(vae.model, vae.vocab, a).mu.mean(0)
+    torch.testing.assert_close(d["direction"], want)
+    assert d["norm"] == pytest.approx(float(want.norm())) and (d["n_a"], d["n_b"]) == (2, 2)
+    with pytest.raises(TextError, match="group A"):
+        latent_direction(vae.model, vae.vocab, ["  "], b)
+
+
+def test_applying_a_to_b_at_strength_one_lands_on_b_for_the_smim_demo(smim):
+    """z(1) = mu(a) + (mu(b) - mu(a)) = mu(b): decodes b, which the sMIM demo reconstructs exactly."""
+    a, b = "terms were n't disclosed", "source telerate systems inc"
+    d = latent_direction(smim.model, smim.vocab, [a], [b])["direction"]
+    res = apply_direction(smim.model, smim.vocab, a, d, [0.0, 0.5, 1.0])
+    assert res["sentences"][0] == a and res["sentences"][-1] == b
+    assert res["z"].shape == (3, smim.model.latent_dim)
+
+
+def test_arithmetic_page_decodes_the_path_and_draws_it_on_a_projection():
+    at = AppTest.from_file(str(ROOT / "app" / "views" / "arithmetic.py"), default_timeout=120)
+    at.session_state["amap_limit"] = 200
+    at = at.run()
+    assert not at.exception
+    table = at.table[0].value
+    assert list(table.columns) == ["s", "sentence", "changed"] and len(table) == 9
+    at.toggle(key="arith_map").set_value(True).run()
+    assert not at.exception
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "z(s)" in spec and "s=2.00" in spec

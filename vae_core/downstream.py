@@ -1,9 +1,12 @@
-"""Uses of the latent space from the papers: imputing missing words (Bowman et al. 2016, Sec. 5) and ranking
-candidate continuations by latent distance (Livne et al. 2020, Sec. 4.6).
+"""Uses of the latent space: imputing missing words (Bowman et al. 2016, Sec. 5), ranking candidate
+continuations by latent distance (Livne et al. 2020, Sec. 4.6), and latent arithmetic (a direction from two
+groups of sentences, applied to a third).
 
     from vae_core.downstream import impute, rank_candidates
     impute(model, vocab, "the company said it ___ a loss")                     # ___ marks an unknown word
     rank_candidates(model, vocab, "what is the capital of france", ["paris", "a big dog"])
+    d = latent_direction(model, vocab, ["prices fell"], ["prices rose"])["direction"]
+    apply_direction(model, vocab, "stocks fell sharply", d, [0, 0.5, 1])["sentences"]
 """
 from __future__ import annotations
 
@@ -101,3 +104,40 @@ def rank_candidates(model: SentenceVAE, vocab: Vocab, prompt: str, candidates: l
     order = sorted(range(len(candidates)), key=lambda i: scores[i])
     return [{"rank": r + 1, "candidate": candidates[i], "score": scores[i], "unknown_words": oov[i]}
             for r, i in enumerate(order)]
+
+
+@torch.no_grad()
+def latent_direction(model: SentenceVAE, vocab: Vocab, group_a: list[str], group_b: list[str]) -> dict:
+    """A direction in z from two groups of sentences: d = mean_b - mean_a of their posterior means.
+
+    ("Latent arithmetic", as done with word vectors and image VAEs; for sentences this toolkit's own
+    operation, not one of the five papers'.) Returns {"direction": (n,) tensor, "mean_a", "mean_b": (n,),
+    "norm": ||d||, "n_a", "n_b"}. Raises TextError when a group has no sentence.
+    """
+    groups = []
+    for name, g in (("A", group_a), ("B", group_b)):
+        lines = [s for s in g if s.strip()]
+        if not lines:
+            raise TextError(f"group {name} has no sentence")
+        groups.append(encode_sentences(model, vocab, lines).mu)
+    mean_a, mean_b = groups[0].mean(0), groups[1].mean(0)
+    d = mean_b - mean_a
+    return {"direction": d, "mean_a": mean_a, "mean_b": mean_b, "norm": float(d.norm()),
+            "n_a": len(groups[0]), "n_b": len(groups[1])}
+
+
+@torch.no_grad()
+def apply_direction(model: SentenceVAE, vocab: Vocab, text: str, direction: torch.Tensor,
+                    strengths: list[float], strategy: str = "greedy") -> dict:
+    """Decode z(s) = mu(text) + s * direction for each strength s (the path through latent space).
+
+    direction: (n,), e.g. from `latent_direction`. Returns {"input": EncodedText, "strengths": [s],
+    "z": (S, n) tensor, "sentences": [decoded]}. Raises TextError for an empty sentence.
+    """
+    from .decoding import decode
+    from .latent import ids_to_text
+    post = encode_sentences(model, vocab, [text])
+    s = torch.tensor(strengths, dtype=post.mu.dtype)[:, None]
+    z = post.mu + s * direction.to(post.mu.dtype)[None]
+    return {"input": post.inputs[0], "strengths": list(strengths), "z": z,
+            "sentences": ids_to_text(vocab, decode(model, z, strategy))}

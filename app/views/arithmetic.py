@@ -1,0 +1,66 @@
+"""Latent arithmetic: a direction d = mean(group B) − mean(group A) of posterior means, applied to a sentence
+as z(s) = μ(x) + s·d and decoded; the path z(0) → z(s) drawn on a projection."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so the page also runs on its own
+
+import streamlit as st
+
+from app import figures
+from app.common import (checkpoints, corpus_picker, projection_for, require_latent, show_figure, show_notices,
+                        show_table, side_by_side)
+from vae_core.data import TextError
+from vae_core.downstream import apply_direction, latent_direction
+from vae_core.projection import place
+
+models = checkpoints()
+ck = models[0]
+st.title("Latent arithmetic")
+require_latent(ck)
+st.caption("Two groups of sentences define a direction in z: d = mean of group B's posterior means − mean of "
+           "group A's. It is added to a sentence's posterior mean with strength s, z(s) = μ(x) + s·d, and each "
+           "z(s) from 0 to the chosen strength is decoded greedily.")
+
+
+def group(label: str, default: str, key: str) -> list[str]:
+    text = st.text_area(f"{label} (one sentence a line)", default, key=key, height=110, max_chars=50_000)
+    up = st.file_uploader(f"…or upload {label.lower()} (.txt, one sentence a line)", type=["txt"], key=f"{key}_up")
+    if up is not None:
+        text = up.getvalue().decode("utf-8", errors="replace")
+    return [ln for ln in text.splitlines() if ln.strip()]
+
+
+c1, c2 = st.columns(2)
+with c1:
+    group_a = group("Group A", "stock prices fell sharply\nthe market fell\nshares fell in heavy trading", "group_a")
+with c2:
+    group_b = group("Group B", "stock prices rose sharply\nthe market rose\nshares rose in heavy trading", "group_b")
+text = st.text_input("Sentence to move", "the dollar fell against the yen", key="arith_text", max_chars=2000)
+c1, c2 = st.columns(2)
+strength = c1.slider("Strength s", -5.0, 5.0, 2.0, 0.25, key="strength")
+steps = c2.slider("Decoded points on the path", 2, 21, 9, key="arith_steps")
+strengths = [strength * i / (steps - 1) for i in range(steps)]
+show_map = st.toggle("Draw the path on a projection map", key="arith_map")
+if show_map:
+    proj_method = st.radio("Projection", ["pca", "umap", "tsne"], horizontal=True, key="arith_proj")
+    corpus = corpus_picker("amap", ck, default_limit=1000, allow_labels=False)
+
+for m, box, key in side_by_side(models):
+    with box:
+        try:
+            d = latent_direction(m.model, m.vocab, group_a, group_b)
+            res = apply_direction(m.model, m.vocab, text, d["direction"], strengths)
+        except TextError as e:
+            st.warning(f"Cannot apply the direction: {e}.")
+            continue
+        show_notices([res["input"]])
+        st.caption(f"‖d‖ = {d['norm']:.3f} from {d['n_a']} + {d['n_b']} sentences")
+        show_table(figures.arithmetic_table(res), "Latent arithmetic", f"{key}arith_table", hide_index=True)
+        if show_map and corpus:
+            proj = projection_for(m, corpus, proj_method)
+            xy = place(res["z"].numpy(), proj["mu"], proj["coords"])
+            labels = [f"s={s:.2f}: {t}" for s, t in zip(res["strengths"], res["sentences"])]
+            fig = figures.projection_figure(proj["coords"], corpus["sentences"], proj["length"], "length",
+                                            overlays=[{"name": "z(s)", "xy": xy, "text": labels, "path": True}])
+            show_figure(fig, "Latent arithmetic path on the projection", f"{key}arith_path_map")
