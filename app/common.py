@@ -216,6 +216,31 @@ def projection_for(ck: Checkpoint, corpus: dict, method: str, params: dict | Non
     return {**post, "coords": coords, "cached": cached}
 
 
+# ------------------------------------------------------------------------------------------ paths on a map
+def path_map_controls(ck: Checkpoint, toggle_key: str, method_key: str, corpus_key: str) -> dict | None:
+    """The "Draw the path on a projection map" toggle with its projection method and corpus; None when off
+    (or no corpus). Shared by the views that walk a path through z (homotopy, latent arithmetic)."""
+    if not st.toggle("Draw the path on a projection map", key=toggle_key):
+        return None
+    method = st.radio("Projection", ["pca", "umap", "tsne"], horizontal=True, key=method_key)
+    corpus = corpus_picker(corpus_key, ck, default_limit=1000, allow_labels=False)
+    return {"method": method, "corpus": corpus} if corpus else None
+
+
+def show_path_on_map(m: Checkpoint, controls: dict, z, labels: list[str], name: str, key: str) -> None:
+    """Project the corpus of `controls` with model `m` and draw the codes z (S, n) on it as a path."""
+    from vae_core.projection import place
+    from app import figures
+    corpus = controls["corpus"]
+    proj = projection_for(m, corpus, controls["method"])
+    xy = place(z.numpy(), proj["mu"], proj["coords"])
+    fig = figures.projection_figure(proj["coords"], corpus["sentences"], proj["length"], "length",
+                                    overlays=[{"name": name, "xy": xy, "text": labels, "path": True}])
+    show_figure(fig, f"{name} path on the projection", key)
+    st.caption("Path points are placed at the distance-weighted mean position of their 5 nearest corpus "
+               "codes in latent space (the same rule for every projection method).")
+
+
 # ------------------------------------------------------------------------------------------ exports
 def _slug(name: str) -> str:
     import re

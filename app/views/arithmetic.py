@@ -8,11 +8,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (checkpoints, corpus_picker, projection_for, require_latent, show_figure, show_notices,
-                        show_table, side_by_side)
+from app.common import (checkpoints, path_map_controls, require_latent, show_notices, show_path_on_map, show_table,
+                        side_by_side)
 from vae_core.data import TextError
 from vae_core.downstream import apply_direction, latent_direction
-from vae_core.projection import place
 
 models = checkpoints()
 ck = models[0]
@@ -41,10 +40,7 @@ c1, c2 = st.columns(2)
 strength = c1.slider("Strength s", -5.0, 5.0, 2.0, 0.25, key="strength")
 steps = c2.slider("Decoded points on the path", 2, 21, 9, key="arith_steps")
 strengths = [strength * i / (steps - 1) for i in range(steps)]
-show_map = st.toggle("Draw the path on a projection map", key="arith_map")
-if show_map:
-    proj_method = st.radio("Projection", ["pca", "umap", "tsne"], horizontal=True, key="arith_proj")
-    corpus = corpus_picker("amap", ck, default_limit=1000, allow_labels=False)
+path_map = path_map_controls(ck, "arith_map", "arith_proj", "amap")
 
 for m, box, key in side_by_side(models):
     with box:
@@ -57,10 +53,6 @@ for m, box, key in side_by_side(models):
         show_notices([res["input"]])
         st.caption(f"‖d‖ = {d['norm']:.3f} from {d['n_a']} + {d['n_b']} sentences")
         show_table(figures.arithmetic_table(res), "Latent arithmetic", f"{key}arith_table", hide_index=True)
-        if show_map and corpus:
-            proj = projection_for(m, corpus, proj_method)
-            xy = place(res["z"].numpy(), proj["mu"], proj["coords"])
+        if path_map:
             labels = [f"s={s:.2f}: {t}" for s, t in zip(res["strengths"], res["sentences"])]
-            fig = figures.projection_figure(proj["coords"], corpus["sentences"], proj["length"], "length",
-                                            overlays=[{"name": "z(s)", "xy": xy, "text": labels, "path": True}])
-            show_figure(fig, "Latent arithmetic path on the projection", f"{key}arith_path_map")
+            show_path_on_map(m, path_map, res["z"], labels, "z(s)", f"{key}arith_path_map")

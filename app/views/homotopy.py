@@ -8,11 +8,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (checkpoints, corpus_picker, projection_for, require_latent, show_figure, show_notices,
-                        show_table, side_by_side)
+from app.common import (checkpoints, path_map_controls, require_latent, show_notices, show_path_on_map, show_table,
+                        side_by_side)
 from vae_core.data import TextError
 from vae_core.latent import homotopy
-from vae_core.projection import place
 
 models = checkpoints()
 ck = models[0]
@@ -27,10 +26,7 @@ steps = c1.slider("Steps", 2, 25, 7, key="steps")
 method = c2.radio("Interpolation", ["linear", "spherical"], horizontal=True, key="method")
 strategy = c3.selectbox("Decoding", ["greedy", "beam"], key="strategy")
 
-show_map = st.toggle("Draw the path on a projection map", key="show_map")
-if show_map:
-    proj_method = st.radio("Projection", ["pca", "umap", "tsne"], horizontal=True, key="proj_method")
-    corpus = corpus_picker("hmap", ck, default_limit=1000, allow_labels=False)
+path_map = path_map_controls(ck, "show_map", "proj_method", "hmap")
 
 for m, box, key in side_by_side(models):
     with box:
@@ -47,12 +43,6 @@ for m, box, key in side_by_side(models):
         st.caption(f"{n_distinct} distinct sentences along {steps} steps; ● marks a step whose decode differs from "
                    "the one before.")
 
-        if show_map and corpus:
-            proj = projection_for(m, corpus, proj_method)
-            xy = place(result["z"].numpy(), proj["mu"], proj["coords"])
+        if path_map:
             labels = [f"t={t:.2f}: {s}" for t, s in zip(result["t"], result["sentences"])]
-            fig = figures.projection_figure(proj["coords"], corpus["sentences"], proj["length"], "length",
-                                            overlays=[{"name": "homotopy", "xy": xy, "text": labels, "path": True}])
-            show_figure(fig, "Homotopy path on the projection", f"{key}homotopy_map")
-            st.caption("Path points are placed at the distance-weighted mean position of their 5 nearest corpus "
-                       "codes in latent space (the same rule for every projection method).")
+            show_path_on_map(m, path_map, result["z"], labels, "homotopy", f"{key}homotopy_map")
