@@ -44,8 +44,9 @@ def impute(model: SentenceVAE, vocab: Vocab, text: str, steps: int = 3, beam_siz
 
     Returns {"tokens": the input tokens (known words as the model sees them, `<unk>` for out-of-vocabulary
     ones), "unknown": blank positions, "steps": [{"step", "sentence", "filled": [words], "log_p": log p(x|z)
-    in nats per sentence with `<eos>`, "changed": bool}], "final": the last fill}. Raises TextError for a
-    sentence without a blank or without a known word, RuntimeError for the LM baseline.
+    in nats per sentence with `<eos>`, "changed": bool}], "final": the last fill}. Raises TextError for an
+    empty sentence or one without a blank, RuntimeError for the LM baseline. (All words blank is allowed:
+    the fill is then the best sentence of that length under the code of `<unk> ... <unk>`.)
     """
     if not model.has_latent:
         raise RuntimeError("the language-model baseline has no latent variable to impute with")
