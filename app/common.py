@@ -113,6 +113,15 @@ def checkpoints(sequence: bool = True) -> list[Checkpoint]:
     return [ck] if other is None else [ck, other]
 
 
+def analysis_page(title: str, sequence: bool = True) -> list[Checkpoint]:
+    """The start of every analysis view: the sidebar's checkpoint(s) (see `checkpoints`), the page title, and
+    a stop with a message when the first checkpoint lacks what the view needs (see `require_latent`)."""
+    models = checkpoints(sequence)
+    st.title(title)
+    require_latent(models[0], sequence)
+    return models
+
+
 def side_by_side(models: list[Checkpoint]):
     """(checkpoint, container, key prefix) for each model: the page itself for one model, two columns headed
     by the model names for two. Widgets and figures made inside `with container:` go to that model's column;

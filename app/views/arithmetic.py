@@ -8,15 +8,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (checkpoints, path_map_controls, require_latent, show_notices, show_path_on_map, show_table,
-                        side_by_side)
+from app.common import analysis_page, path_map_controls, show_notices, show_path_on_map, show_table, side_by_side
 from vae_core.data import TextError
 from vae_core.downstream import apply_direction, latent_direction
 
-models = checkpoints()
+models = analysis_page("Latent arithmetic")
 ck = models[0]
-st.title("Latent arithmetic")
-require_latent(ck)
 st.caption("Two groups of sentences define a direction in z: d = mean of group B's posterior means − mean of "
            "group A's. It is added to a sentence's posterior mean with strength s, z(s) = μ(x) + s·d, and each "
            "z(s) from 0 to the chosen strength is decoded greedily.")

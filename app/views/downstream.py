@@ -8,14 +8,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import checkpoints, require_latent, show_table, side_by_side
+from app.common import analysis_page, show_table, side_by_side
 from vae_core.data import TextError
 from vae_core.downstream import impute, rank_candidates
 
-models = checkpoints()
-ck = models[0]
-st.title("Impute & rank")
-require_latent(ck)
+models = analysis_page("Impute & rank")
 
 st.subheader("Impute missing words")
 st.caption("Mark unknown words with ___ . Iterated conditional modes: the unknown words start as <unk>; each step "

@@ -8,17 +8,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import checkpoints, require_latent, show_figure, show_notices, show_table, side_by_side
+from app.common import analysis_page, show_figure, show_notices, show_table, side_by_side
 from vae_core.analysis import reconstruction_rows
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences
 
 DEFAULT = "the company said it expects to report a loss for the third quarter"
 
-models = checkpoints()
-ck = models[0]
-st.title("Encode & reconstruct")
-require_latent(ck)
+models = analysis_page("Encode & reconstruct")
 st.caption("The encoder gives the posterior q(z|x) = N(μ, diag σ²). Rows: **D** the input as the model sees it, "
            "**M** decoded from μ, **R** from samples z ~ q(z|x), **P** from perturbed samples z ~ N(μ, (kσ)²) "
            "(Livne et al. 2020, Table 11). BLEU is sentence BLEU against D.")

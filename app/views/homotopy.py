@@ -8,15 +8,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (checkpoints, path_map_controls, require_latent, show_notices, show_path_on_map, show_table,
-                        side_by_side)
+from app.common import analysis_page, path_map_controls, show_notices, show_path_on_map, show_table, side_by_side
 from vae_core.data import TextError
 from vae_core.latent import homotopy
 
-models = checkpoints()
+models = analysis_page("Homotopy")
 ck = models[0]
-st.title("Homotopy")
-require_latent(ck)
 st.caption("z(t) = (1 − t)·μ₁ + t·μ₂ (linear) or the great-circle path (spherical), decoded at each step.")
 
 a = st.text_input("First sentence", "the company said it expects to report a loss", key="first", max_chars=2000)

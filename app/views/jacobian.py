@@ -8,14 +8,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import checkpoints, require_latent, show_figure, show_table, side_by_side
+from app.common import analysis_page, show_figure, show_table, side_by_side
 from vae_core import jacobian as jac
 from vae_core.data import TextError
 
-models = checkpoints(sequence=False)
-ck = models[0]
-st.title("Jacobian word embeddings")
-require_latent(ck, sequence=False)
+models = analysis_page("Jacobian word embeddings", sequence=False)
 st.markdown(
     "**Definition used for sentence decoders.** For a code z and a token path w₁…w_T (held fixed), "
     "f(z) = (1/T) Σₜ log softmax(logitsₜ(z; w₍<t₎)) ∈ ℝ^|V|, and J(z) = ∂f/∂z is a |V| × n matrix. The "

@@ -8,13 +8,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import checkpoints, corpus_picker, model_name, require_latent, show_figure, side_by_side
+from app.common import analysis_page, corpus_picker, model_name, show_figure, side_by_side
 from vae_core.analysis import overlap
 
-models = checkpoints()
+models = analysis_page("Overlap histograms")
 ck = models[0]
-st.title("Overlap histograms")
-require_latent(ck)
 st.caption("z_j ~ q(z|x_j) for each of N sentences; every sentence is scored under every code (N² decoder runs, "
            "in memory-bounded blocks). Overlapping histograms (AUROC ≈ 0.5) mean sentences share latent regions "
            "(typical of VAEs); separated ones (AUROC ≈ 1) mean each code belongs to its sentence (sentenceMIM).")

@@ -7,14 +7,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import checkpoints, require_latent, show_figure, show_notices, show_table, side_by_side
+from app.common import analysis_page, show_figure, show_notices, show_table, side_by_side
 from vae_core.analysis import perturb
 from vae_core.data import TextError, encode_text
 
-models = checkpoints()
-ck = models[0]
-st.title("Perturb at k·σ")
-require_latent(ck)
+models = analysis_page("Perturb at k·σ")
 st.caption("For each k, N codes z ~ N(μ, (kσ)²) are decoded greedily. A model whose posterior regions do not "
            "overlap keeps the sentence for small k (Livne et al. 2020 use k = 10 in Table 11).")
 

@@ -8,16 +8,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (checkpoints, corpus_picker, projection_for, require_latent, show_figure, show_notices,
-                        show_table, side_by_side)
+from app.common import (analysis_page, corpus_picker, projection_for, show_figure, show_notices, show_table,
+                        side_by_side)
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences, homotopy
 from vae_core.projection import place
 
-models = checkpoints(sequence=False)
+models = analysis_page("Projection", sequence=False)
 ck = models[0]
-st.title("Projection")
-require_latent(ck, sequence=False)
 st.caption("Each point is a sentence's posterior mean μ, projected to 2-D. Projections are cached on disk per "
            "(checkpoint, corpus, method, parameters). Hover for the sentence; drag a box or lasso to list a selection.")
 
