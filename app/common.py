@@ -101,12 +101,14 @@ def compare_checkpoint(ck: Checkpoint) -> Checkpoint | None:
     return other
 
 
-def checkpoints(sequence: bool = True) -> list[Checkpoint]:
+def checkpoints(sequence: bool = True, latent: bool = True) -> list[Checkpoint]:
     """The checkpoint of the sidebar, plus the one to compare with when one is chosen and it has what the
-    view needs (see `require_latent`); a comparison checkpoint without it gets a note and is left out."""
+    view needs (a latent space if `latent`, a sentence decoder if `sequence`; see `require_latent`); a
+    comparison checkpoint without it gets a note and is left out."""
     ck = current_checkpoint()
     other = compare_checkpoint(ck)
-    if other is not None and (not other.model.has_latent or (sequence and not other.model_config.is_sequence)):
+    if other is not None and latent and (not other.model.has_latent
+                                         or (sequence and not other.model_config.is_sequence)):
         st.info(f"{model_name(other)} has no {'sentence decoder' if other.model.has_latent else 'latent space'} "
                 "for this view; it is shown on its own only.")
         other = None

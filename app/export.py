@@ -19,7 +19,6 @@ Chromium sizes the PDF, so a one-column PDF is 3.5 in wide. Text is 9 pt (12 px)
 """
 from __future__ import annotations
 
-import io
 import threading
 import warnings
 
@@ -157,13 +156,3 @@ def _escape(text: str) -> str:
     repl = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
     return "".join(repl.get(c, c) for c in text)
-
-
-def zip_bytes(files: dict[str, bytes]) -> bytes:
-    """A zip archive of {name: content} (e.g. one figure in every format plus its CSV)."""
-    import zipfile
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in files.items():
-            z.writestr(name, data)
-    return buf.getvalue()

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -28,28 +26,7 @@ from vae_core.data import read_corpus, split_path
 from vae_core.latent import homotopy, posterior_of_corpus, reconstruct
 from vae_core.projection import cache_key, project
 
-
-def timed(fn, repeat=1):
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
-
-
-def matmul_flops(dtype=torch.float32, n=2048, repeat=5) -> float:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
-    t, _ = timed(lambda: a @ b, repeat)
-    return 2 * n ** 3 / t
-
-
-def forward_flops_per_token(cfg) -> float:
-    """Multiply-adds x 2 of one teacher-forced decoder step: LSTM gates plus the |V| output layer."""
-    E, H, n, V = cfg.emb_dim, cfg.hidden_dim, cfg.latent_dim, cfg.vocab_size
-    lstm = 4 * H * (E + (n if cfg.z_concat else 0) + H) * cfg.num_layers
-    return 2 * (lstm + H * V)
+from bench.common import flops_per_token, matmul_flops, timed
 
 
 def main():
@@ -63,7 +40,7 @@ def main():
     print(f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f}, torch {torch.__version__}")
     ck = load_checkpoint(args.checkpoint)
     m, v = ck.model, ck.vocab
-    peak32 = matmul_flops()
+    peak32 = matmul_flops(torch.float32)
     peak16 = matmul_flops(torch.bfloat16)
     print(f"matmul 2048^3: float32 {peak32 / 1e9:.0f} GFLOP/s, bfloat16 {peak16 / 1e9:.0f} GFLOP/s")
 
@@ -76,7 +53,7 @@ def main():
 
     test, _ = read_corpus(split_path(args.data, "test"))
     sents = [" ".join(x) for x in test]
-    per_tok = forward_flops_per_token(ck.model_config)
+    per_tok = flops_per_token(ck.model_config, encoder=False)
     for N in (50, 100, 200):
         sub = sents[:N]
         ntok = sum(len(x.split()) + 1 for x in sub)

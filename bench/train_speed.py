@@ -16,9 +16,10 @@ foreach Adam, a sync per step) is timed first, so "ours / naive" holds whatever 
 The machine's state is printed first: threads, load average and the share of CPU time stolen by the
 hypervisor while the bench ran (from /proc/stat); on a shared host, figures move with it.
 
-FLOP count (multiply-add = 2 FLOP; backward = 2 x forward, so a training step is 3 x forward), per target
-token: encoder RNN g H (E + H) (g = 4 gates for LSTM, 3 for GRU; x 2 directions if bidirectional), decoder
-RNN g H (E + n_concat + H), output layer H |V|; per-sentence terms (heads, z -> h_0) are left out (< 1%).
+FLOP count (`bench/common.flops_per_token`; multiply-add = 2 FLOP; backward = 2 x forward, so a training
+step is 3 x forward), per target token: encoder RNN g H (E + H) (g = 4 gates for LSTM, 3 for GRU; x 2
+directions if bidirectional), decoder RNN g H (E + n_concat + H), output layer H |V|; per-sentence terms
+(heads, z -> h_0) are left out (< 1%).
 
 --quality-steps K trains the 256/256/32 VAE K steps in float32 and K steps in bf16 autocast from the same
 seed and prints both validation NLLs (float32 evaluation) and their relative gap: bf16 counts as allowed
@@ -30,7 +31,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import vae_core  # noqa: F401,E402  (first: it sets OMP_WAIT_POLICY before torch starts OpenMP)
 
 import torch
+
+from bench.common import flops_per_token, matmul_flops
 
 CONFIGS = {     # name -> (preset or None, overrides); the issue's three configurations
     "256/256/32 LSTM VAE": (None, {"model": "vae", "emb_dim": 256, "hidden_dim": 256, "latent_dim": 32,
@@ -122,43 +124,14 @@ def cpu_times() -> tuple[float, float]:
     return float(sum(vals[:8])), float(vals[7]) if len(vals) > 7 else 0.0
 
 
-def matmul_flops(dtype: torch.dtype, n: int = 2048, repeat: int = 7, device: str = "cpu") -> float:
-    """Median FLOP/s of an n x n x n matrix multiply in `dtype` with the current thread count."""
-    if device != "cpu":
-        n *= 4                                   # a GPU needs a larger product to reach its rate
-    a, b = torch.randn(n, n, device=device).to(dtype), torch.randn(n, n, device=device).to(dtype)
-    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    a @ b
-    times = []
-    for _ in range(repeat):
-        sync()
-        t = time.perf_counter()
-        a @ b
-        sync()
-        times.append(time.perf_counter() - t)
-    return 2 * n ** 3 / statistics.median(times)
-
-
-def flops_per_token(cfg) -> float:
-    """Forward FLOPs per target token (see the module docstring)."""
-    g = 4 if cfg.rnn == "lstm" else 3
-    E, H, n, V, L = cfg.emb_dim, cfg.hidden_dim, cfg.latent_dim, cfg.vocab_size, cfg.num_layers
-    enc = g * H * (E + H) * (2 if cfg.encoder_bidirectional else 1) if cfg.has_latent else 0
-    dec = g * H * (E + (n if cfg.z_concat and cfg.has_latent else 0) + H) + g * H * 2 * H * (L - 1)
-    return 2.0 * (enc * L + dec + H * V)
-
-
 def build_trainer(name: str, data: str, amp: str, threads: int, out: str, seed: int = 0, device: str = "cpu"):
-    from vae_core.config import ModelConfig, TrainConfig
-    from vae_core.presets import apply_preset
-    from vae_core.train import Trainer
+    """A quiet Trainer for configuration `name`, through the training CLI's own settings merge."""
+    from vae_core.train import Trainer, build_parser, configs_from_args
     preset, over = CONFIGS[name]
-    settings = {**(apply_preset(preset) if preset else {}), **over,
-                "data": data, "out": out, "amp": amp, "threads": threads, "device": device, "seed": seed}
-    mnames = set(ModelConfig.__dataclass_fields__)
-    mcfg = ModelConfig(**{k: v for k, v in settings.items() if k in mnames})
-    tcfg = TrainConfig(**{k: v for k, v in settings.items() if k not in mnames})
-    return Trainer(mcfg, tcfg, quiet=True)
+    argv = (["--preset", preset] if preset else []) + [f"--{k.replace('_', '-')}={v}" for k, v in over.items()]
+    argv += ["--data", data, "--out", out, "--amp", amp, "--threads", str(threads), "--device", device,
+             "--seed", str(seed)]
+    return Trainer(*configs_from_args(build_parser().parse_args(argv)), quiet=True)
 
 
 def run_one(name: str, data: str, amp: str, threads: int, steps: int, warmup: int, device: str = "cpu") -> dict:

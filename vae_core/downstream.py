@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 
 from .data import TextError, Vocab, encode_text
-from .decoding import constrained_beam_search
-from .latent import encode_sentences
+from .decoding import constrained_beam_search, decode
+from .latent import encode_sentences, ids_to_text
 from .model import SentenceVAE
 
 BLANKS = ("___", "_", "?")
@@ -42,8 +42,7 @@ def impute(model: SentenceVAE, vocab: Vocab, text: str, steps: int = 3, beam_siz
     known words fixed (`decoding.constrained_beam_search`). Stops after `steps` steps or when a step
     changes nothing. The paper uses 3 steps of beam size 5.
 
-    Returns {"tokens": the input tokens (known words as the model sees them, `<unk>` for out-of-vocabulary
-    ones), "unknown": blank positions, "steps": [{"step", "sentence", "filled": [words], "log_p": log p(x|z)
+    Returns {"unknown": blank positions, "steps": [{"step", "sentence", "filled": [words], "log_p": log p(x|z)
     in nats per sentence with `<eos>`, "changed": bool}], "final": the last fill}. Raises TextError for an
     empty sentence or one without a blank, RuntimeError for the LM baseline. (All words blank is allowed:
     the fill is then the best sentence of that length under the code of `<unk> ... <unk>`.)
@@ -70,8 +69,7 @@ def impute(model: SentenceVAE, vocab: Vocab, text: str, steps: int = 3, beam_siz
                         "log_p": log_p, "changed": changed})
         if not changed:
             break
-    return {"tokens": [w if i not in unknown else "___" for i, w in enumerate(words)], "unknown": unknown,
-            "steps": history, "final": history[-1]["sentence"]}
+    return {"unknown": unknown, "steps": history, "final": history[-1]["sentence"]}
 
 
 @torch.no_grad()
@@ -91,12 +89,12 @@ def rank_candidates(model: SentenceVAE, vocab: Vocab, prompt: str, candidates: l
         raise TextError("the prompt is empty")
     if not candidates:
         raise TextError("give at least one candidate")
+    head = f"{prompt} {separator}".strip()
     full, masked, oov = [], [], []
     for c in candidates:
         enc = encode_text(c, vocab)                   # raises TextError for an empty candidate
         words = enc.tokens
         oov.append(sum(i == vocab.unk_id for i in enc.ids))
-        head = f"{prompt} {separator}".strip()
         full.append(f"{head} {' '.join(words)}")
         masked.append(f"{head} {' '.join([vocab.itos[vocab.unk_id]] * len(words))}")
     post_k = encode_sentences(model, vocab, full)
@@ -135,8 +133,6 @@ def apply_direction(model: SentenceVAE, vocab: Vocab, text: str, direction: torc
     direction: (n,), e.g. from `latent_direction`. Returns {"input": EncodedText, "strengths": [s],
     "z": (S, n) tensor, "sentences": [decoded]}. Raises TextError for an empty sentence.
     """
-    from .decoding import decode
-    from .latent import ids_to_text
     post = encode_sentences(model, vocab, [text])
     s = torch.tensor(strengths, dtype=post.mu.dtype)[:, None]
     z = post.mu + s * direction.to(post.mu.dtype)[None]

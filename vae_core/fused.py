@@ -22,6 +22,11 @@ def _compute_dtype(t: torch.Tensor) -> torch.dtype:
     return t.dtype
 
 
+def _log_probs(logits: torch.Tensor) -> torch.Tensor:
+    """log softmax over the last dimension in one row-wise kernel, in float32 at least (float64 stays)."""
+    return torch.log_softmax(logits, dim=1, dtype=torch.promote_types(logits.dtype, torch.float32))
+
+
 class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, hidden, weight, bias, target):
@@ -29,8 +34,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
         with torch.autocast(hidden.device.type, enabled=False):
             h, w = hidden.to(dtype), weight.to(dtype)
             logits = torch.addmm(bias.to(dtype), h, w.t()) if bias is not None else h @ w.t()
-            # one row-wise kernel (cache-resident rows), in float32 at least (float64 models stay float64)
-            logp = torch.log_softmax(logits, dim=1, dtype=torch.promote_types(logits.dtype, torch.float32))
+            logp = _log_probs(logits)                                             # (N, V)
             nll = -logp.gather(1, target[:, None]).squeeze(1)                     # (N,) nats
             grad = logp.exp_()                                                    # softmax, in place
             grad[torch.arange(len(target), device=grad.device), target] -= 1.0   # d nll / d logits
@@ -61,12 +65,12 @@ def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, bias: torch
     """-log softmax(hidden @ weight.T + bias)[target] for each row, in nats.
 
     hidden: (N, H); weight: (V, H); bias: (V,) or None; target: (N,) ids in [0, V).
-    Returns (N,) float32 (float64 for a float64 model). Under autocast the matrix multiplies run in the autocast dtype and the softmax in
-    float32. Memory: one (N, V) tensor in the matmul dtype is kept for the backward.
+    Returns (N,) float32 (float64 for a float64 model). Under autocast the matrix multiplies run in the
+    autocast dtype and the softmax in float32. Memory: one (N, V) tensor in the matmul dtype is kept for
+    the backward; without gradients (scoring) nothing is kept.
     """
     if not (torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (hidden, weight, bias))):
         # scoring only (evaluation, overlap matrices): no softmax-minus-one-hot to build and keep
-        logits = torch.nn.functional.linear(hidden, weight, bias)
-        logp = torch.log_softmax(logits, dim=1, dtype=torch.promote_types(logits.dtype, torch.float32))
+        logp = _log_probs(torch.nn.functional.linear(hidden, weight, bias))
         return -logp.gather(1, target[:, None]).squeeze(1)
     return _LinearCrossEntropy.apply(hidden, weight, bias, target)

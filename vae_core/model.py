@@ -306,7 +306,8 @@ class SentenceVAE(nn.Module):
         # cross-entropy are one fused node (vae_core.fused): the (N, |V|) logits are written once.
         out = self.decoder.out
         nll = linear_cross_entropy(self.decoder.out_dropout(hidden[mask]), out.weight, out.bias, x[mask])
-        sentence = torch.repeat_interleave(torch.arange(len(lengths), device=x.device), lengths)
+        # output_size: known from nll's shape, so no second device-to-host sync on CUDA
+        sentence = torch.repeat_interleave(torch.arange(len(lengths), device=x.device), lengths, output_size=len(nll))
         return torch.zeros(len(lengths), dtype=nll.dtype, device=x.device).index_add_(0, sentence, nll)
 
     def reconstruction_avg(self, x: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor,

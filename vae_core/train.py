@@ -297,8 +297,10 @@ class Trainer:
 
     def save(self) -> None:
         """Checkpoint everything needed to continue exactly (atomic; see vae_core.checkpoint). Every rank
-        calls it (the sums and RNG states are collected); only rank 0 writes."""
+        calls it (the sums and RNG states are collected); only rank 0 writes. Raises TrainingError, writing
+        nothing, when the loss sums are not finite: a good checkpoint is never replaced by a diverged one."""
         epoch_sums, log_window = self.global_sums()
+        self._check_finite(epoch_sums)
         rng = self.dist.gather({"cpu": torch.get_rng_state(),
                                 "cuda": torch.cuda.get_rng_state() if self.device.type == "cuda" else None})
         if not self.dist.is_main:
@@ -454,7 +456,6 @@ class Trainer:
                 if self.step % t.log_every == 0:
                     self._log(bar)
                 if t.save_every and self.step % t.save_every == 0:
-                    self._check_finite(self.global_sums()[0])     # never overwrite a good checkpoint with NaNs
                     self.train_seconds = seconds_before + time.monotonic() - start
                     self.save()
             bar.close()

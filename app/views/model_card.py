@@ -10,12 +10,11 @@ import streamlit as st
 from app import figures
 import pandas as pd
 
-from app.common import compare_checkpoint, current_checkpoint, show_figure, show_table, side_by_side
+from app.common import checkpoints, show_figure, show_table, side_by_side
 
-ck = current_checkpoint()
-other = compare_checkpoint(ck)
+models = checkpoints(latent=False)       # every kind of checkpoint has a card
 st.title("Model card")
-for m, box, key in side_by_side([ck] if other is None else [ck, other]):
+for m, box, key in side_by_side(models):
     with box:
         st.caption(f"Checkpoint `{m.path}` · weights stored as {m.meta.get('weights_dtype')} · "
                    f"{sum(p.numel() for p in m.model.parameters()) / 1e6:.2f}M parameters")

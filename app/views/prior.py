@@ -8,12 +8,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import compare_checkpoint, current_checkpoint, show_table, side_by_side
+from app.common import checkpoints, show_table, side_by_side
 from vae_core.analysis import prior_samples
 
-ck = current_checkpoint()
-other = compare_checkpoint(ck)
-models = [ck] if other is None else [ck, other]
+models = checkpoints(latent=False)       # the LM baseline samples too; the bag-of-words model is noted below
 st.title("Prior samples")
 st.caption("z ~ p(z) = N(0, I), decoded (Bowman et al. 2016, Table 5). Stretching applies the random map I + A, "
            "A_ij ~ U(−c, c), to each z (Table 6 uses c = 0.1) to reach into the tails of the prior.")
