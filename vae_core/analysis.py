@@ -14,23 +14,22 @@ from sacrebleu.metrics import BLEU
 
 from .data import Vocab, pad_batch
 from .decoding import decode
-from .estimators import TOKEN_BUDGET
+from .estimators import TOKEN_BUDGET, sentence_bleu1
 from .latent import encode_sentences, ids_to_text
 from .model import SentenceVAE
 from .objectives import log_normal
 
-_BLEU = BLEU(effective_order=True)
+# tokenize="none": the sentences are already PTB tokens; sacrebleu's default 13a tokenizer would split
+# `<unk>` and `a.m.` into several tokens and inflate the scores.
+_BLEU = BLEU(effective_order=True, tokenize="none")
 
 
 def bleu(hypothesis: str, reference: str) -> float:
-    """Sentence BLEU (sacrebleu, effective order) of one decode against one reference, 0-100."""
+    """Sentence BLEU-4 (sacrebleu, effective order, whitespace tokens) of one decode against one reference, 0-100."""
     return float(_BLEU.sentence_score(hypothesis, [reference]).score)
 
 
-def bleu1(hypothesis: str, reference: str) -> float:
-    """BLEU-1 (clipped unigram precision times brevity penalty), 0-1; the reconstruction score of
-    Livne et al. 2020, Table 2."""
-    return float(BLEU(max_ngram_order=1).sentence_score(hypothesis, [reference]).score) / 100.0
+bleu1 = sentence_bleu1        # BLEU-1, 0-1, Livne et al. 2020's reconstruction score (vae_core.estimators)
 
 
 @torch.no_grad()
@@ -81,9 +80,17 @@ def perturb(model: SentenceVAE, vocab: Vocab, text: str, ks: Sequence[float] = (
 
 
 def stretch_matrix(n: int, c: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """I + A with A_ij ~ U(-c, c): Bowman et al. 2016's approximately volume-preserving random linear map
-    (Sec. 6.1, Table 6; they use c = 0.1) that stretches some eigenspaces of prior samples into the tails."""
-    return torch.eye(n) + (torch.rand((n, n), generator=generator) * 2 - 1) * c
+    """The random linear map behind Bowman et al. 2016's lower-probability samples (Sec. 6.1, Table 6):
+    M = (I + A) / |det(I + A)|^(1/n), A_ij ~ U(-c, c) (they use c = 0.1), an (n, n) matrix.
+
+    The paper asks for a volume-preserving map that stretches some eigenspaces of prior samples (by up to
+    a factor of 4) into the tails; I + A alone only roughly preserves volume, so it is scaled to
+    |det M| = 1 exactly. Raises ValueError when I + A is singular (c far above the paper's)."""
+    m = torch.eye(n, dtype=torch.float64) + (torch.rand((n, n), generator=generator, dtype=torch.float64) * 2 - 1) * c
+    sign, logabsdet = torch.linalg.slogdet(m)
+    if sign == 0 or not torch.isfinite(logabsdet):
+        raise ValueError(f"the stretch map I + A is singular for c = {c}; use a smaller c (Bowman et al.: 0.1)")
+    return (m * torch.exp(-logabsdet / n)).float()
 
 
 @torch.no_grad()

@@ -6,8 +6,10 @@
 The model takes the same token batches as the sentence models ((B, T) ids and lengths) and counts words
 itself, so data loading, training, evaluation and checkpoints are shared. The bag holds the words of the
 sentence (including `<unk>`), not `<pad>`, `<bos>` or `<eos>`; its log-likelihood is in nats per sentence
-and its perplexity counts words only. The encoder reads raw counts or TF-IDF features (idf from the
-training split, stored as a buffer in the weights; "TF-IDF often helps, never hurts").
+and its perplexity counts words only. The encoder reads raw counts or TF-IDF features ("TF-IDF often
+helps, never hurts"), the latter as the authors' code computes them (rahulk90/vae_sparse,
+optvaemodels/vae.py `_inference`): counts times scikit-learn's smoothed idf (`TfidfTransformer(norm=None)`
+fitted on the training split, stored as a buffer in the weights), then L2-normalised per document.
 Secondary optimisation of (mu, logvar) is in `vae_core.refine`; the Jacobian of `log_probs` is exactly the
 paper's J(z) = d log p(word | z) / dz (`vae_core.jacobian`).
 """
@@ -52,7 +54,10 @@ class BowVAE(nn.Module):
         self.register_buffer("idf", torch.ones(V))
         self.encoder = nn.Sequential(nn.Linear(V, H), nn.ReLU(), nn.Linear(H, H), nn.ReLU())
         self.to_mu, self.to_logvar = nn.Linear(H, n), nn.Linear(H, n)
-        self.decoder = nn.Sequential(nn.Linear(n, H), nn.ReLU(), nn.Dropout(cfg.out_dropout), nn.Linear(H, V))
+        hidden: list[nn.Module] = [nn.Linear(n, H), nn.ReLU()]
+        for _ in range(cfg.bow_decoder_layers - 1):
+            hidden += [nn.Linear(H, H), nn.ReLU()]
+        self.decoder = nn.Sequential(*hidden, nn.Dropout(cfg.out_dropout), nn.Linear(H, V))
 
     @property
     def latent_dim(self) -> int:
@@ -61,11 +66,16 @@ class BowVAE(nn.Module):
     reparameterize = staticmethod(SentenceVAE.reparameterize)
 
     def set_idf(self, corpus: Corpus) -> None:
-        """idf_w = log(N / (1 + df_w)) from a (training) corpus; used when bow_features == "tfidf"."""
-        df = torch.zeros(self.cfg.vocab_size)
-        for ids in corpus.ids:
-            df[torch.unique(ids)] += 1
-        self.idf.copy_(torch.log(len(corpus) / (1.0 + df)).clamp(min=0.0))
+        """idf from a (training) corpus, used when bow_features == "tfidf": scikit-learn's smoothed
+        idf_w = ln((1 + N) / (1 + df_w)) + 1 (`TfidfTransformer`), what Krishnan et al.'s code fits."""
+        import numpy as np
+        from scipy.sparse import csr_matrix
+        from sklearn.feature_extraction.text import TfidfTransformer
+        rows = np.concatenate([np.full(len(ids), i) for i, ids in enumerate(corpus.ids)])
+        cols = torch.cat(list(corpus.ids)).numpy()
+        counts = csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(corpus), self.cfg.vocab_size))
+        idf = TfidfTransformer(norm=None).fit(counts).idf_
+        self.idf.copy_(torch.from_numpy(idf).to(self.idf.dtype))
 
     def init_uniform_(self, scale: float) -> None:
         """U(-scale, scale) initialisation of every parameter (the idf buffer is not a parameter)."""
@@ -76,7 +86,11 @@ class BowVAE(nn.Module):
         return [p for m in (self.encoder, self.to_mu, self.to_logvar) for p in m.parameters()]
 
     def features(self, counts: torch.Tensor) -> torch.Tensor:
-        return counts * self.idf if self.cfg.bow_features == "tfidf" else counts
+        """Encoder input from word counts (B, |V|): the counts, or TF-IDF L2-normalised per row."""
+        if self.cfg.bow_features != "tfidf":
+            return counts
+        tfidf = counts * self.idf
+        return tfidf / tfidf.norm(dim=-1, keepdim=True).clamp(min=1e-12)
 
     def encode(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """q(z | bag(x)): mu, logvar, each (B, n)."""

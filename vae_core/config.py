@@ -41,6 +41,13 @@ class ModelConfig:
     encoder_reverse: the encoder reads the sentence backwards (Livne et al. 2020, Sec. 4).
     z_highway:      pass z through a highway layer before the decoder (Vani & Birodkar, Sec. 4).
     z_to_init:      map z to the decoder's initial state (Bowman et al. 2016, Fig. 1).
+    init_state:     how z sets that state. "tanh": c_0 = W z + b, h_0 = tanh(c_0) for an LSTM, h_0 = tanh(W z + b)
+                    for a GRU (He et al. 2019's code). "linear": h_0 = W z + b with c_0 = 0 (Kruengkrai 2019,
+                    Eq. 5 and Sec. 5.1: "while setting the initial cell state to zero"); for a GRU h_0 = W z + b,
+                    the `latent2hidden` layer of Livne et al.'s released code (SentenceMIM-demo, model.py).
+    inputless:      the decoder never sees the previous words: every input after `<bos>` is `<unk>`, in
+                    training, evaluation and decoding alike (Bowman et al. 2016, Sec. 6.1: "supply all words as
+                    inputs at test time except in the 0% setting"). Set by the trainer for word_keep = 0.
     z_concat:       concatenate z to every decoder input (Kruengkrai 2019, Sec. 4; Bowman's variant).
     avg_samples:    L of LSTM-VAE-AVG: decoder hidden states of L posterior samples are averaged before the
                     softmax (Kruengkrai 2019, Eq. 7-8); only for "vae-avg".
@@ -49,6 +56,10 @@ class ModelConfig:
                     below as sigma -> 0 (its -1/2 log q(z|x) grows without limit), so sMIM needs a floor; at
                     -30 (sigma >= 3e-7) it never binds for a VAE.
     emb_dropout, out_dropout: dropout on input embeddings and on the decoder output before the softmax.
+    encoder_emb_dropout: apply emb_dropout to the encoder's embeddings too (False: decoder only, as in Livne
+                    et al.'s released code, where `embedding_dropout` is applied in the decoder pass only).
+    bow_decoder_layers: hidden layers of the bag-of-words decoder MLP (the encoder always has 2). Krishnan et
+                    al.'s runs use 2 (`-pl 2`, with `-ql 2` in the encoder; rahulk90/vae_sparse, expt/).
     tie_embeddings: encoder and decoder share one embedding table.
     """
 
@@ -64,6 +75,8 @@ class ModelConfig:
     encoder_reverse: bool = False
     z_highway: bool = False
     z_to_init: bool = True
+    init_state: str = "tanh"
+    inputless: bool = False
     z_concat: bool = True
     avg_samples: int = 1
     bow_features: str = "counts"
@@ -71,16 +84,20 @@ class ModelConfig:
     emb_dropout: float = 0.0
     out_dropout: float = 0.0
     tie_embeddings: bool = False
+    encoder_emb_dropout: bool = True
+    bow_decoder_layers: int = 1
 
     def __post_init__(self):
         check_types(self)
         if self.model not in MODEL_KINDS:
             raise ValueError(f"model must be one of {MODEL_KINDS}, got {self.model!r}")
-        for name in ("vocab_size", "emb_dim", "hidden_dim", "num_layers"):
+        for name in ("vocab_size", "emb_dim", "hidden_dim", "num_layers", "bow_decoder_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.rnn not in ("lstm", "gru"):
             raise ValueError(f"rnn must be lstm or gru, got {self.rnn!r}")
+        if self.init_state not in ("tanh", "linear"):
+            raise ValueError(f"init_state must be tanh or linear, got {self.init_state!r}")
         if self.encoder_summary not in ("last", "mean", "attention"):
             raise ValueError(f"encoder_summary must be last, mean or attention, got {self.encoder_summary!r}")
         if self.bow_features not in ("counts", "tfidf"):
@@ -134,6 +151,10 @@ class TrainConfig:
                (Kingma et al. 2016, Eq. 15; the baseline of Li et al. 2019); 0 = off.
     mi_weight: lambda of the mutual-information criterion, L = L_VAE + lambda L_MI (Vani & Birodkar, Eq. 9);
                "mi-vae" only. mi_max_len caps the sentences sampled for L_MI.
+    early_stop: stop when the validation NLL has not improved for this many consecutive epochs (0 = off).
+               Kruengkrai 2019, Sec. 5.1: "until the validation perplexity has not improved for 3 times"; the
+               count is consecutive as in the code it builds on (Xu & Durrett 2018, vmf_vae_nlp: `dead_cnt` is
+               reset by an improvement). The checkpoint in OUT/best is the one to evaluate.
     refine_steps, refine_lr: secondary optimisation of the local variational parameters at training time
                (Krishnan et al. 2018): the decoder is updated at the refined (mu, logvar), the encoder by its
                own ELBO; 0 = off.
@@ -153,6 +174,7 @@ class TrainConfig:
     lr_decay: float = 0.5
     lr_patience: int = 1
     min_lr: float = 1e-5
+    early_stop: int = 0
     kl_anneal: str = "logistic"
     kl_anneal_steps: int = 2500
     kl_logistic_k: float = 0.0025
@@ -195,7 +217,7 @@ class TrainConfig:
         for name in ("z_samples",):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("free_bits", "mi_weight", "refine_steps", "refine_lr", "mi_max_len"):
+        for name in ("free_bits", "mi_weight", "refine_steps", "refine_lr", "mi_max_len", "early_stop"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 

@@ -89,15 +89,17 @@ def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.
 
 def mutual_info(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None,
                 block: int = 1024) -> float:
-    """I_q(x; z) under the aggregate posterior, the estimator of He et al. 2019 (their Sec. 4.2 / code).
+    """I_q(x; z) under the aggregate posterior of the whole split (He et al. 2019's estimator, Sec. 4.2).
 
         I = E_x E_{q(z|x)}[log q(z|x)] - E_{q(z)}[log q(z)],   q(z) ~= (1/N) sum_j q(z|x_j)
 
     The first term is the negative posterior entropy in closed form; the second uses one z_i ~ q(z|x_i)
-    per sentence scored against all N posteriors (block-wise, memory O(block x N)). Unlike He et al.'s code,
-    which averages per-batch estimates, q(z) here is the whole corpus' aggregate posterior, so the estimate
-    can reach log N. mu, logvar: (N, n). Returns nats. Memory is O(block x N x n), block shrunk to stay
-    under 256 MB (a z = 512 model on 3761 sentences would otherwise need 16 GB).
+    per sentence scored against all N posteriors (block-wise). q(z) here is the whole split's aggregate
+    posterior, so the estimate is near log N when the posteriors do not overlap. It can exceed log N: the
+    analytic entropy term and the one-sample term do not cancel exactly (the true I_q(x; z) <= H(x) = log N).
+    He et al.'s released code averages per-batch estimates instead; that number is `mutual_info_batch`,
+    which is what published MI figures use. mu, logvar: (N, n). Returns nats. Memory is O(block x N x n),
+    block shrunk to stay under 256 MB (a z = 512 model on 3761 sentences would otherwise need 16 GB).
     """
     mu, logvar = mu.double(), logvar.double()
     N, n = mu.shape
@@ -112,26 +114,80 @@ def mutual_info(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generat
     return float(neg_entropy - torch.cat(log_qz).mean())
 
 
+def mutual_info_batch(mu: torch.Tensor, logvar: torch.Tensor, lengths: torch.Tensor, batch_size: int = 32,
+                      generator: torch.Generator | None = None) -> float:
+    """I_q(x; z) as He et al. 2019's released code reports it (jxhe/vae-lagging-encoder, text.py `calc_mi`
+    and modules/encoders/encoder.py `calc_mi`): the `mutual_info` estimator applied to each evaluation batch
+    with that batch's aggregate posterior, averaged over batches weighted by their size.
+
+    Their batches (data/text_data.py `create_data_batch`) hold at most `batch_size` sentences of one length,
+    in order of length, so each batch's estimate is at most about log(batch size) (log 32 = 3.47 nats); the
+    figure is far below the whole-split `mutual_info`. mu, logvar: (N, n); lengths: (N,). Returns nats.
+    """
+    order = torch.argsort(lengths, stable=True)
+    total, start = 0.0, 0
+    N = len(order)
+    while start < N:
+        same = int((lengths[order[start:]] == lengths[order[start]]).sum())      # sorted: a run of equal lengths
+        for s in range(start, start + same, batch_size):
+            idx = order[s: min(s + batch_size, start + same)]
+            total += len(idx) * mutual_info(mu[idx], logvar[idx], generator)
+        start += same
+    return total / N
+
+
+_SENTENCE_BLEU1 = BLEU(max_ngram_order=1, tokenize="none", smooth_method="none", effective_order=True)
+
+
+def sentence_bleu1(hypothesis: str, reference: str) -> float:
+    """BLEU-1 of one hypothesis against one reference, 0-1: clipped unigram precision times the brevity
+    penalty exp(1 - r / c) when c < r (Papineni et al. 2002), on whitespace tokens as they are (no
+    re-tokenisation, so `<unk>` and `a.m.` stay one token). This is NLTK's `sentence_bleu(..., weights=(1.0,))`,
+    which Livne et al. 2020 use (SentenceMIM-demo, test.py); 0 for an empty hypothesis or no match."""
+    return float(_SENTENCE_BLEU1.sentence_score(hypothesis, [reference]).score) / 100.0
+
+
+BLEU1_MODES = ("posterior_sample", "mean_greedy")
+
+
 @torch.no_grad()
-def reconstruction_bleu1(model: SentenceVAE, corpus: Corpus, batch_size: int = 256,
-                         device: torch.device | str = "cpu") -> float:
-    """Corpus BLEU-1 (0-1) of greedy decodes from the posterior means against the sentences as the model sees
-    them (out-of-vocabulary words as `<unk>`): the reconstruction score of Livne et al. 2020, Table 2.
-    sacrebleu's corpus BLEU with unigrams only (clipped unigram precision times the brevity penalty)."""
-    hyps, refs = [], []
+def reconstruction_bleu1(model: SentenceVAE, corpus: Corpus, mode: str = "posterior_sample", batch_size: int = 256,
+                         device: torch.device | str = "cpu", seed: int = 0, max_len: int = 100) -> float:
+    """Mean over sentences of `sentence_bleu1` between each sentence (words as the model sees them,
+    out-of-vocabulary words as `<unk>`, no `<eos>`) and its reconstruction (cut at `<eos>`), 0-1.
+
+    mode "posterior_sample" is Livne et al. 2020's BLEU-1 (Table 2) as their released code computes it
+    (SentenceMIM-demo, test.py with train.py's defaults): z ~ q(z|x), one sample, and the words sampled
+    ancestrally from p(x|z) (`sample_mode="sample"`), up to `max_len` tokens (their max_sequence_length 100).
+    Unlike that code, the reference's `<eos>` is not compared: test.py overwrites it with `<pad>` before
+    scoring against a hypothesis that ends in `<eos>`, so there a perfect n-word reconstruction scores
+    n / (n + 1); here it scores 1.
+    mode "mean_greedy": greedy decoding from the posterior mean, deterministic (the "M" rows of their
+    Tables 11-12). `seed` fixes the noise of the first mode.
+    Raises ValueError for an unknown mode.
+    """
+    if mode not in BLEU1_MODES:
+        raise ValueError(f"unknown BLEU-1 mode {mode!r}; expected one of {BLEU1_MODES}")
+    g = torch.Generator().manual_seed(seed)
     itos = corpus.vocab.itos
+    scores = []
     for idx in corpus.batches(batch_size):
         x, lengths = corpus.collate(idx)
-        mu, _ = model.encode(x.to(device), lengths.to(device))
-        out = decode(model, mu, "greedy", max_len=int(lengths.max()) + 5)
-        hyps += [" ".join(itos[i] for i in ids) for ids in out]
-        refs += [" ".join(itos[i] for i in corpus.ids[j][:-1].tolist()) for j in idx]
-    return float(BLEU(max_ngram_order=1).corpus_score(hyps, [refs]).score) / 100.0
+        mu, logvar = model.encode(x.to(device), lengths.to(device))
+        if mode == "mean_greedy":
+            out = decode(model, mu, "greedy", max_len=max_len)
+        else:
+            z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=g).to(mu)
+            out = decode(model, z, "sample", max_len=max_len, generator=g)
+        for j, ids in zip(idx, out):
+            ref = " ".join(itos[i] for i in corpus.ids[j][:-1].tolist())
+            scores.append(sentence_bleu1(" ".join(itos[i] for i in ids), ref))
+    return sum(scores) / max(len(scores), 1)
 
 
-EVAL_KEYS = ("nll", "rec", "kl", "ppl", "ppl_excl_eos", "iw_nll", "iw_ppl", "melbo", "melbo_ppl", "bleu1",
-             "active_units", "mutual_info", "nll_refined", "rec_refined", "kl_refined", "ppl_refined",
-             "iw_nll_refined", "active_units_refined", "nll_avg_tuple")
+EVAL_KEYS = ("nll", "rec", "kl", "ppl", "ppl_excl_eos", "nll_excl_eos", "iw_nll", "iw_ppl", "melbo", "melbo_ppl",
+             "bleu1", "bleu1_mean_greedy", "active_units", "mutual_info", "mutual_info_batch", "nll_refined",
+             "rec_refined", "kl_refined", "ppl_refined", "iw_nll_refined", "active_units_refined", "nll_avg_tuple")
 
 
 @torch.no_grad()
@@ -146,28 +202,34 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
     nll = rec + kl: the negative ELBO (Bowman et al. 2016, Eq. 1), rec with `elbo_samples` z per sentence;
         for "vae-avg" the paper's objective (Kruengkrai 2019, Eq. 7-8, KL counted once) and nll_avg_tuple =
         rec + L kl, the ELBO of the L-tuple latent model that the AVG decoder actually defines.
+    nll_excl_eos: the same bound with the `<eos>` term left out of rec, Livne et al. 2020's convention for
+        their sVAE rows ("We remove the <EOS> token during evaluation", Sec. 4.3).
     iw_nll: importance-weighted NLL with K = iw_samples (Burda et al. 2016); `iw_nll` has the details.
     melbo: the MELBO upper bound on NLL (Livne et al. 2020, Eq. 16) = rec + log N, N = sentences in the
-        split; melbo_ppl = exp(N melbo / words), EOS excluded as in that paper.
-    bleu1: corpus BLEU-1 of greedy reconstructions from the posterior means (`reconstruction_bleu1`).
-    active_units (Burda et al. 2016), mutual_info (He et al. 2019) over the split.
+        split, with rec over the words only (their test.py masks the `<eos>` target); melbo_ppl =
+        exp(N melbo / words), EOS excluded from the count too.
+    bleu1: Livne et al.'s BLEU-1 (`reconstruction_bleu1`, mode "posterior_sample"); bleu1_mean_greedy: the
+        same score for greedy decodes from the posterior means.
+    active_units (Burda et al. 2016); mutual_info over the whole split and mutual_info_batch as He et al.
+        2019's code reports it (per batch of 32 equal-length sentences), see those functions.
     *_refined: the same after secondary optimisation of each posterior (Krishnan et al. 2018;
-        `refine_steps` Adam steps at `refine_lr`; 0 = skip).
+        `refine_steps` Adam steps at `refine_lr`; 0 = skip). The ELBO before and after uses common random
+        numbers: batch b's noise is seeded with seed + b both times, so their difference is not sampling noise.
     Units: nats per sentence (means over sentences). ppl and iw_ppl count one `<eos>` per sentence, except
     for the bag-of-words model whose bag holds words only (all its perplexities are per word).
     """
     model.eval()
-    torch.manual_seed(seed)
     latent = model.has_latent
     sequence = model.cfg.is_sequence
     avg = model.cfg.model == "vae-avg"
-    keys = ("rec", "kl", "iw_nll", "rec_refined", "kl_refined", "iw_nll_refined")
+    keys = ("rec", "rec_eos", "kl", "iw_nll", "rec_refined", "kl_refined", "iw_nll_refined")
     sums = dict.fromkeys(keys, 0.0)
     N, n_lat = len(corpus), model.latent_dim
     mus, logvars, mus_refined = torch.empty((N, n_lat)), torch.empty((N, n_lat)), torch.empty((N, n_lat))
-    for idx in progress(corpus.batches(batch_size)):
+    for b, idx in enumerate(progress(corpus.batches(batch_size))):
         x, lengths = corpus.collate(idx)
         x, lengths = x.to(device), lengths.to(device)
+        torch.manual_seed(seed + b)
         if latent:
             mu, logvar = model.encode(x, lengths)
             mus[idx], logvars[idx] = mu.float().cpu(), logvar.float().cpu()       # corpus order, for AU and MI
@@ -175,11 +237,13 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
         else:
             t = elbo(model, x, lengths)
         sums["rec"] += float(t.rec.sum())
+        sums["rec_eos"] += float(t.rec_eos.sum())
         sums["kl"] += float(t.kl.sum())
         if iw_samples > 0:
             sums["iw_nll"] += float(iw_nll(model, x, lengths, iw_samples).sum())
         if latent and refine_steps > 0:
             mu_r, logvar_r = refine_posterior(model, x, lengths, mu, logvar, refine_steps, refine_lr)
+            torch.manual_seed(seed + b)                   # common random numbers with the ELBO above
             tr = elbo_at(model, x, lengths, mu_r, logvar_r, n_samples=elbo_samples)
             sums["rec_refined"] += float(tr.rec.sum())
             sums["kl_refined"] += float(tr.kl.sum())
@@ -193,18 +257,22 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
     out["rec"], out["kl"] = sums["rec"] / n, sums["kl"] / n
     nll_sum = sums["rec"] + sums["kl"]
     out["nll"] = nll_sum / n
+    out["nll_excl_eos"] = (nll_sum - sums["rec_eos"]) / n
     out["ppl"] = math.exp(nll_sum / denom)
     out["ppl_excl_eos"] = math.exp(nll_sum / n_words)
     if iw_samples > 0:
         out["iw_nll"] = sums["iw_nll"] / n
         out["iw_ppl"] = math.exp(sums["iw_nll"] / denom)
     if latent:
-        out["melbo"] = sums["rec"] / n + math.log(n)
+        out["melbo"] = (sums["rec"] - sums["rec_eos"]) / n + math.log(n)
         out["melbo_ppl"] = math.exp(n * out["melbo"] / n_words)
         out["active_units"], _ = active_units(mus)
         out["mutual_info"] = mutual_info(mus, logvars, torch.Generator().manual_seed(seed))
+        out["mutual_info_batch"] = mutual_info_batch(mus, logvars, corpus.lengths, 32,
+                                                     torch.Generator().manual_seed(seed))
         if sequence and bleu:
-            out["bleu1"] = reconstruction_bleu1(model, corpus, device=device)
+            out["bleu1"] = reconstruction_bleu1(model, corpus, "posterior_sample", device=device, seed=seed)
+            out["bleu1_mean_greedy"] = reconstruction_bleu1(model, corpus, "mean_greedy", device=device)
         if avg:
             out["nll_avg_tuple"] = (sums["rec"] + model.cfg.avg_samples * sums["kl"]) / n
         if refine_steps > 0:
@@ -215,9 +283,12 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
                 out["iw_nll_refined"] = sums["iw_nll_refined"] / n
             out["active_units_refined"], _ = active_units(mus_refined)
     else:
-        out["active_units"], out["mutual_info"] = 0, 0.0
-    out["ppl_convention"] = ("ppl and iw_ppl count one <eos> per sentence; ppl_excl_eos and melbo_ppl count words only"
+        out["active_units"], out["mutual_info"], out["mutual_info_batch"] = 0, 0.0, 0.0
+    out["ppl_convention"] = ("ppl and iw_ppl count one <eos> per sentence; ppl_excl_eos divides the same total by "
+                             "words only; melbo, melbo_ppl and nll_excl_eos leave the <eos> term out (Livne et al.)"
                              if sequence else "bag-of-words model: every perplexity is per word (no <eos>)")
+    out["bleu_convention"] = ("bleu1: mean sentence BLEU-1 on PTB tokens, z ~ q(z|x) and sampled words (Livne et al. "
+                              "2020's code); bleu1_mean_greedy: the same from greedy decodes of the posterior mean")
     out.update(n_sentences=n, n_tokens=n_tok, n_words=n_words, iw_samples=iw_samples, elbo_samples=elbo_samples,
                refine_steps=refine_steps, refine_lr=refine_lr if refine_steps else None)
     return out

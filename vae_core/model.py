@@ -83,7 +83,7 @@ class Encoder(nn.Module):
     def __init__(self, cfg: ModelConfig, embedding: nn.Embedding):
         super().__init__()
         self.embedding = embedding
-        self.dropout = nn.Dropout(cfg.emb_dropout)
+        self.dropout = nn.Dropout(cfg.emb_dropout if cfg.encoder_emb_dropout else 0.0)
         self.summary, self.reverse, self.bidirectional = cfg.encoder_summary, cfg.encoder_reverse, cfg.encoder_bidirectional
         RNN = rnn_class(cfg.rnn)
         self.rnn = RNN(cfg.emb_dim, cfg.hidden_dim, cfg.num_layers, batch_first=True)
@@ -149,9 +149,11 @@ class MIPosterior(nn.Module):
 class Decoder(nn.Module):
     """Autoregressive RNN decoder p(x | z); with latent_dim = 0 it is an RNN language model.
 
-    z enters through the initial state (LSTM: c_0 = W z, h_0 = tanh(c_0), as in He et al. 2019's code; GRU:
-    h_0 = tanh(W z)) and/or by concatenation to every input embedding (Bowman et al. 2016 Sec. 3; Kruengkrai
-    2019 Sec. 4), optionally after a highway layer (Vani & Birodkar).
+    z enters through the initial state (`cfg.init_state`: "tanh", LSTM c_0 = W z + b, h_0 = tanh(c_0) as in
+    He et al. 2019's code, GRU h_0 = tanh(W z + b); "linear", h_0 = W z + b and c_0 = 0 as in Kruengkrai
+    2019, Eq. 5) and/or by concatenation to every input embedding (Bowman et al. 2016 Sec. 3; Kruengkrai
+    2019 Sec. 4), optionally after a highway layer (Vani & Birodkar). With `cfg.inputless` every input
+    after `<bos>` is replaced by `<unk>` (Bowman et al.'s 0% word-keep decoder), in every mode.
     """
 
     def __init__(self, cfg: ModelConfig, embedding: nn.Embedding, latent_dim: int):
@@ -177,8 +179,10 @@ class Decoder(nn.Module):
         z is the decoder-side code (after the highway layer, if any)."""
         if not self.z_to_init:
             return None
-        c0 = self.z_to_cell(z).view(batch, self.cfg.num_layers, self.cfg.hidden_dim).transpose(0, 1).contiguous()
-        return (torch.tanh(c0), c0) if self.is_lstm else torch.tanh(c0)
+        s0 = self.z_to_cell(z).view(batch, self.cfg.num_layers, self.cfg.hidden_dim).transpose(0, 1).contiguous()
+        if self.cfg.init_state == "linear":                       # Kruengkrai 2019, Eq. 5: h_0 = M2 z, c_0 = 0
+            return (s0, torch.zeros_like(s0)) if self.is_lstm else s0
+        return (torch.tanh(s0), s0) if self.is_lstm else torch.tanh(s0)
 
     @staticmethod
     def select_state(state, rows: torch.Tensor):
@@ -191,9 +195,16 @@ class Decoder(nn.Module):
         """Run the RNN on input ids (B, T) given z (B, n) (or None); returns outputs (B, T, H) and the state.
 
         `state` continues from a previous call (step-by-step decoding); None starts from z's initial state.
+        An inputless decoder (`cfg.inputless`) sees `<unk>` for every real input except a sequence's first
+        (`<bos>`) one.
         """
         if z is not None and hasattr(self, "highway"):
             z = self.highway(z)
+        if self.cfg.inputless:
+            keep = inputs == Vocab.pad_id
+            if state is None:
+                keep[:, 0] = True                                 # the <bos> that starts each sequence
+            inputs = torch.where(keep, inputs, torch.full_like(inputs, Vocab.unk_id))
         emb = self.emb_dropout(self.embedding(inputs))
         if self.z_concat:
             emb = torch.cat([emb, z[:, None, :].expand(-1, emb.size(1), -1)], dim=-1)
@@ -284,45 +295,55 @@ class SentenceVAE(nn.Module):
         return mu + torch.exp(0.5 * logvar) * eps
 
     def reconstruction(self, x: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor | None,
-                       word_keep: float = 1.0) -> torch.Tensor:
+                       word_keep: float = 1.0, split: bool = False) -> torch.Tensor:
         """log p(x | z) in nats per sentence (sum over words and `<eos>`).
 
         x: (B, T) ids ending in `<eos>`; lengths: (B,); z: (B, n), (S, B, n) or None for the LM.
         Returns (B,) for 2-D z or None, (S, B) for 3-D z. Word dropout (`word_keep` < 1) is for training only.
+        split=True returns the two parts instead, with a trailing dimension of 2: [..., 0] the words and
+        [..., 1] the final `<eos>`. The words-only part is what Livne et al. 2020 evaluate ("We remove the
+        <EOS> token during evaluation", Sec. 4.3; their test.py masks the `<eos>` target).
         """
         if z is not None and z.dim() == 3:
             S, B = z.shape[:2]
             rep = lambda t: t.unsqueeze(0).expand(S, *t.shape).reshape(S * B, *t.shape[1:])
-            return self.reconstruction(rep(x), rep(lengths), z.reshape(S * B, -1), word_keep).view(S, B)
+            out = self.reconstruction(rep(x), rep(lengths), z.reshape(S * B, -1), word_keep, split)
+            return out.view(S, B, *out.shape[1:])
         inp = decoder_inputs(x, Vocab.bos_id, Vocab.unk_id, word_keep if self.training else 1.0)
         hidden, _ = self.decoder.hidden(inp, z)
-        return -self._token_nll(hidden, x, lengths)
+        parts = -self._token_nll(hidden, x, lengths)
+        return parts if split else parts.sum(-1)
 
     def _token_nll(self, hidden: torch.Tensor, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """-log p(x_t | ...) per sentence from decoder states (B, T, H): (B,) summed over real positions."""
+        """-log p(x_t | ...) per sentence from decoder states (B, T, H): (B, 2), summed over the real
+        positions before the last one ([:, 0], the words) and the last one ([:, 1], the `<eos>`)."""
         lengths = lengths.to(x.device)
         mask = length_mask(lengths, x.size(1))
         # Project only real positions: padding never reaches the |V|-sized softmax. The output layer and the
         # cross-entropy are one fused node (vae_core.fused): the (N, |V|) logits are written once.
         out = self.decoder.out
         nll = linear_cross_entropy(self.decoder.out_dropout(hidden[mask]), out.weight, out.bias, x[mask])
-        # output_size: known from nll's shape, so no second device-to-host sync on CUDA
-        sentence = torch.repeat_interleave(torch.arange(len(lengths), device=x.device), lengths, output_size=len(nll))
-        return torch.zeros(len(lengths), dtype=nll.dtype, device=x.device).index_add_(0, sentence, nll)
+        # Each real token goes to slot 2 b (words of sentence b) or 2 b + 1 (its last token, the <eos>).
+        # output_size: known from nll's shape, so no second device-to-host sync on CUDA.
+        slot = 2 * torch.repeat_interleave(torch.arange(len(lengths), device=x.device), lengths, output_size=len(nll))
+        last = torch.cumsum(lengths, 0) - 1
+        slot[last] += 1
+        return torch.zeros(2 * len(lengths), dtype=nll.dtype, device=x.device).index_add_(0, slot, nll).view(-1, 2)
 
     def reconstruction_avg(self, x: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor,
-                           word_keep: float = 1.0) -> torch.Tensor:
+                           word_keep: float = 1.0, split: bool = False) -> torch.Tensor:
         """LSTM-VAE-AVG likelihood (Kruengkrai 2019, Eq. 7-8): log p(x | z^(1..L)), (B,) nats per sentence.
 
         The decoder runs once per z^(l) (z: (L, B, n); h_0^(l) from z^(l)), the hidden states are averaged,
         h~_t = (1/L) sum_l h_t^(l), and one softmax is taken over h~_t. With L = 1 this is `reconstruction`.
-        The same word-dropped inputs are used for all L runs.
+        The same word-dropped inputs are used for all L runs. split=True: (B, 2), words and `<eos>` parts.
         """
         L, B = z.shape[:2]
         inp = decoder_inputs(x, Vocab.bos_id, Vocab.unk_id, word_keep if self.training else 1.0)
         hidden, _ = self.decoder.hidden(inp.repeat(L, 1), z.reshape(L * B, -1))     # (L*B, T, H)
         hidden = hidden.view(L, B, *hidden.shape[1:]).mean(0)
-        return -self._token_nll(hidden, x, lengths)
+        parts = -self._token_nll(hidden, x, lengths)
+        return parts if split else parts.sum(-1)
 
     def token_logprobs(self, x: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
         """log p(x_t | x_<t, z) for each position, (B, T), zero at padding (for per-word inspection)."""

@@ -52,6 +52,7 @@ class ElboTerms:
     rec: torch.Tensor           # -E_q[log p(x|z)] estimated with the drawn samples
     kl: torch.Tensor            # KL(q(z|x) || p(z)), closed form
     kl_per_dim: torch.Tensor | None = None   # (B, n)
+    rec_eos: torch.Tensor | None = None      # the part of `rec` from the final <eos> (sequence models; 0 for a bag)
 
 
 def free_bits_kl(kl_dim: torch.Tensor, free_bits: float) -> torch.Tensor:
@@ -79,9 +80,9 @@ def elbo(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, kl_weight: 
     x: (B, T) ids ending in `<eos>`; lengths: (B,). Returns ElboTerms of (B,) tensors, nats per sentence.
     """
     if not model.has_latent:
-        rec = -model.reconstruction(x, lengths, None, word_keep)
-        zero = torch.zeros_like(rec)
-        return ElboTerms(rec, rec, zero)
+        parts = -model.reconstruction(x, lengths, None, word_keep, split=True)     # (B, 2)
+        rec = parts.sum(-1)
+        return ElboTerms(rec, rec, torch.zeros_like(rec), rec_eos=parts[:, 1])
     mu, logvar = model.encode(x, lengths)
     return elbo_at(model, x, lengths, mu, logvar, kl_weight, word_keep, n_samples, free_bits)
 
@@ -93,13 +94,18 @@ def elbo_at(model, x: torch.Tensor, lengths: torch.Tensor, mu: torch.Tensor, log
     objective with the model's L; otherwise Bowman et al. 2016, Eq. 1 with L samples (Kruengkrai Eq. 3)."""
     if model.cfg.model == "vae-avg":
         z = model.reparameterize(mu, logvar, model.cfg.avg_samples)
-        rec = -model.reconstruction_avg(x, lengths, z, word_keep)
-    else:
-        z = model.reparameterize(mu, logvar, n_samples)                   # (L, B, n)
-        rec = -model.reconstruction(x, lengths, z, word_keep).mean(0)     # (B,)
+        parts = -model.reconstruction_avg(x, lengths, z, word_keep, split=True)     # (B, 2)
+    elif model.cfg.is_sequence:
+        z = model.reparameterize(mu, logvar, n_samples)                              # (L, B, n)
+        parts = -model.reconstruction(x, lengths, z, word_keep, split=True).mean(0)  # (B, 2)
+    else:                                                                            # a bag has no <eos>
+        z = model.reparameterize(mu, logvar, n_samples)
+        rec = -model.reconstruction(x, lengths, z, word_keep).mean(0)
+        parts = torch.stack([rec, torch.zeros_like(rec)], -1)
+    rec = parts.sum(-1)
     kl_dim = gaussian_kl(upcast(mu), upcast(logvar))
     kl = kl_dim.sum(-1)
-    return ElboTerms(rec + kl_weight * free_bits_kl(kl_dim, free_bits), rec, kl, kl_dim)
+    return ElboTerms(rec + kl_weight * free_bits_kl(kl_dim, free_bits), rec, kl, kl_dim, parts[:, 1])
 
 
 def elbo_avg(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, kl_weight: float = 1.0,

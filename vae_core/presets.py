@@ -3,45 +3,73 @@
 A preset is a dict of ModelConfig / TrainConfig fields. Precedence: dataclass defaults < preset < --config
 file < explicit flags, so `--preset kruengkrai2019-avg --avg-samples 10` is the L = 10 model.
 Steps are counted in batches: one PTB epoch is 42068 / 32 = 1315 steps at batch 32, 2104 at batch 20.
+Where a paper is silent its authors' released code decides, and the comment names the file; where neither
+says, the comment marks the value as ours.
 """
 from __future__ import annotations
 
 PTB_STEPS_PER_EPOCH_32 = 1315
 
-_KRUENGKRAI = {     # Kruengkrai 2019, Table 1 (PTB) and Sec. 4
-    "emb_dim": 100, "hidden_dim": 400, "latent_dim": 32, "z_concat": True, "z_to_init": True,
+_KRUENGKRAI = {     # Kruengkrai 2019, Table 1 (PTB), Sec. 4 (Eq. 5) and Sec. 5.1
+    "emb_dim": 100, "hidden_dim": 400, "latent_dim": 32,
+    "z_concat": True, "z_to_init": True, "init_state": "linear",          # h_0 = M2 z, c_0 = 0; z at every input
     "emb_dropout": 0.5, "out_dropout": 0.5, "init_uniform": 0.1, "optimizer": "sgd", "lr": 1.0,
     "batch_size": 32, "clip": 5.0, "lr_decay": 0.5, "lr_patience": 0, "epochs": 30,
+    "early_stop": 3,                                  # "until the validation perplexity has not improved for 3 times"
     "kl_anneal": "linear", "kl_anneal_steps": 10 * PTB_STEPS_PER_EPOCH_32, "word_keep": 1.0,
 }
 
+# Livne et al. 2020, Sec. 4.1 (PTB): 1-layer GRU, 512 hidden, 300 embeddings, z in {16, 128, 512}, 50% embedding
+# dropout, Adam 1e-3, batch 20, lr x 0.25 after 2 epochs without improvement, reversed encoder input. From
+# their released code (seraphlabs-ca/SentenceMIM-demo, model.py / train.py) where the paper is silent: z mapped
+# linearly to h_0 (`latent2hidden`) *and* concatenated to every decoder input, one embedding shared by encoder
+# and decoder, embedding dropout in the decoder only, gradient norm clipped at 0.25, min_logv = -10 (the floor
+# on log sigma^2 that keeps the A-MIM loss bounded). Epoch budget and early stop are ours (their code runs up
+# to 200 epochs and stops when the learning rate falls below 1e-8).
+_LIVNE = {
+    "rnn": "gru", "encoder_reverse": True, "z_concat": True, "z_to_init": True, "init_state": "linear",
+    "tie_embeddings": True, "encoder_emb_dropout": False, "emb_dim": 300, "hidden_dim": 512, "latent_dim": 512,
+    "emb_dropout": 0.5, "optimizer": "adam", "lr": 1e-3, "batch_size": 20, "clip": 0.25,
+    "lr_decay": 0.25, "lr_patience": 2, "epochs": 40, "early_stop": 6, "logvar_min": -10.0,
+}
+
 PRESETS: dict[str, dict] = {
-    # Bowman et al. 2016 style (the demo checkpoint's settings): logistic KL annealing, word dropout.
-    "bowman2016": {"model": "vae", "emb_dim": 256, "hidden_dim": 256, "latent_dim": 32, "word_keep": 0.6,
-                   "kl_anneal": "logistic", "kl_anneal_steps": 2500, "kl_logistic_k": 0.0025, "epochs": 10},
+    # Bowman et al. 2016, Table 11 (PTB, standard setting): VAE 353 / 191 / z 13, word keep rate 0.62, z through
+    # the decoder's initial state only (Fig. 1); sigmoid KL annealing (Sec. 3.1, Fig. 2). Adam 1e-3, the
+    # annealing midpoint and slope, and the budget are ours (the paper gives none; its code is not public).
+    "bowman2016": {"model": "vae", "emb_dim": 353, "hidden_dim": 191, "latent_dim": 13, "word_keep": 0.62,
+                   "z_to_init": True, "z_concat": False, "kl_anneal": "logistic", "kl_anneal_steps": 2500,
+                   "kl_logistic_k": 0.0025, "epochs": 30, "early_stop": 3},
+    # Bowman et al. 2016, Table 11: the RNNLM baseline, 464 / 337, word keep rate 0.66.
+    "bowman2016-lm": {"model": "lm", "emb_dim": 464, "hidden_dim": 337, "word_keep": 0.66, "epochs": 30,
+                      "early_stop": 3},
     "lstm-lm": {"model": "lm", "emb_dim": 256, "hidden_dim": 256, "epochs": 10},
     "kruengkrai2019-lm": {**_KRUENGKRAI, "model": "lm"},
     "kruengkrai2019-vae": {**_KRUENGKRAI, "model": "vae"},
     "kruengkrai2019-avg": {**_KRUENGKRAI, "model": "vae-avg", "avg_samples": 5},
-    # Vani & Birodkar, Sec. 4: bi-GRU encoder with attention summary, highway on z concatenated to the
-    # decoder inputs, shared embeddings, logistic KL annealing, word-dropout annealing 2000 -> 20000, lambda 1.
+    # Vani & Birodkar, Sec. 4-5: bi-GRU encoder with attention summary, highway on z concatenated to the decoder
+    # inputs, shared embeddings, logistic KL annealing, lambda 1 (MI-1; --mi-weight 5 / 10 for MI-5 / MI-10).
+    # Word-dropout annealing (rate 1.0 at step 2000 to 0.0 at 20000) is their separate baseline: add
+    # --word-dropout-anneal linear (and --mi-weight 0 for the plain VAE).
     "vani-mi": {"model": "mi-vae", "rnn": "gru", "encoder_bidirectional": True, "encoder_summary": "attention",
                 "z_highway": True, "z_concat": True, "z_to_init": False, "tie_embeddings": True,
                 "emb_dim": 256, "hidden_dim": 256, "latent_dim": 32, "kl_anneal": "logistic",
-                "word_dropout_anneal": "linear", "word_dropout_start": 2000, "word_dropout_end": 20000,
-                "mi_weight": 1.0, "epochs": 20},
-    # Livne et al. 2020, Sec. 5 (PTB): 1-layer GRU, 512 hidden, 300 embeddings, z in {16, 128, 512}, 50%
-    # embedding dropout, Adam 1e-3, batch 20, lr x0.25 after 2 epochs without improvement, reversed input.
-    "livne2020-smim": {"model": "smim", "rnn": "gru", "encoder_reverse": True, "z_concat": True,
-                       "z_to_init": False, "emb_dim": 300, "hidden_dim": 512, "latent_dim": 512,
-                       "emb_dropout": 0.5, "optimizer": "adam", "lr": 1e-3, "batch_size": 20,
-                       "lr_decay": 0.25, "lr_patience": 2, "kl_anneal": "none", "epochs": 20,
-                       "logvar_min": -10.0},     # our floor (sigma >= 6.7e-3): A-MIM is unbounded as sigma -> 0
-    # Krishnan, Liang & Hoffman 2018: MLP encoder on TF-IDF, multinomial decoder, secondary optimisation
-    # with 100 steps at learning rate 0.01 (training time; use evaluate --refine-steps at test time).
+                "word_dropout_start": 2000, "word_dropout_end": 20000, "mi_weight": 1.0, "epochs": 20,
+                "early_stop": 3},
+    "livne2020-smim": {**_LIVNE, "model": "smim", "kl_anneal": "none"},
+    # The sVAE rows of Livne et al. 2020, Table 2: the same network trained with the ELBO. On PTB "annealing
+    # produced over-fitting", so no KL annealing beyond the code's logistic default with x0 = 0 (train.py:
+    # k = 0.0025, weight 0.5 at step 0 and above 0.99 by step 2000; their README trains x0 in {0, 10000}).
+    "livne2020-svae": {**_LIVNE, "model": "vae", "latent_dim": 16, "kl_anneal": "logistic", "kl_anneal_steps": 0,
+                       "kl_logistic_k": 0.0025},
+    # Krishnan, Liang & Hoffman 2018 as their code runs it (rahulk90/vae_sparse: optvaeutils/parse_args.py and
+    # expt/setupExperiments.py): MLP encoder with 2 hidden layers on L2-normalised TF-IDF, decoder with 2 hidden
+    # layers (-pl 2), 400 units, z = 100, ReLU, U(-0.1, 0.1) init, Adam lr 8e-4, batch 500, no KL annealing,
+    # secondary optimisation with 100 steps at lr 0.01 (-otype finopt -ns 100). Epochs and early stop are ours.
     "krishnan2018-bow": {"model": "bow", "bow_features": "tfidf", "hidden_dim": 400, "latent_dim": 100,
-                         "optimizer": "adam", "lr": 1e-3, "kl_anneal": "none", "refine_steps": 100,
-                         "refine_lr": 0.01, "epochs": 20},
+                         "bow_decoder_layers": 2, "init_uniform": 0.1, "optimizer": "adam", "lr": 8e-4,
+                         "batch_size": 500, "kl_anneal": "none", "refine_steps": 100, "refine_lr": 0.01,
+                         "epochs": 50, "early_stop": 5},
 }
 
 

@@ -133,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
         "encoder_summary": "last | mean | attention", "bow_features": "counts | tfidf",
         "word_dropout_anneal": "none | linear (rate 1 -> 0 from --word-dropout-start to --word-dropout-end)",
         "logvar_min": "floor on the posterior log-variance (sMIM needs one)",
+        "init_state": "tanh (c0 = Wz, h0 = tanh(c0); He et al.) | linear (h0 = Wz, c0 = 0; Kruengkrai Eq. 5)",
+        "inputless": "decoder sees <unk> for every input word (set automatically for --word-keep 0)",
+        "early_stop": "stop after this many epochs without a better validation NLL (0 = off)",
+        "encoder_emb_dropout": "apply --emb-dropout in the encoder too (false: decoder only, as in sMIM's code)",
+        "bow_decoder_layers": "hidden layers of the bag-of-words decoder",
     }
     for cls in (ModelConfig, TrainConfig):
         for f in fields(cls):
@@ -205,6 +210,8 @@ class Trainer:
                          max_vocab=tcfg.max_vocab or None)
         self.vocab, self.train, self.valid = ds.vocab, ds.splits["train"], ds.splits["valid"]
         mcfg.vocab_size = len(self.vocab)
+        if not prev and tcfg.word_keep == 0.0 and tcfg.word_dropout_anneal == "none":
+            mcfg.inputless = True          # Bowman et al. 2016, Sec. 6.1: inputless at test time too
         self.mcfg = mcfg
         torch.manual_seed(tcfg.seed)
         self.model = build_model(mcfg)
@@ -235,6 +242,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.step = self.epoch = self.batch_in_epoch = 0
         self.best_val = math.inf
+        self.bad_epochs = 0                                       # consecutive epochs without improvement
         self.history: dict = {"epochs": [], "steps": []}
         self.train_seconds = 0.0
         self.tokens_seen = 0                                      # target tokens trained on, all invocations
@@ -279,6 +287,7 @@ class Trainer:
         self.step, self.epoch, self.batch_in_epoch = lp["step"], lp["epoch"], lp["batch_in_epoch"]
         self.best_val, self.train_seconds = lp["best_val"], lp["train_seconds"]
         self.tokens_seen = lp.get("tokens_seen", 0)        # absent in states written before it existed
+        self.bad_epochs = lp.get("bad_epochs", 0)
         self.history = prev.history
 
     def progress(self) -> dict:
@@ -317,7 +326,7 @@ class Trainer:
                 "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
                 "loop": {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
                          "best_val": self.best_val, "train_seconds": self.train_seconds,
-                         "tokens_seen": self.tokens_seen}}
+                         "tokens_seen": self.tokens_seen, "bad_epochs": self.bad_epochs}}
         save_checkpoint(self.out, self.model, self.mcfg, self.vocab, self.tcfg, self.history, self.progress(),
                         tensors, meta)
 
@@ -406,7 +415,8 @@ class Trainer:
 
     # ----- loop
     def run(self) -> str:
-        """Train until the budget ends; returns why it stopped ("done", "max_steps", "max_minutes", "signal")."""
+        """Train until the budget ends; returns why it stopped ("done", "early_stop", "max_steps", "max_minutes",
+        "signal")."""
         stop = {"flag": None}
 
         def on_signal(signum, frame):
@@ -426,6 +436,8 @@ class Trainer:
         start = time.monotonic()
         seconds_before = self.train_seconds
         while self.epoch < t.epochs:
+            if t.early_stop and self.bad_epochs >= t.early_stop:
+                return "early_stop"
             # the global batches; every rank builds the same list and trains on its share of each
             batches = self.train.batches(t.batch_size, shuffle=True, seed=t.seed, epoch=self.epoch)
             bar = tqdm(total=len(batches), initial=self.batch_in_epoch, desc=f"epoch {self.epoch + 1}/{t.epochs}",
@@ -463,6 +475,8 @@ class Trainer:
             self._end_epoch(time.monotonic() - epoch_start_time, tokens_this_run)
             self.train_seconds = seconds_before + time.monotonic() - start
             self.save()
+        if t.early_stop and self.bad_epochs >= t.early_stop:
+            return "early_stop"
         return "done"
 
     def _budget_exhausted(self, start: float, stop: dict) -> str | None:
@@ -520,6 +534,7 @@ class Trainer:
         self.batch_in_epoch = 0
         self.epoch_acc.zero_()
         self.epoch_tokens = 0
+        self.bad_epochs = 0 if improved else self.bad_epochs + 1
         if improved:
             self.best_val = metric
         if improved and self.dist.is_main:

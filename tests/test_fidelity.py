@@ -1,0 +1,253 @@
+"""Paper fidelity: each point where the code must follow a paper (or its authors' code) exactly, against a
+known answer. Bowman et al. 2016 (inputless decoder, stretched prior samples), Kruengkrai 2019 (h_0 = M2 z with
+c_0 = 0, early stopping), Livne et al. 2020 (MELBO and BLEU-1 without <eos>, the sMIM preset), He et al.
+2019's per-batch mutual information, Krishnan et al. 2018 (TF-IDF input, decoder depth, common random
+numbers for the secondary-optimisation comparison).
+"""
+import math
+
+import pytest
+import torch
+
+from vae_core import estimators
+from vae_core.analysis import stretch_matrix
+from vae_core.bow import BowVAE
+from vae_core.config import ModelConfig
+from vae_core.data import Corpus, Vocab, load_splits, split_path
+from vae_core.decoding import decode
+from vae_core.estimators import evaluate_corpus, mutual_info_batch, reconstruction_bleu1, sentence_bleu1
+from vae_core.model import build_model
+from vae_core.train import Trainer, build_parser, configs_from_args
+
+from conftest import tiny_configs
+
+V = 12
+
+
+def batch():
+    x = torch.tensor([[4, 5, 6, 7, Vocab.eos_id], [8, 9, Vocab.eos_id, 0, 0], [10, Vocab.eos_id, 0, 0, 0]])
+    return x, torch.tensor([5, 3, 2])
+
+
+def tiny(**kw):
+    torch.manual_seed(0)
+    return build_model(ModelConfig(vocab_size=V, emb_dim=6, hidden_dim=7, latent_dim=3, **kw)).double().eval()
+
+
+def preset(name, *flags):
+    return configs_from_args(build_parser().parse_args(["--preset", name, "--data", "d", "--out", "o", *flags]))
+
+
+# ------------------------------------------------------------------------------ Bowman et al. 2016, Sec. 6.1
+def test_inputless_decoder_sees_only_unk_in_evaluation_and_decoding():
+    m = tiny(inputless=True)
+    x, lengths = batch()
+    z = torch.randn(3, 3, dtype=torch.float64)
+    got = m.reconstruction(x, lengths, z)
+    # by hand: the RNN run on <bos>, <unk>, <unk>, ... whatever the words are
+    unk_inputs = torch.full_like(x, Vocab.unk_id)
+    unk_inputs[:, 0] = Vocab.bos_id
+    plain = tiny()                                               # same weights (same seed), not inputless
+    assert torch.allclose(plain.reconstruction(x, lengths, z), got) is False
+    hidden, _ = plain.decoder.hidden(unk_inputs, z)
+    logp = torch.log_softmax(plain.decoder.logits(hidden), -1).gather(-1, x[..., None]).squeeze(-1)
+    mask = torch.arange(x.size(1))[None] < lengths[:, None]
+    torch.testing.assert_close(got, (logp * mask).sum(1))
+    # greedy decoding feeds <unk> too: its output is the argmax of the teacher-forced all-<unk> logits
+    T = 6
+    hidden, _ = plain.decoder.hidden(torch.cat([unk_inputs[:, :1], torch.full((3, T - 1), Vocab.unk_id)], 1), z)
+    argmax = plain.decoder.logits(hidden).argmax(-1).tolist()
+    expect = [row[: row.index(Vocab.eos_id)] if Vocab.eos_id in row else row for row in argmax]
+    assert decode(m, z, "greedy", max_len=T) == expect
+
+
+def test_trainer_makes_a_keep_rate_zero_model_inputless(tmp_path, tiny_ptb):
+    m, t = tiny_configs(tiny_ptb, tmp_path, word_keep=0.0, epochs=1, max_steps=2)
+    assert Trainer(m, t, quiet=True).mcfg.inputless
+    m, t = tiny_configs(tiny_ptb, tmp_path / "b", word_keep=0.5, epochs=1, max_steps=2)
+    assert not Trainer(m, t, quiet=True).mcfg.inputless
+
+
+def test_stretched_prior_samples_preserve_volume():
+    M = stretch_matrix(13, 0.1, torch.Generator().manual_seed(0))
+    assert float(torch.linalg.det(M.double()).abs()) == pytest.approx(1.0, abs=1e-5)
+    s = torch.linalg.svdvals(M)
+    assert s.max() > 1.05 and s.min() < 0.95                     # it does stretch (and squeeze) some directions
+
+
+def test_bowman_presets_are_table_11():
+    m, t = preset("bowman2016")
+    assert (m.emb_dim, m.hidden_dim, m.latent_dim, t.word_keep, m.z_to_init, m.z_concat) == (353, 191, 13, 0.62, True, False)
+    m, t = preset("bowman2016-lm")
+    assert (m.model, m.emb_dim, m.hidden_dim, t.word_keep) == ("lm", 464, 337, 0.66)
+
+
+# ------------------------------------------------------------------------------ Kruengkrai 2019
+def test_linear_initial_state_is_m2_z_with_zero_cell():
+    m = tiny(init_state="linear")
+    z = torch.randn(2, 3, dtype=torch.float64)
+    h0, c0 = m.decoder.initial_state(z, 2, "cpu")
+    lin = m.decoder.z_to_cell
+    torch.testing.assert_close(h0[0], z @ lin.weight.T + lin.bias)
+    assert torch.equal(c0, torch.zeros_like(c0))
+    g = tiny(init_state="linear", rnn="gru")
+    torch.testing.assert_close(g.decoder.initial_state(z, 2, "cpu")[0], z @ g.decoder.z_to_cell.weight.T + g.decoder.z_to_cell.bias)
+    h0, c0 = tiny().decoder.initial_state(z, 2, "cpu")           # He et al.'s form stays the default
+    torch.testing.assert_close(h0, torch.tanh(c0))
+
+
+def test_kruengkrai_presets_follow_the_paper():
+    for name in ("kruengkrai2019-lm", "kruengkrai2019-vae", "kruengkrai2019-avg"):
+        m, t = preset(name)
+        assert (m.init_state, t.early_stop, t.optimizer, t.lr, t.lr_decay, t.lr_patience) == ("linear", 3, "sgd", 1.0, 0.5, 0)
+        assert (m.emb_dim, m.hidden_dim, m.latent_dim, m.emb_dropout, m.out_dropout, t.init_uniform) == (100, 400, 32, 0.5, 0.5, 0.1)
+
+
+def test_early_stop_after_three_epochs_without_improvement(tmp_path, tiny_ptb, monkeypatch):
+    vals = iter([10.0, 9.0, 9.5, 9.0, 9.7, 1.0, 1.0])               # best at epoch 2; epochs 3-5 do not improve
+    monkeypatch.setattr(Trainer, "validate", lambda self: {"val_nll": next(vals), "val_rec": 0.0, "val_kl": 0.0,
+                                                           "val_ppl": 1.0})
+    m, t = tiny_configs(tiny_ptb, tmp_path, epochs=7, early_stop=3)
+    tr = Trainer(m, t, quiet=True)
+    assert tr.run() == "early_stop"
+    assert tr.epoch == 5 and tr.best_val == 9.0
+    assert [e["val_nll"] for e in tr.history["epochs"]] == [10.0, 9.0, 9.5, 9.0, 9.7]
+    from vae_core.checkpoint import read_config
+    assert read_config(tmp_path / "best")["progress"]["epoch"] == 2       # the model to evaluate
+    # resuming a run that stopped early stops again at once, without training
+    m2, t2 = tiny_configs(tiny_ptb, tmp_path, epochs=7, early_stop=3)
+    again = Trainer(m2, t2, resume=True, quiet=True)
+    assert again.run() == "early_stop" and again.step == tr.step
+
+
+# ------------------------------------------------------------------------------ Livne et al. 2020
+def test_sentence_bleu1_keeps_ptb_tokens_whole():
+    assert sentence_bleu1("the cat", "the cat sat") == pytest.approx(math.exp(1 - 1.5))
+    assert sentence_bleu1("<unk> a.m.", "<unk> a.m.") == pytest.approx(1.0)
+    # a 13a tokenizer splits `<unk>` into `<`, `unk`, `>` and `a.m.` into pieces, so these would share tokens
+    assert sentence_bleu1("<unk>", "a.m.") == 0.0 and sentence_bleu1("", "a b") == 0.0
+
+
+def test_bleu1_is_a_mean_of_sentence_scores(demo_dir, ptb_dir, monkeypatch):
+    from vae_core.checkpoint import load_checkpoint
+    ck = load_checkpoint(demo_dir)
+    corpus = Corpus(Corpus.from_file(split_path(ptb_dir, "test"), ck.vocab).sentences[:6], ck.vocab)
+    # a "decoder" that reconstructs the 3 shortest sentences exactly and returns nothing for the others
+    short = set(sorted(range(6), key=lambda i: len(corpus.ids[i]))[:3])
+    (idx,) = corpus.batches(256)
+    strategies = []
+
+    def fake_decode(model, z, strategy, max_len, **kw):
+        strategies.append(strategy)
+        return [corpus.ids[j][:-1].tolist() if j in short else [] for j in idx]
+    monkeypatch.setattr(estimators, "decode", fake_decode)
+    for mode in ("posterior_sample", "mean_greedy"):
+        assert reconstruction_bleu1(ck.model, corpus, mode) == pytest.approx(0.5)      # corpus BLEU would differ
+    assert strategies == ["sample", "greedy"]
+
+
+def test_melbo_and_nll_excl_eos_leave_out_the_eos_term(tmp_path, tiny_ptb):
+    """MELBO (Livne et al. 2020, Eq. 16) = -(1/N) sum_i log p(words of x_i | z_i) + log N, the <eos> removed
+    (Sec. 4.3); PPL over the words. nll_excl_eos is the ELBO with the same convention (their sVAE rows)."""
+    from vae_core.checkpoint import load_checkpoint
+    from test_families import _trained
+    ck = load_checkpoint(_trained("smim", tmp_path, tiny_ptb, rnn="gru", encoder_reverse=True))
+    corpus = Corpus.from_file(split_path(tiny_ptb, "test"), ck.vocab)
+    res = evaluate_corpus(ck.model, corpus, iw_samples=0, elbo_samples=3, batch_size=32, seed=7, bleu=False)
+    words = eos = kl = 0.0
+    with torch.no_grad():
+        for b, idx in enumerate(corpus.batches(32)):
+            torch.manual_seed(7 + b)
+            x, lengths = corpus.collate(idx)
+            mu, logvar = ck.model.encode(x, lengths)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn((3,) + tuple(mu.shape))
+            parts = ck.model.reconstruction(x, lengths, z, split=True).mean(0)        # (B, 2)
+            words += float(parts[:, 0].sum())
+            eos += float(parts[:, 1].sum())
+            kl += float((0.5 * (mu ** 2 + logvar.exp() - logvar - 1)).sum())
+    N, n_words = len(corpus), corpus.n_tokens - len(corpus)
+    assert res["melbo"] == pytest.approx(-words / N + math.log(N), rel=1e-5)
+    assert res["melbo_ppl"] == pytest.approx(math.exp(N * res["melbo"] / n_words), rel=1e-9)
+    assert res["rec"] == pytest.approx(-(words + eos) / N, rel=1e-5)
+    assert res["nll_excl_eos"] == pytest.approx((-words + kl) / N, rel=1e-5)
+    assert eos < 0                                                   # the <eos> term is real, and left out
+
+
+def test_split_reconstruction_sums_to_the_whole_and_isolates_eos():
+    m = tiny()
+    x, lengths = batch()
+    z = torch.randn(3, 3, dtype=torch.float64)
+    parts = m.reconstruction(x, lengths, z, split=True)
+    torch.testing.assert_close(parts.sum(-1), m.reconstruction(x, lengths, z))
+    per_token = m.token_logprobs(x, lengths, z)
+    torch.testing.assert_close(parts[:, 1], per_token[torch.arange(3), lengths - 1])
+
+
+def test_smim_preset_follows_the_authors_code():
+    m, t = preset("livne2020-smim")
+    assert (m.z_to_init, m.z_concat, m.init_state, m.tie_embeddings, m.encoder_emb_dropout, t.clip, m.logvar_min) == \
+        (True, True, "linear", True, False, 0.25, -10.0)
+    m.vocab_size = V
+    net = build_model(m).train()
+    x, lengths = batch()
+    a, b = net.encoder(x, lengths), net.encoder(x, lengths)
+    torch.testing.assert_close(a, b)                             # no dropout in the encoder, in training mode
+    e1, e2 = net.decoder.emb_dropout(torch.ones(50)), net.decoder.emb_dropout(torch.ones(50))
+    assert not torch.equal(e1, e2)                               # the decoder's embedding dropout is on
+
+
+# ------------------------------------------------------------------------------ He et al. 2019's MI
+def test_mutual_info_batch_is_per_batch_of_equal_lengths():
+    """He et al.'s figure is a mean of per-batch estimates over batches of equal-length sentences.
+    (1) Far-apart narrow posteriors: each batch of 32 gives log 32, the whole split log N.
+    (2) Two lengths whose sentences share one posterior per length: within a batch z says nothing (0 nats),
+    while over the split it tells the two lengths apart (log 2). The estimator's Monte Carlo noise here has a
+    standard deviation of sqrt(n / 2N) <= 0.02 nats."""
+    N = 3200
+    mu = torch.arange(N, dtype=torch.float32)[:, None] * 100
+    logvar = torch.full((N, 1), -6.0)
+    lengths = torch.full((N,), 9)
+    g = lambda: torch.Generator().manual_seed(0)
+    assert mutual_info_batch(mu, logvar, lengths, 32, g()) == pytest.approx(math.log(32), abs=0.05)
+    assert estimators.mutual_info(mu, logvar, g()) == pytest.approx(math.log(N), abs=0.05)
+    lengths = torch.tensor([7, 3] * (N // 2))                   # interleaved: chunks of the corpus order would mix
+    mu = torch.where(lengths[:, None] == 7, 100.0, -100.0).repeat(1, 2)
+    logvar = torch.zeros(N, 2)
+    assert mutual_info_batch(mu, logvar, lengths, 32, g()) == pytest.approx(0.0, abs=0.06)
+    assert estimators.mutual_info(mu, logvar, g()) == pytest.approx(math.log(2), abs=0.06)
+
+
+# ------------------------------------------------------------------------------ Krishnan et al. 2018
+def test_tfidf_is_the_authors_l2_normalised_sklearn_form(tiny_ptb):
+    ds = load_splits(tiny_ptb, ("train",))
+    train = ds.splits["train"]
+    m = BowVAE(ModelConfig(model="bow", vocab_size=len(ds.vocab), hidden_dim=8, latent_dim=2, bow_features="tfidf"))
+    m.set_idf(train)
+    the = ds.vocab.stoi["the"]
+    df = sum(int((ids == the).any()) for ids in train.ids)
+    assert float(m.idf[the]) == pytest.approx(math.log((1 + len(train)) / (1 + df)) + 1, rel=1e-6)
+    x, lengths = train.collate(range(5))
+    from vae_core.bow import bag_of_words
+    feats = m.features(bag_of_words(x, lengths, len(ds.vocab)))
+    torch.testing.assert_close(feats.norm(dim=-1), torch.ones(5))
+
+
+def test_bow_preset_has_the_authors_decoder_depth():
+    m, t = preset("krishnan2018-bow")
+    m.vocab_size = V
+    net = build_model(m)
+    linears = [mod for mod in net.decoder if isinstance(mod, torch.nn.Linear)]
+    assert [tuple(l.weight.shape) for l in linears] == [(400, 100), (400, 400), (V, 400)]
+    assert (t.batch_size, t.lr, t.refine_steps, t.refine_lr, m.bow_features) == (500, 8e-4, 100, 0.01, "tfidf")
+
+
+def test_refined_and_plain_elbo_share_their_noise(tiny_vae, tiny_ptb):
+    """With common random numbers, a refinement that changes nothing changes the ELBO by nothing; with
+    independent noise the two would differ by Monte Carlo noise."""
+    from vae_core.checkpoint import load_checkpoint
+    ck = load_checkpoint(tiny_vae)
+    corpus = Corpus(Corpus.from_file(split_path(tiny_ptb, "test"), ck.vocab).sentences[:40], ck.vocab)
+    res = evaluate_corpus(ck.model, corpus, iw_samples=0, refine_steps=1, refine_lr=1e-12, bleu=False)
+    assert res["nll_refined"] == pytest.approx(res["nll"], abs=1e-6)
+    other = evaluate_corpus(ck.model, corpus, iw_samples=0, bleu=False, seed=1)
+    assert abs(other["nll"] - res["nll"]) > 1e-4                  # the noise the comparison no longer sees
