@@ -10,10 +10,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.state import persist
 from vae_core.checkpoint import CONFIG, Checkpoint, CheckpointError, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "demo-vae"
+DEFAULT_SENTENCE = "the company said it expects to report a loss for the third quarter"   # shared by the views of one sentence
 SEARCH_DIRS = (ROOT / "checkpoints", ROOT / "runs")
 
 
@@ -26,16 +28,17 @@ def load_cached(path: str | Path) -> Checkpoint:
     """Load (or fetch from the server-wide cache) the checkpoint in `path`. Raises CheckpointError."""
     p = Path(path).expanduser().resolve()
     cfg = p / CONFIG
-    return _load(str(p), cfg.stat().st_mtime if cfg.is_file() else 0.0)
+    return _load(str(p), cfg.stat().st_mtime if cfg.is_file() else 0.0)   # OSError/ValueError for typed nonsense
 
 
 def find_checkpoints() -> list[str]:
-    """Checkpoint directories (holding config.json) under checkpoints/ and runs/, the demo first."""
+    """Checkpoint directories (holding config.json) under checkpoints/ and runs/, as labels (relative to the
+    repository where they are inside it), the default first."""
     found = {str(DEFAULT_CHECKPOINT)} if (DEFAULT_CHECKPOINT / CONFIG).is_file() else set()
     for base in SEARCH_DIRS:
         if base.is_dir():
             found.update(str(c.parent) for c in base.glob("**/" + CONFIG) if ".next" not in c.parts)
-    return sorted(found, key=lambda s: (s != str(DEFAULT_CHECKPOINT), s))
+    return [_label(p) for p in sorted(found, key=lambda s: (s != str(DEFAULT_CHECKPOINT), s))]
 
 
 def _label(path: str) -> str:
@@ -45,24 +48,59 @@ def _label(path: str) -> str:
         return path
 
 
+def _load_label(label: str) -> Checkpoint:
+    """Load a checkpoint named by a label or a typed path (relative paths are taken from the repository
+    root). Raises CheckpointError for anything that is not a loadable checkpoint directory, typed
+    nonsense included (a NUL byte, an overlong name, a file)."""
+    p = Path(label).expanduser()
+    if not p.is_absolute():
+        p = ROOT / p
+    try:
+        return load_cached(p)
+    except CheckpointError:
+        raise
+    except (OSError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{label!r} is not a checkpoint directory ({type(e).__name__}: {e})") from None
+
+
 def current_checkpoint() -> Checkpoint:
-    """Sidebar picker (found checkpoints, or any typed directory) -> the loaded checkpoint; stops on error."""
+    """Sidebar picker (found checkpoints, or any typed directory) -> the loaded checkpoint.
+
+    A typed directory that cannot be loaded leaves the chosen one active, with the reason in the main pane;
+    the sidebar always names the active checkpoint. Stops the page with a message when nothing loads.
+    """
+    options = find_checkpoints()
     with st.sidebar:
         st.subheader("Checkpoint")
-        options = find_checkpoints()
-        choice = st.selectbox("Checkpoint directory", options, format_func=_label, key="ckpt_choice") if options else None
+        if options:
+            persist("ckpt_choice", options[0], options)
+            choice = st.selectbox("Checkpoint directory", options, key="ckpt_choice")
+        else:
+            choice = None
+        persist("ckpt_typed", "")
         typed = st.text_input("…or another directory", key="ckpt_typed",
                               help="A directory holding weights.safetensors and config.json")
-        path = typed.strip() or choice
-        if not path:
+        active = st.empty()
+    typed = typed.strip()
+    ck = None
+    if typed:
+        try:
+            ck = _load_label(typed)
+        except CheckpointError as e:
+            st.error(f"Cannot load the directory typed in the sidebar: {e}" +
+                     (f" Showing `{choice}` instead." if choice else ""))
+    if ck is None:
+        if not choice:
             st.error("No checkpoint found. Train one with `python -m vae_core.train` or type a directory.")
             st.stop()
         try:
-            ck = load_cached(path)
+            ck = _load_label(choice)
         except CheckpointError as e:
-            st.error(f"Cannot load this checkpoint: {e}")
+            st.error(f"Cannot load the checkpoint `{choice}`: {e}")
             st.stop()
-        cfg = ck.model_config
+    cfg = ck.model_config
+    with active.container():
+        st.markdown(f"**Active:** `{_label(str(ck.path))}`")
         st.caption(f"**{cfg.model.upper()}** · z={cfg.latent_dim if ck.model.has_latent else '–'} · "
                    f"hidden={cfg.hidden_dim} · emb={cfg.emb_dim} · |V|={cfg.vocab_size}")
         last = (ck.history.get("epochs") or [{}])[-1]
@@ -82,16 +120,16 @@ def compare_checkpoint(ck: Checkpoint) -> Checkpoint | None:
     """Sidebar "Compare with": a second checkpoint, or None. Views show its results beside the first
     checkpoint's, for the same inputs and settings (e.g. the VAE and sentenceMIM demos, Livne et al. 2020
     Fig. 3). Defaults to none; a checkpoint that cannot be loaded gives a message and no comparison."""
+    own = str(ck.path.resolve())
+    options = ["(none)"] + [p for p in find_checkpoints() if str((ROOT / p).resolve()) != own]
     with st.sidebar:
-        own = str(ck.path.resolve())
-        options = ["(none)"] + [p for p in find_checkpoints() if str(Path(p).resolve()) != own]
+        persist("ckpt_compare", "(none)", options)
         choice = st.selectbox("Compare with", options, key="ckpt_compare",
-                              format_func=lambda p: p if p == "(none)" else _label(p),
                               help="Show a second checkpoint beside this one in every analysis view")
         if choice == "(none)":
             return None
         try:
-            other = load_cached(choice)
+            other = _load_label(choice)
         except CheckpointError as e:
             st.error(f"Cannot load the checkpoint to compare with: {e}")
             return None
@@ -177,17 +215,20 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
     from vae_core.analysis import prior_samples
     from vae_core.data import CorpusError, split_path
     sources = ["data directory", "uploaded file", "prior samples"]
-    default = 0 if DEFAULT_DATA.is_dir() else 2
-    src = st.radio("Corpus", sources, index=default, horizontal=True, key=f"{key}_src")
-    limit = st.number_input("At most this many sentences", 10, 50_000, default_limit, step=100, key=f"{key}_limit")
+    persist(f"{key}_src", sources[0] if DEFAULT_DATA.is_dir() else sources[2], sources)
+    src = st.radio("Corpus", sources, horizontal=True, key=f"{key}_src")
+    persist(f"{key}_limit", default_limit)
+    limit = st.number_input("At most this many sentences", 10, 50_000, step=100, key=f"{key}_limit")
     if src == "data directory":
         c1, c2 = st.columns([3, 1])
-        d = c1.text_input("Data directory", str(DEFAULT_DATA), key=f"{key}_dir")
+        persist(f"{key}_dir", str(DEFAULT_DATA))
+        d = c1.text_input("Data directory", key=f"{key}_dir")
+        persist(f"{key}_split", "test", ["test", "valid", "train"])
         split = c2.selectbox("Split", ["test", "valid", "train"], key=f"{key}_split")
         try:
             p = split_path(d, split)
             return {"name": f"{p.name}", "sentences": _read_lines(str(p), p.stat().st_mtime, int(limit)), "labels": None}
-        except (CorpusError, OSError) as e:
+        except (CorpusError, OSError, ValueError) as e:
             st.warning(f"Cannot read the corpus: {e}")
             return None
     if src == "uploaded file":
@@ -231,8 +272,10 @@ def projection_for(ck: Checkpoint, corpus: dict, method: str, params: dict | Non
 def path_map_controls(ck: Checkpoint, toggle_key: str, method_key: str, corpus_key: str) -> dict | None:
     """The "Draw the path on a projection map" toggle with its projection method and corpus; None when off
     (or no corpus). Shared by the views that walk a path through z (homotopy, latent arithmetic)."""
+    persist(toggle_key, False)
     if not st.toggle("Draw the path on a projection map", key=toggle_key):
         return None
+    persist(method_key, "pca", ["pca", "umap", "tsne"])
     method = st.radio("Projection", ["pca", "umap", "tsne"], horizontal=True, key=method_key)
     corpus = corpus_picker(corpus_key, ck, default_limit=1000, allow_labels=False)
     return {"method": method, "corpus": corpus} if corpus else None

@@ -6,7 +6,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repo root, 
 
 import streamlit as st
 
+from app.state import keep_all, read_url
+
 st.set_page_config(page_title="Sentence VAE explorer", layout="wide")
+read_url()          # a shared link's checkpoint and inputs, once per session
+keep_all()          # every choice survives the change of view
 # Not "pages/": Streamlit would also serve that directory as its own auto-discovered app on a direct URL.
 PAGES = Path(__file__).parent / "views"
 nav = st.navigation([

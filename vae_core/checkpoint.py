@@ -36,6 +36,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import ModelConfig, TrainConfig
 from .data import Vocab
+from .tokenize import PTB_MIKOLOV, TokenizerRules
 from .model import SentenceVAE, build_model
 
 FORMAT = "vae_core"
@@ -133,6 +134,7 @@ def save_checkpoint(directory: str | os.PathLike, model: torch.nn.Module, model_
             "model": model_config.to_dict(),
             "train": train_config.to_dict() if train_config is not None else None,
             "progress": progress or {}, "history": history or {"epochs": [], "steps": []}, "vocab": vocab.to_list(),
+            "tokenizer": vocab.tokenizer.to_dict(),
         }
         _write_json(nxt / CONFIG, config)
         _write_json(nxt / "COMPLETE", {"checkpoint_id": ckpt_id})
@@ -216,7 +218,12 @@ def load_checkpoint(directory: str | os.PathLike, device: torch.device | str = "
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{d / CONFIG}: invalid model config ({e})") from None
     try:
-        vocab = Vocab(cfg["vocab"])
+        # written before tokenizer rules were stored: every such checkpoint was trained on PTB
+        rules = TokenizerRules.from_dict(cfg["tokenizer"]) if "tokenizer" in cfg else PTB_MIKOLOV
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{d / CONFIG}: invalid tokenizer rules ({e})") from None
+    try:
+        vocab = Vocab(cfg["vocab"], rules)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{d / CONFIG}: invalid vocabulary ({e})") from None
     if len(vocab) != model_config.vocab_size:

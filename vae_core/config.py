@@ -151,6 +151,8 @@ class TrainConfig:
                (Kingma et al. 2016, Eq. 15; the baseline of Li et al. 2019); 0 = off.
     mi_weight: lambda of the mutual-information criterion, L = L_VAE + lambda L_MI (Vani & Birodkar, Eq. 9);
                "mi-vae" only. mi_max_len caps the sentences sampled for L_MI.
+    tokenizer: the rules that bring typed text to the corpus' preprocessing, saved with the vocabulary:
+               "ptb-mikolov", "whitespace", or a JSON file of `vae_core.tokenize.TokenizerRules`.
     early_stop: stop when the validation NLL has not improved for this many consecutive epochs (0 = off).
                Kruengkrai 2019, Sec. 5.1: "until the validation perplexity has not improved for 3 times"; the
                count is consecutive as in the code it builds on (Xu & Durrett 2018, vmf_vae_nlp: `dead_cnt` is
@@ -175,6 +177,7 @@ class TrainConfig:
     lr_patience: int = 1
     min_lr: float = 1e-5
     early_stop: int = 0
+    tokenizer: str = "ptb-mikolov"
     kl_anneal: str = "logistic"
     kl_anneal_steps: int = 2500
     kl_logistic_k: float = 0.0025

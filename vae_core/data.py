@@ -31,6 +31,8 @@ from typing import Sequence
 
 import torch
 
+from .tokenize import DEFAULT as DEFAULT_TOKENIZER, TokenizerRules, tokenize
+
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 SPLITS = ("train", "valid", "test")
@@ -61,10 +63,11 @@ class TextError(ValueError):
 class Vocab:
     """Word <-> id map with the four specials at ids 0..3: `<pad>`=0, `<unk>`=1, `<bos>`=2, `<eos>`=3.
 
-    Built from the training split only (`Vocab.build`) and saved inside every checkpoint (`to_list`).
+    Built from the training split only (`Vocab.build`) and saved inside every checkpoint (`to_list`), with
+    the tokenizer rules (`vae_core.tokenize`) that bring typed text to the corpus' preprocessing.
     """
 
-    def __init__(self, words: Sequence[str]):
+    def __init__(self, words: Sequence[str], tokenizer: TokenizerRules = DEFAULT_TOKENIZER):
         words = list(words)
         if tuple(words[:4]) != SPECIALS:
             raise ValueError(f"vocabulary must start with {SPECIALS}, got {tuple(words[:4])}")
@@ -73,6 +76,7 @@ class Vocab:
             raise ValueError(f"vocabulary has duplicate entries: {dup}")
         self.itos = words
         self.stoi = {w: i for i, w in enumerate(words)}
+        self.tokenizer = tokenizer
 
     pad_id, unk_id, bos_id, eos_id = 0, 1, 2, 3
 
@@ -118,16 +122,24 @@ class Vocab:
 # --------------------------------------------------------------------------------------------- user text
 @dataclass
 class EncodedText:
-    """A user sentence after normalisation: its tokens (OOV shown as `<unk>`), ids and what was changed."""
+    """A user sentence after tokenisation: its tokens (OOV shown as `<unk>`), ids and what was changed."""
 
     tokens: list[str]
     ids: list[int]
-    unknown: list[str] = field(default_factory=list)   # the original words that became <unk>
+    unknown: list[str] = field(default_factory=list)   # the tokens that became <unk>
     truncated_from: int | None = None                  # original token count if truncated
+    changes: list[str] = field(default_factory=list)   # what the tokenizer did, "original -> result"
+    tokenizer: str = ""                                # the name of the rules applied
+    chars_cut_from: int | None = None                  # original length in characters if the text was cut
 
     @property
     def notices(self) -> list[str]:
         msgs = []
+        if self.chars_cut_from is not None:
+            msgs.append(f"input of {self.chars_cut_from:,} characters cut to the first {MAX_TEXT_CHARS:,}")
+        if self.changes:
+            shown = "; ".join(self.changes[:8]) + (f"; and {len(self.changes) - 8} more" if len(self.changes) > 8 else "")
+            msgs.append(f"tokenised as the corpus is ({self.tokenizer}): {shown}")
         if self.unknown:
             msgs.append("not in the vocabulary, shown as <unk>: " + ", ".join(self.unknown))
         if self.truncated_from is not None:
@@ -135,34 +147,35 @@ class EncodedText:
         return msgs
 
 
-def normalise_text(text: str) -> str:
-    """NFKC-normalise, lowercase, turn control characters (NUL included) into spaces, collapse whitespace.
+MAX_TEXT_CHARS = 200_000    # text beyond this is cut before tokenising (the token limit applies after)
 
-    PTB is lowercased and whitespace-tokenised, so typed text is brought to that form. Right-to-left scripts
-    and emoji pass through unchanged (they will usually be out of vocabulary).
-    """
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Zs") else c for c in text)
-    return " ".join(text.split())
+
+def normalise_text(text: str) -> str:
+    """NFKC-normalise, lowercase, turn control characters (NUL included) into spaces, collapse whitespace
+    (the `whitespace` tokenizer's rules, `vae_core.tokenize`)."""
+    return " ".join(tokenize(text, TokenizerRules(name="whitespace"))[0])
 
 
 def encode_text(text: str, vocab: Vocab, max_tokens: int = 100) -> EncodedText:
-    """Normalise `text` (see `normalise_text`), split on whitespace, map to ids; no `<eos>` appended.
+    """Tokenise `text` with the vocabulary's own rules (`vocab.tokenizer`, see `vae_core.tokenize`; for PTB
+    Mikolov's preprocessing), map to ids; no `<eos>` appended.
 
-    Raises TextError if nothing is left after normalisation. Longer inputs are truncated to `max_tokens`
-    and say so in `EncodedText.notices`.
+    Raises TextError for a non-string or if nothing is left after tokenisation. Text over MAX_TEXT_CHARS
+    characters is cut and inputs over `max_tokens` tokens are truncated; `EncodedText.notices` says so, and
+    says what the tokenizer changed and which words are out of the vocabulary.
     """
     if not isinstance(text, str):
         raise TextError(f"expected a string, got {type(text).__name__}")
-    tokens = normalise_text(text).split()
+    cut_from = len(text) if len(text) > MAX_TEXT_CHARS else None
+    tokens, changes = tokenize(text[:MAX_TEXT_CHARS], vocab.tokenizer, vocab.stoi)
     if not tokens:
-        raise TextError("the sentence is empty (after removing whitespace and control characters)")
+        raise TextError("the sentence is empty (after removing whitespace, control characters and punctuation)")
     truncated_from = len(tokens) if len(tokens) > max_tokens else None
     tokens = tokens[:max_tokens]
     ids = vocab.encode(tokens)
     unknown = list(dict.fromkeys(t for t, i in zip(tokens, ids) if i == vocab.unk_id and t != UNK))
     shown = [vocab.itos[i] if i == vocab.unk_id else t for t, i in zip(tokens, ids)]
-    return EncodedText(shown, ids, unknown, truncated_from)
+    return EncodedText(shown, ids, unknown, truncated_from, changes, vocab.tokenizer.name, cut_from)
 
 
 # --------------------------------------------------------------------------------------------- corpus files

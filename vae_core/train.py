@@ -57,6 +57,7 @@ from .objectives import amim, elbo_at, training_terms
 from .presets import PRESETS, apply_preset
 from .refine import refine_posterior
 from .schedules import kl_weight, word_keep_rate
+from .tokenize import rules_named
 
 # Flags that may change on --resume (the budget and bookkeeping); everything else comes from the checkpoint.
 RESUMABLE_OVERRIDES = ("epochs", "max_steps", "max_minutes", "save_every", "threads", "device", "data",
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         "early_stop": "stop after this many epochs without a better validation NLL (0 = off)",
         "encoder_emb_dropout": "apply --emb-dropout in the encoder too (false: decoder only, as in sMIM's code)",
         "bow_decoder_layers": "hidden layers of the bag-of-words decoder",
+        "tokenizer": "how typed text is tokenised, saved with the model: ptb-mikolov | whitespace | FILE.json",
     }
     for cls in (ModelConfig, TrainConfig):
         for f in fields(cls):
@@ -209,6 +211,8 @@ class Trainer:
         ds = load_splits(tcfg.data, ("train", "valid"), vocab=vocab, max_tokens=tcfg.max_tokens or None,
                          max_vocab=tcfg.max_vocab or None)
         self.vocab, self.train, self.valid = ds.vocab, ds.splits["train"], ds.splits["valid"]
+        if not prev:
+            self.vocab.tokenizer = rules_named(tcfg.tokenizer)   # how typed text is tokenised for this model
         mcfg.vocab_size = len(self.vocab)
         if not prev and tcfg.word_keep == 0.0 and tcfg.word_dropout_anneal == "none":
             mcfg.inputless = True          # Bowman et al. 2016, Sec. 6.1: inputless at test time too

@@ -9,6 +9,7 @@ import streamlit as st
 
 from app import figures
 from app.common import analysis_page, path_map_controls, show_notices, show_path_on_map, show_table, side_by_side
+from app.state import persist
 from vae_core.data import TextError
 from vae_core.downstream import apply_direction, latent_direction
 
@@ -20,7 +21,8 @@ st.caption("Two groups of sentences define a direction in z: d = mean of group B
 
 
 def group(label: str, default: str, key: str) -> list[str]:
-    text = st.text_area(f"{label} (one sentence a line)", default, key=key, height=110, max_chars=50_000)
+    persist(key, default)
+    text = st.text_area(f"{label} (one sentence a line)", key=key, height=110)
     up = st.file_uploader(f"…or upload {label.lower()} (.txt, one sentence a line)", type=["txt"], key=f"{key}_up")
     if up is not None:
         text = up.getvalue().decode("utf-8", errors="replace")
@@ -32,10 +34,13 @@ with c1:
     group_a = group("Group A", "stock prices fell sharply\nthe market fell\nshares fell in heavy trading", "group_a")
 with c2:
     group_b = group("Group B", "stock prices rose sharply\nthe market rose\nshares rose in heavy trading", "group_b")
-text = st.text_input("Sentence to move", "the dollar fell against the yen", key="arith_text", max_chars=2000)
+persist("arith_text", "the dollar fell against the yen")
+text = st.text_input("Sentence to move", key="arith_text")
 c1, c2 = st.columns(2)
-strength = c1.slider("Strength s", -5.0, 5.0, 2.0, 0.25, key="strength")
-steps = c2.slider("Decoded points on the path", 2, 21, 9, key="arith_steps")
+persist("arith_strength", 2.0)
+strength = c1.slider("Strength s", -5.0, 5.0, step=0.25, key="arith_strength")
+persist("arith_steps", 9)
+steps = c2.slider("Decoded points on the path", 2, 21, key="arith_steps")
 strengths = [strength * i / (steps - 1) for i in range(steps)]
 path_map = path_map_controls(ck, "arith_map", "arith_proj", "amap")
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from app import figures
 from app.common import analysis_page, show_table, side_by_side
+from app.state import persist
 from vae_core.data import TextError
 from vae_core.downstream import impute, rank_candidates
 
@@ -18,11 +19,13 @@ st.subheader("Impute missing words")
 st.caption("Mark unknown words with ___ . Iterated conditional modes: the unknown words start as <unk>; each step "
            "sets z to the posterior mean of the current sentence, then fills the unknown words by a beam search of "
            "log p(x|z) with the known words fixed (Bowman et al. 2016, Sec. 5: 3 steps of beam size 5).")
-text = st.text_input("Sentence with blanks", "the company said it expects to ___ a ___ for the third quarter",
-                     key="impute_text", max_chars=2000)
+persist("impute_text", "the company said it expects to ___ a ___ for the third quarter")
+text = st.text_input("Sentence with blanks", key="impute_text")
 c1, c2 = st.columns(2)
-steps = c1.slider("ICM steps", 1, 10, 3, key="impute_steps")
-beam = c2.slider("Beam size", 1, 20, 5, key="impute_beam")
+persist("impute_steps", 3)
+steps = c1.slider("ICM steps (at most: it stops early once a step changes nothing)", 1, 10, key="impute_steps")
+persist("impute_beam", 5)
+beam = c2.slider("Beam size", 1, 20, key="impute_beam")
 for m, box, key in side_by_side(models):
     with box:
         try:
@@ -39,9 +42,10 @@ st.caption("Each candidate k is appended to the prompt and encoded (z_k); the pr
            "candidate has words gives z_unk with standard deviation σ_unk. Score ‖(z_unk − z_k)/σ_unk‖: lower "
            "ranks first (Livne et al. 2020, Sec. 4.6). Candidates made of unknown words encode like the masked "
            "prompt and score near 0: the last column counts them.")
-prompt = st.text_input("Prompt", "the company said it expects", key="rank_prompt", max_chars=2000)
-cands = st.text_area("Candidates, one a line", "to report a loss\nto report a profit\nthe weather was nice today",
-                     key="rank_candidates", max_chars=20000)
+persist("rank_prompt", "the company said it expects")
+prompt = st.text_input("Prompt", key="rank_prompt")
+persist("rank_candidates", "to report a loss\nto report a profit\nthe weather was nice today")
+cands = st.text_area("Candidates, one a line", key="rank_candidates")
 for m, box, key in side_by_side(models):
     with box:
         try:

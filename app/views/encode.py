@@ -8,24 +8,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import analysis_page, show_figure, show_notices, show_table, side_by_side
+from app.common import DEFAULT_SENTENCE, analysis_page, show_figure, show_notices, show_table, side_by_side
+from app.state import persist
 from vae_core.analysis import reconstruction_rows
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences
-
-DEFAULT = "the company said it expects to report a loss for the third quarter"
 
 models = analysis_page("Encode & reconstruct")
 st.caption("The encoder gives the posterior q(z|x) = N(μ, diag σ²). Rows: **D** the input as the model sees it, "
            "**M** decoded from μ, **R** from samples z ~ q(z|x), **P** from perturbed samples z ~ N(μ, (kσ)²) "
            "(Livne et al. 2020, Table 11). BLEU is sentence BLEU against D.")
 
-text = st.text_input("Sentence (PTB style: lowercase, space-separated tokens)", DEFAULT, key="sentence", max_chars=2000)
+persist("sentence", DEFAULT_SENTENCE)
+text = st.text_input("Sentence (typed as you like: it is tokenised as the model's corpus is)", key="sentence")
 c1, c2, c3, c4 = st.columns(4)
-n_samples = c1.slider("Samples (R and P rows)", 0, 10, 3, key="n_samples")
-k = c2.number_input("k for P rows", 0.0, 50.0, 10.0, 1.0, key="k")
-strategy = c3.selectbox("Decoding", ["greedy", "beam"], key="strategy")
-seed = c4.number_input("Seed", 0, 10**6, 0, key="seed")
+persist("enc_samples", 3)
+n_samples = c1.slider("Samples (R and P rows)", 0, 10, key="enc_samples")
+persist("enc_k", 10.0)
+k = c2.number_input("k for P rows", 0.0, 50.0, step=1.0, key="enc_k")
+persist("enc_strategy", "greedy", ["greedy", "beam"])
+strategy = c3.selectbox("Decoding", ["greedy", "beam"], key="enc_strategy")
+persist("enc_seed", 0)
+seed = c4.number_input("Seed", 0, 10**6, key="enc_seed")
 
 for m, box, key in side_by_side(models):
     with box:

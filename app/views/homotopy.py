@@ -9,6 +9,7 @@ import streamlit as st
 
 from app import figures
 from app.common import analysis_page, path_map_controls, show_notices, show_path_on_map, show_table, side_by_side
+from app.state import persist
 from vae_core.data import TextError
 from vae_core.latent import homotopy
 
@@ -16,14 +17,19 @@ models = analysis_page("Homotopy")
 ck = models[0]
 st.caption("z(t) = (1 − t)·μ₁ + t·μ₂ (linear) or the great-circle path (spherical), decoded at each step.")
 
-a = st.text_input("First sentence", "the company said it expects to report a loss", key="first", max_chars=2000)
-b = st.text_input("Second sentence", "stock prices fell sharply in new york", key="second", max_chars=2000)
+persist("hom_first", "the company said it expects to report a loss")
+a = st.text_input("First sentence", key="hom_first")
+persist("hom_second", "stock prices fell sharply in new york")
+b = st.text_input("Second sentence", key="hom_second")
 c1, c2, c3 = st.columns(3)
-steps = c1.slider("Steps", 2, 25, 7, key="steps")
-method = c2.radio("Interpolation", ["linear", "spherical"], horizontal=True, key="method")
-strategy = c3.selectbox("Decoding", ["greedy", "beam"], key="strategy")
+persist("hom_steps", 7)
+steps = c1.slider("Steps", 2, 25, key="hom_steps")
+persist("hom_method", "linear", ["linear", "spherical"])
+method = c2.radio("Interpolation", ["linear", "spherical"], horizontal=True, key="hom_method")
+persist("hom_strategy", "greedy", ["greedy", "beam"])
+strategy = c3.selectbox("Decoding", ["greedy", "beam"], key="hom_strategy")
 
-path_map = path_map_controls(ck, "show_map", "proj_method", "hmap")
+path_map = path_map_controls(ck, "hom_map", "hom_proj", "hmap")
 
 for m, box, key in side_by_side(models):
     with box:

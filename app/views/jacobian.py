@@ -9,6 +9,7 @@ import streamlit as st
 
 from app import figures
 from app.common import analysis_page, show_figure, show_table, side_by_side
+from app.state import persist
 from vae_core import jacobian as jac
 from vae_core.data import TextError
 
@@ -22,14 +23,19 @@ st.markdown(
     "decoder responds to (Krishnan et al. 2018).")
 
 c1, c2, c3 = st.columns(3)
-S = c1.select_slider("S prior samples", [8, 16, 32, 64, 128], 64, key="S")
-threshold = c2.select_slider("Relative threshold", [0.001, 0.01, 0.05, 0.1], 0.01, key="thr")
-seed = c3.number_input("Seed", 0, 10**6, 0, key="seed")
+persist("jac_S", 64, [8, 16, 32, 64, 128])
+S = c1.select_slider("S prior samples", [8, 16, 32, 64, 128], key="jac_S")
+persist("jac_thr", 0.01, [0.001, 0.01, 0.05, 0.1])
+threshold = c2.select_slider("Relative threshold", [0.001, 0.01, 0.05, 0.1], key="jac_thr")
+persist("jac_seed", 0)
+seed = c3.number_input("Seed", 0, 10**6, key="jac_seed")
 
 
 c1, c2 = st.columns(2)
-word = c1.text_input("Word (nearest neighbours)", "stock", key="word").strip().lower()
-sentence = c2.text_input("Context sentence (optional)", "", key="context", max_chars=2000)
+persist("jac_word", "stock")
+word = c1.text_input("Word (nearest neighbours)", key="jac_word").strip().lower()
+persist("jac_context", "")
+sentence = c2.text_input("Context sentence (optional)", key="jac_context")
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

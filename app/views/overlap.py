@@ -9,6 +9,7 @@ import streamlit as st
 
 from app import figures
 from app.common import analysis_page, corpus_picker, model_name, show_figure, side_by_side
+from app.state import persist
 from vae_core.analysis import overlap
 
 models = analysis_page("Overlap histograms")
@@ -21,12 +22,14 @@ corpus = corpus_picker("overlap", ck, default_limit=3761, allow_labels=False)
 if not corpus:
     st.stop()
 c1, c2 = st.columns(2)
-n = c1.slider("N sentences (the first N of the corpus)", 10, 400, 100, step=10, key="n")
-seed = c2.number_input("Seed", 0, 10**6, 0, key="seed")
+persist("ov_n", 100)
+n = c1.slider("N sentences (the first N of the corpus)", 10, 400, step=10, key="ov_n")
+persist("ov_seed", 0)
+seed = c2.number_input("Seed", 0, 10**6, key="ov_seed")
 sentences = corpus["sentences"][:n]
 
 key = (tuple(m.meta["checkpoint_id"] for m in models), tuple(sentences), int(seed))
-if st.button("Compute", type="primary", key="go") and st.session_state.get("overlap_key") != key:
+if st.button("Compute", type="primary", key="ov_go") and st.session_state.get("overlap_key") != key:
     results = []
     for m in models:
         bar = st.progress(0.0, text=f"{model_name(m)}: scoring {len(sentences)}² sentence–code pairs…")

@@ -7,7 +7,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import analysis_page, show_figure, show_notices, show_table, side_by_side
+from app.common import DEFAULT_SENTENCE, analysis_page, show_figure, show_notices, show_table, side_by_side
+from app.state import persist
 from vae_core.analysis import perturb
 from vae_core.data import TextError, encode_text
 
@@ -15,11 +16,15 @@ models = analysis_page("Perturb at k·σ")
 st.caption("For each k, N codes z ~ N(μ, (kσ)²) are decoded greedily. A model whose posterior regions do not "
            "overlap keeps the sentence for small k (Livne et al. 2020 use k = 10 in Table 11).")
 
-text = st.text_input("Sentence", "the company said it expects to report a loss", key="sentence", max_chars=2000)
+persist("sentence", DEFAULT_SENTENCE)
+text = st.text_input("Sentence", key="sentence")
 c1, c2, c3 = st.columns(3)
-k_max = c1.slider("Largest k", 1, 20, 20, key="k_max")
-n = c2.slider("Samples per k", 1, 20, 8, key="n")
-seed = c3.number_input("Seed", 0, 10**6, 0, key="seed")
+persist("pert_kmax", 20)
+k_max = c1.slider("Largest k", 1, 20, key="pert_kmax")
+persist("pert_n", 8)
+n = c2.slider("Samples per k", 1, 20, key="pert_n")
+persist("pert_seed", 0)
+seed = c3.number_input("Seed", 0, 10**6, key="pert_seed")
 ks = sorted({0, 0.5, 1, 2, 3, 5, 7, 10, 15, 20, k_max})
 ks = [k for k in ks if k <= k_max]
 

@@ -12,6 +12,7 @@ from app.common import (analysis_page, corpus_picker, projection_for, show_figur
                         side_by_side)
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences, homotopy
+from app.state import persist
 from vae_core.projection import place
 
 models = analysis_page("Projection", sequence=False)
@@ -23,23 +24,31 @@ corpus = corpus_picker("proj", ck)
 if not corpus:
     st.stop()
 c1, c2, c3 = st.columns(3)
-method = c1.selectbox("Method", ["umap", "pca", "tsne"], key="method")
+persist("proj_method", "umap", ["umap", "pca", "tsne"])
+method = c1.selectbox("Method", ["umap", "pca", "tsne"], key="proj_method")
 params = {}
 if method == "umap":
-    params = {"n_neighbors": c2.slider("n_neighbors", 2, 100, 15, key="nn"),
-              "min_dist": c3.slider("min_dist", 0.0, 0.99, 0.1, key="md")}
+    persist("proj_nn", 15)
+    persist("proj_md", 0.1)
+    params = {"n_neighbors": c2.slider("n_neighbors", 2, 100, key="proj_nn"),
+              "min_dist": c3.slider("min_dist", 0.0, 0.99, key="proj_md")}
 elif method == "tsne":
-    params = {"perplexity": c2.slider("perplexity", 5.0, 100.0, 30.0, key="perp")}
+    persist("proj_perp", 30.0)
+    params = {"perplexity": c2.slider("perplexity", 5.0, 100.0, key="proj_perp")}
 color_options = ["length", "KL"] + (["label"] if corpus["labels"] else []) + ["none"]
-color_by = st.radio("Colour by", color_options, horizontal=True, key="color_by")
+persist("proj_color", "length", color_options)
+color_by = st.radio("Colour by", color_options, horizontal=True, key="proj_color")
 
 if method == "umap" and len(corpus["sentences"]) > 1000:
     st.caption("UMAP's first fit in a server process also compiles numba code (10–30 s).")
-typed = st.text_area("Sentences to place on the map (one a line)", "", key="typed", height=80)
+persist("proj_typed", "")
+typed = st.text_area("Sentences to place on the map (one a line)", key="proj_typed", height=80)
 lines = [ln for ln in typed.splitlines() if ln.strip()]
 with st.expander("Overlay a homotopy path"):
-    h1 = st.text_input("From", "", key="h1")
-    h2 = st.text_input("To", "", key="h2")
+    persist("proj_h1", "")
+    h1 = st.text_input("From", key="proj_h1")
+    persist("proj_h2", "")
+    h2 = st.text_input("To", key="proj_h2")
 
 for m, box, key in side_by_side(models):
     with box:

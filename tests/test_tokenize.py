@@ -1,0 +1,100 @@
+"""Typed text reaches the model as the corpus' tokens: Mikolov's PTB preprocessing, rules stored with the
+vocabulary in the checkpoint, the same tokenizer in the API and the CLI."""
+import json
+
+import pytest
+import torch
+
+from vae_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from vae_core.config import ModelConfig
+from vae_core.data import Vocab, encode_text
+from vae_core.model import SentenceVAE
+from vae_core.tokenize import PTB_MIKOLOV, WHITESPACE, TokenizerRules, rules_named, tokenize
+
+PTB_WORDS = {"mr.", "u.s.", "a.m.", "at&t", "'80s", "<unk>", "N"}
+
+
+@pytest.mark.parametrize("text,tokens", [
+    ("The company reported higher profits.", "the company reported higher profits"),
+    ("Sales rose 5.2% to $3 billion.", "sales rose N N to $ N billion"),
+    ("Mr. Smith's company didn't say; it can't.", "mr. smith 's company did n't say it ca n't"),
+    ("Won't they? The guests' honor", "wo n't they the guests ' honor"),
+    ("in the U.S., at 9 a.m. -- \u201creally\u201d!", "in the u.s. at N a.m. really"),
+    ("AT&T rose in the '80s; 1,000 (3/4) at \u00a312.50...", "at&t rose in the '80s N N at # N"),
+    ("a 30-year, seven-day yield", "a 30-year seven-day yield"),
+    ("<unk> stays , N stays", "<unk> stays N stays"),
+    ("the company 's shares do n't", "the company 's shares do n't"),        # PTB-format text is unchanged
+])
+def test_ptb_mikolov_rules(text, tokens):
+    assert tokenize(text, PTB_MIKOLOV, PTB_WORDS)[0] == tokens.split()
+
+
+def test_notices_say_what_the_tokenizer_did():
+    _, changes = tokenize("Profits rose 5.2%.", PTB_MIKOLOV, PTB_WORDS)
+    assert changes == ["5.2%. -> N N"]
+    vocab = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "profits", "rose", "N"])
+    enc = encode_text("Profits rose 5.2%.", vocab)
+    assert enc.tokens == ["profits", "rose", "N", "N"] and enc.unknown == []
+    assert any("ptb-mikolov" in m and "5.2%. -> N N" in m for m in enc.notices)
+
+
+def test_whitespace_rules_only_lowercase_and_split():
+    assert tokenize("The Profits. 5.2%", WHITESPACE)[0] == ["the", "profits.", "5.2%"]
+
+
+def test_rules_live_in_the_checkpoint_and_a_model_can_declare_its_own(tmp_path):
+    words = ["<pad>", "<unk>", "<bos>", "<eos>", "profits.", "profits"]
+    cfg = ModelConfig(vocab_size=len(words), emb_dim=4, hidden_dim=5, latent_dim=2)
+    torch.manual_seed(0)
+    model = SentenceVAE(cfg)
+    own = TokenizerRules(name="keep-periods", lowercase=True)
+    save_checkpoint(tmp_path / "a", model, cfg, Vocab(words, own))
+    ck = load_checkpoint(tmp_path / "a")
+    assert ck.vocab.tokenizer == own
+    assert encode_text("Profits,", ck.vocab).unknown == ["profits,"]          # its rules keep punctuation
+    save_checkpoint(tmp_path / "b", model, cfg, Vocab(words))                 # the default: PTB's rules
+    assert encode_text("Profits,", load_checkpoint(tmp_path / "b").vocab).tokens == ["profits"]
+    conf = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert conf["tokenizer"]["name"] == "ptb-mikolov"
+    del conf["tokenizer"]                                                    # written before rules were stored
+    (tmp_path / "b" / "config.json").write_text(json.dumps(conf))
+    assert load_checkpoint(tmp_path / "b").vocab.tokenizer == PTB_MIKOLOV
+    conf["tokenizer"] = {"name": "x", "lowercase": "yes"}
+    (tmp_path / "b" / "config.json").write_text(json.dumps(conf))
+    with pytest.raises(CheckpointError, match="tokenizer rule lowercase"):
+        load_checkpoint(tmp_path / "b")
+
+
+def test_rules_by_name_or_file(tmp_path):
+    assert rules_named("whitespace") == WHITESPACE
+    f = tmp_path / "mine.json"
+    f.write_text(json.dumps({"name": "mine", "number_token": "<num>"}))
+    assert tokenize("it cost 5", rules_named(str(f)))[0] == ["it", "cost", "<num>"]
+    with pytest.raises(ValueError, match="unknown tokenizer"):
+        rules_named("spacy")
+    f.write_text(json.dumps({"name": "mine", "stemming": True}))
+    with pytest.raises(ValueError, match="unknown keys"):
+        rules_named(str(f))
+
+
+def test_demo_checkpoint_reads_raw_text_as_ptb(demo_dir):
+    ck = load_checkpoint(demo_dir)
+    enc = encode_text("The company reported higher profits.", ck.vocab)
+    assert enc.tokens == ["the", "company", "reported", "higher", "profits"] and not enc.unknown
+    enc = encode_text("Sales rose 5.2% to $3 billion.", ck.vocab)
+    assert enc.tokens == "sales rose N N to $ N billion".split() and not enc.unknown
+
+
+def test_cli_uses_the_tokenizer(demo_dir, capsys):
+    from vae_core import latent
+    assert latent.main([str(demo_dir), "reconstruct", "The company's profits rose 5%.", "--samples", "1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["input"] == "the company 's profits rose N N"
+    assert any("tokenised" in n for n in out["notices"])
+
+
+def test_a_long_paste_is_cut_with_a_notice():
+    vocab = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "the"])
+    enc = encode_text("the " * 60_000, vocab, max_tokens=100)
+    assert len(enc.tokens) == 100
+    assert any("characters cut" in m for m in enc.notices) and any("truncated to 100" in m for m in enc.notices)
