@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.figures import escape_markdown
 from app.state import persist
 from vae_core.checkpoint import CONFIG, Checkpoint, CheckpointError, load_checkpoint
 
@@ -190,11 +191,16 @@ def require_latent(ck: Checkpoint, sequence: bool = True) -> None:
         st.stop()
 
 
+def show_problem(prefix: str, e: Exception) -> None:
+    """A warning for input that cannot be used (e.g. a TextError), its message shown literally."""
+    st.warning(f"{prefix}: {escape_markdown(str(e))}.")
+
+
 def show_notices(inputs) -> None:
     """Tell the user how their text was changed (unknown words as <unk>, truncation)."""
     for enc in inputs:
         for msg in enc.notices:
-            st.info(msg)
+            st.info(escape_markdown(msg))
 
 
 # ------------------------------------------------------------------------------------------ corpora
@@ -229,7 +235,7 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
             p = split_path(d, split)
             return {"name": f"{p.name}", "sentences": _read_lines(str(p), p.stat().st_mtime, int(limit)), "labels": None}
         except (CorpusError, OSError, ValueError) as e:
-            st.warning(f"Cannot read the corpus: {e}")
+            show_problem("Cannot read the corpus", e)
             return None
     if src == "uploaded file":
         up = st.file_uploader("Text file: one sentence a line" + (", optionally `sentence<TAB>label`" if allow_labels else ""),
@@ -265,7 +271,12 @@ def projection_for(ck: Checkpoint, corpus: dict, method: str, params: dict | Non
     key = cache_key(ck.meta["checkpoint_id"], corpus["sentences"], method, params or {}, seed)
     with st.spinner(f"Projecting {len(corpus['sentences'])} sentences with {method.upper()}…"):
         coords, cached = project(post["mu"], method, params, seed, key=key)
-    return {**post, "coords": coords, "cached": cached}
+    # "computed" for the rest of the session that computed it: a rerun (e.g. a selection on the map)
+    # reads it back from disk, but the user did just compute it
+    computed = st.session_state.setdefault("_projections_computed_here", set())
+    if not cached:
+        computed.add(key)
+    return {**post, "coords": coords, "cached": cached and key not in computed}
 
 
 # ------------------------------------------------------------------------------------------ paths on a map

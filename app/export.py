@@ -65,6 +65,12 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
     out.update_annotations(font=dict(family=FONT, size=FONT_PX))      # subplot titles
     out.update_xaxes(showgrid=False, ticks="outside", title_font=dict(size=FONT_PX))
     out.update_yaxes(showgrid=False, ticks="outside", title_font=dict(size=FONT_PX))
+    # At print size a tick label per category or per unit overlaps and gets rotated: let plotly choose
+    # round ticks, about one per 0.35 in of width (axes with explicit tick values keep them).
+    max_ticks = max(4, round(LAYOUTS[layout] / 0.35))
+    for axis in [out.layout[k] for k in out.layout if k.startswith("xaxis")]:
+        if axis.tickmode != "array" and axis.type != "category":
+            axis.update(dtick=None, tick0=None, nticks=max_ticks, tickangle=0)
     for trace in out.data:       # WebGL scatters render as bitmaps in static export: use SVG scatters
         if trace.type == "scattergl":
             trace.update(type="scatter")
@@ -97,15 +103,26 @@ def figure_bytes(fig: go.Figure, fmt: str, layout: str = "one-column", aspect: f
         warnings.filterwarnings("ignore", message="The kopts argument is ignored")
         start_browser()
         try:
-            return styled.to_image(format=fmt, width=styled.layout.width, height=styled.layout.height,
-                                   scale=PNG_SCALE if fmt == "png" else 1)
+            out = styled.to_image(format=fmt, width=styled.layout.width, height=styled.layout.height,
+                                  scale=PNG_SCALE if fmt == "png" else 1)
         except Exception as e:
             raise ExportError(_advice(e)) from e
+    return _with_dpi(out) if fmt == "png" else out
+
+
+def _with_dpi(png: bytes) -> bytes:
+    """The PNG with its resolution recorded (pHYs chunk, PX_PER_INCH x PNG_SCALE = 288 dpi), so a word
+    processor or LaTeX places it at its intended width."""
+    import io
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(png)).save(buf, format="PNG", dpi=(PX_PER_INCH * PNG_SCALE,) * 2)
+    return buf.getvalue()
 
 
 def figure_data(fig: go.Figure) -> pd.DataFrame:
-    """The numbers behind a figure, long format: one row per point of each trace (trace, x, y, plus text or
-    marker colour where present, and the subplot title as "panel" for figures of several panels). For a
+    """The numbers behind a figure, long format: one row per point of each trace (trace, x, y, plus the
+    error bar as y_error (e.g. sigma around mu), text or marker colour where present, and the subplot title as "panel" for figures of several panels). For a
     histogram the rows are the raw values. What a reader needs to redraw the figure elsewhere."""
     rows = []
     titles = [a.text for a in fig.layout.annotations]      # subplot titles, in subplot order
@@ -120,10 +137,14 @@ def figure_data(fig: go.Figure) -> pd.DataFrame:
         text = list(tr.text) if isinstance(getattr(tr, "text", None), (list, tuple)) else None
         color = getattr(getattr(tr, "marker", None), "color", None)
         color = list(color) if isinstance(color, (list, tuple)) and len(color) == n else None
+        err = getattr(getattr(tr, "error_y", None), "array", None)          # e.g. sigma around mu
+        err = list(err) if err is not None and len(err) == n else None
         for j in range(n):
             row = {"trace": name, "x": xs[j] if j < len(xs) else None, "y": ys[j] if j < len(ys) else None}
             if panel is not None:
                 row = {"panel": panel, **row}
+            if err is not None:
+                row["y_error"] = err[j]
             if text is not None and j < len(text):
                 row["text"] = text[j]
             if color is not None:
@@ -137,12 +158,30 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=df.index.name is not None).encode("utf-8")
 
 
-def latex_table(df: pd.DataFrame, caption: str = "", label: str = "") -> str:
-    """A `table` environment with a booktabs `tabular` of `df` (special characters escaped), for papers.
+LONG_TEXT = 30      # characters: a column with longer cells wraps in a p{...} column instead of overflowing
 
-    Needs `\\usepackage{booktabs}` in the preamble.
+
+def latex_table(df: pd.DataFrame, caption: str = "", label: str = "") -> str:
+    """A `table` environment with a booktabs `tabular` of `df`, for papers. Needs `\\usepackage{booktabs}`.
+
+    Every cell, header and index entry is escaped for LaTeX text mode (`<unk>` included: `<` and `>` would
+    print as ¡ and ¿). Columns holding text longer than LONG_TEXT characters become `p{...}` columns that
+    share 70% of the line width and wrap, so long sentences stay on the page; numbers align right.
     """
-    body = df.to_latex(index=df.index.name is not None, escape=True, column_format=None)
+    index = df.index.name is not None
+    out = df.copy()
+    out.columns = [_escape(str(c)) for c in out.columns]
+    if index:
+        out.index = [_escape(str(i)) for i in out.index]
+        out.index.name = _escape(str(df.index.name))
+    for c in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c].map(lambda v: _escape(str(v)))
+    long = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])
+            and out[c].map(len).max() > LONG_TEXT] if len(out) else []
+    fmt = "".join(f"p{{{0.7 / len(long):.2f}\\linewidth}}" if c in long else
+                  ("r" if pd.api.types.is_numeric_dtype(out[c]) else "l") for c in out.columns)
+    body = out.to_latex(index=index, escape=False, column_format=("l" if index else "") + fmt)
     lines = ["\\begin{table}[t]", "\\centering", body.rstrip()]
     if caption:
         lines.append(f"\\caption{{{_escape(caption)}}}")
@@ -154,5 +193,6 @@ def latex_table(df: pd.DataFrame, caption: str = "", label: str = "") -> str:
 
 def _escape(text: str) -> str:
     repl = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+            "<": r"\textless{}", ">": r"\textgreater{}"}
     return "".join(repl.get(c, c) for c in text)

@@ -10,24 +10,29 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 TEMPLATE = "plotly_white"
+OVERLAY_COLOURS = ("#d62728", "#111111", "#ff7f0e", "#9467bd")     # typed points and paths: unlike the corpus
 
 
 def posterior_figure(per_dim: dict[str, list], title: str = "") -> go.Figure:
     """mu ± sigma per latent dimension (top) and KL(q(z_d|x) || N(0,1)) per dimension in nats (bottom).
 
     per_dim: {"dimension", "mu", "sigma", "kl"} lists, as from `vae_core.latent.Posterior.per_dimension`.
+    Each panel is named by its y-axis title (no subplot titles: at one-column size they collide with the
+    axes); the exported CSV carries sigma as the error column.
     """
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=("posterior mean μ ± σ", "KL per dimension (nats)"))
-    fig.add_trace(go.Scatter(x=per_dim["dimension"], y=per_dim["mu"], mode="markers", name="μ",
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    fig.add_trace(go.Scatter(x=per_dim["dimension"], y=per_dim["mu"], mode="markers", name="μ ± σ",
                              error_y=dict(type="data", array=per_dim["sigma"], visible=True),
                              hovertemplate="z%{x}: μ=%{y:.3f}<extra></extra>"), row=1, col=1)
     fig.add_hline(y=0, line=dict(color="gray", width=1, dash="dot"), row=1, col=1)
-    fig.add_trace(go.Bar(x=per_dim["dimension"], y=per_dim["kl"], name="KL",
+    fig.add_trace(go.Bar(x=per_dim["dimension"], y=per_dim["kl"], name="KL (nats)",
                          hovertemplate="z%{x}: KL=%{y:.3f} nats<extra></extra>"), row=2, col=1)
-    fig.update_xaxes(title_text="latent dimension", row=2, col=1, dtick=1 if len(per_dim["dimension"]) <= 40 else None)
+    n = len(per_dim["dimension"])
+    fig.update_xaxes(title_text="latent dimension", row=2, col=1, dtick=1 if n <= 40 else None)
+    fig.update_yaxes(title_text="posterior μ ± σ", row=1, col=1)
+    fig.update_yaxes(title_text="KL (nats)", rangemode="tozero", row=2, col=1)
     fig.update_layout(template=TEMPLATE, height=520, showlegend=False, title=title or None,
-                      margin=dict(l=40, r=20, t=60 if title else 40, b=40))
+                      margin=dict(l=60, r=20, t=60 if title else 30, b=40))
     return fig
 
 
@@ -70,14 +75,15 @@ def perturbation_figure(results: list[dict]) -> go.Figure:
                   secondary_y=True)
     fig.update_xaxes(title_text="k (perturbation scale, in posterior σ)")
     fig.update_yaxes(title_text="BLEU / %", range=[0, 101], secondary_y=False)
-    fig.update_yaxes(title_text="distinct decodes", secondary_y=True, rangemode="tozero")
+    fig.update_yaxes(title_text="distinct decodes", secondary_y=True, rangemode="tozero", tickformat="d",
+                     dtick=max(1, -(-max((r["n_distinct"] for r in results), default=1) // 5)))   # whole counts
     fig.update_layout(template=TEMPLATE, height=420, legend=dict(orientation="h", y=1.12))
     return fig
 
 
 def perturbation_summary_table(results: list[dict]) -> pd.DataFrame:
     """One row per k: distinct decodes, mean BLEU to the input, share identical to it, the first sample."""
-    return pd.DataFrame([{"k": r["k"], "distinct": r["n_distinct"], "mean BLEU": f"{r['bleu']:.1f}",
+    return pd.DataFrame([{"k": f"{r['k']:g}", "distinct": r["n_distinct"], "mean BLEU": f"{r['bleu']:.1f}",
                           "identical to input": f"{100 * r['exact']:.0f}%", "first sample": r["sentences"][0]}
                          for r in results])
 
@@ -86,7 +92,7 @@ def perturbation_table(results: list[dict]) -> pd.DataFrame:
     rows = []
     for r in results:
         for i, s in enumerate(r["sentences"]):
-            rows.append({"k": r["k"], "sample": i + 1, "sentence": s})
+            rows.append({"k": f"{r['k']:g}", "sample": i + 1, "sentence": s})
     return pd.DataFrame(rows)
 
 
@@ -106,20 +112,31 @@ def projection_figure(coords, hover: list[str], color=None, color_label: str = "
                                        text=[hover[i] for i in idx], customdata=idx,
                                        hovertemplate="%{text}<extra></extra>", marker=dict(size=5, opacity=0.7)))
     else:
-        marker = dict(size=5, opacity=0.7)
+        marker = dict(size=5, opacity=0.5 if overlays else 0.7, color="#9aa7b8")
         if color is not None:
             marker.update(color=list(color), colorscale="Viridis", showscale=True, colorbar=dict(title=color_label))
         fig.add_trace(go.Scattergl(x=coords[:, 0], y=coords[:, 1], mode="markers", name="corpus", text=hover,
                                    customdata=list(range(len(hover))), hovertemplate="%{text}<extra></extra>",
                                    marker=marker))
-    for ov in overlays or []:
+    for i, ov in enumerate(overlays or []):
         xy = np.asarray(ov["xy"])
-        fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines+markers" if ov.get("path") else "markers",
-                                 name=ov["name"], text=ov["text"], hovertemplate="%{text}<extra></extra>",
-                                 marker=dict(size=11 if not ov.get("path") else 8,
-                                             symbol="star" if not ov.get("path") else "circle",
-                                             line=dict(width=1, color="black")),
-                                 line=dict(width=2)))
+        colour = OVERLAY_COLOURS[i % len(OVERLAY_COLOURS)]
+        if ov.get("path"):       # a path: a line through its points, its start and end marked and labelled
+            fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines+markers", name=ov["name"], text=ov["text"],
+                                     hovertemplate="%{text}<extra></extra>", line=dict(width=2.5, color=colour),
+                                     marker=dict(size=8, color=colour, line=dict(width=1, color="white"))))
+            fig.add_trace(go.Scatter(x=xy[[0, -1], 0], y=xy[[0, -1], 1], mode="markers+text", showlegend=False,
+                                     text=["start", "end"], textposition="top center", hoverinfo="skip",
+                                     textfont=dict(color=colour, size=13),
+                                     marker=dict(size=15, color=colour, symbol=["circle", "square"],
+                                                 line=dict(width=1.5, color="black"))))
+        else:                    # typed sentences: large stars, numbered
+            fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers+text", name=ov["name"],
+                                     text=[str(j + 1) for j in range(len(xy))], textposition="top center",
+                                     customdata=ov["text"], hovertemplate="%{customdata}<extra></extra>",
+                                     textfont=dict(color=colour, size=13),
+                                     marker=dict(size=16, color=colour, symbol="star",
+                                                 line=dict(width=1.5, color="black"))))
     fig.update_layout(template=TEMPLATE, height=620, title=title or None, dragmode="lasso",
                       xaxis=dict(showticklabels=False, title=""), yaxis=dict(showticklabels=False, title=""),
                       legend=dict(orientation="h", y=-0.05))
@@ -224,15 +241,22 @@ def training_curves_figure(history: dict) -> go.Figure:
                                  marker=dict(symbol="diamond", size=9)))
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(title_text="nats per sentence", type="log", secondary_y=False)
-    fig.update_yaxes(title_text="KL weight", range=[0, 1.05], secondary_y=True)
+    fig.update_yaxes(title_text="KL weight β", range=[0, 1.1], tickvals=[0, 0.25, 0.5, 0.75, 1.0],
+                     showgrid=False, secondary_y=True)
     fig.update_layout(template=TEMPLATE, height=460, legend=dict(orientation="h", y=1.15))
     return fig
 
 
 # ------------------------------------------------------------------------------------------ downstream uses
+def escape_markdown(text: str) -> str:
+    """Text shown literally inside Markdown: `___` would otherwise become a rule, `_a_` italics, `<unk>` a tag."""
+    import re
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~$-])", r"\\\1", text)
+
+
 def highlight_fill(sentence: str, unknown: list[int]) -> str:
-    """Markdown of a filled sentence with the imputed words in bold."""
-    words = sentence.split()
+    """Markdown of a filled sentence with the imputed words in bold (every word shown literally)."""
+    words = [escape_markdown(w) for w in sentence.split()]
     return " ".join(f"**{w}**" if i in unknown else w for i, w in enumerate(words))
 
 

@@ -38,15 +38,37 @@ def test_spectrum_and_neighbours_on_a_known_matrix():
     vocab = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "up", "rise", "down", "fall"])
     J = torch.zeros(8, 2)
     J[4], J[5], J[6], J[7] = torch.tensor([1.0, 0.1]), torch.tensor([0.9, 0.12]), torch.tensor([-1.0, 0]), torch.tensor([-0.8, -0.1])
-    near = jacobian.nearest_words(J, vocab, "up", k=3)
+    near = jacobian.nearest_words(J, vocab, "up", k=3, whiten=False)          # the paper's raw rows
     assert [w for w, _ in near] == ["rise", "down", "fall"]          # cosines 0.999, -0.995, -0.9997
     assert near[0][1] == pytest.approx(0.9993, abs=1e-3)
-    assert jacobian.nearest_words(J, vocab, "down", k=1)[0][0] == "fall"
+    assert jacobian.nearest_words(J, vocab, "down", k=1, whiten=False)[0][0] == "fall"
     with pytest.raises(KeyError):
         jacobian.nearest_words(J, vocab, "sideways")
     sv = jacobian.singular_values(torch.diag(torch.tensor([5.0, 1.0, 0.001])))
     torch.testing.assert_close(sv, torch.tensor([5.0, 1.0, 0.001]))
     assert jacobian.effective_dims(sv, 0.01) == 2
+
+
+def test_whitened_embeddings_see_past_a_dominant_direction():
+    """Every row has a large component along one latent direction (as in a trained sentence VAE) and the
+    words form two groups along a weaker one. Raw-row cosines are near 1 for every pair, across the groups
+    too, so their values say nothing; the whitened embeddings (rows of U_k, J = U S V^T) give cosines near 1
+    within a group and near 0 across the groups (the noise direction, below the threshold, is dropped)."""
+    g = torch.Generator().manual_seed(0)
+    words = [f"a{i}" for i in range(20)] + [f"b{i}" for i in range(20)]
+    vocab = Vocab(["<pad>", "<unk>", "<bos>", "<eos>"] + words)
+    J = torch.zeros(len(vocab), 3)
+    J[4:, 0] = 5.0 + 5 * torch.rand(40, generator=g)              # the dominant, shared direction
+    J[4:24, 1], J[24:, 1] = 0.3, -0.3                               # the groups
+    J[4:, 2] = 0.05 * torch.randn(40, generator=g)
+    cos = lambda E: torch.nn.functional.normalize(E[4:].double(), dim=1) @ torch.nn.functional.normalize(E[4:].double(), dim=1).T
+    raw, white = cos(J), cos(jacobian.word_embeddings(J))
+    assert raw[:20, 20:].min() > 0.98                               # across the groups: no contrast
+    assert white[:20, 20:].mean() < 0.1 and white[:20, :20].mean() > 0.9
+    near = jacobian.nearest_words(J, vocab, "a0", k=10)
+    assert all(w.startswith("a") for w, _ in near)
+    U = torch.linalg.svd(J.double(), full_matrices=False).U
+    torch.testing.assert_close(jacobian.word_embeddings(J).abs(), U[:, :2].abs().float())   # the noise direction is dropped
 
 
 def test_auroc_of_separated_and_identical_scores():

@@ -101,3 +101,30 @@ def test_latex_table_is_balanced_and_escaped():
         assert len(re.findall(r"(?<!\\)&", r)) == 1
     assert "a\\_b \\& c" in tex and "100\\% of \\$5 \\#1" in tex
     assert "\\caption{Reconstructions \\& more}" in tex and "\\label{tab:rec}" in tex
+
+
+def test_latex_escapes_angle_brackets_and_wraps_long_sentences():
+    long = "the company said it expects to report a loss for the third quarter of the year"
+    df = pd.DataFrame({"": ["D", "M"], "sentence": [long, "a <unk> b"], "BLEU": [100.0, 12.5]})
+    tex = export.latex_table(df)
+    assert "\\textless{}unk\\textgreater{}" in tex and "<unk>" not in tex
+    assert "\\begin{tabular}{lp{0.70\\linewidth}r}" in tex          # the long column wraps, numbers align right
+
+
+def test_png_records_its_dpi(browser):
+    from PIL import Image
+    img = Image.open(io.BytesIO(export.figure_bytes(_overlap_fig(), "png", "one-column")))
+    assert tuple(round(v) for v in img.info["dpi"]) == (288, 288)
+
+
+def test_posterior_csv_has_sigma_and_export_has_round_upright_ticks():
+    per_dim = {"dimension": list(range(32)), "mu": [0.1 * i for i in range(32)], "sigma": [0.5] * 32,
+               "kl": [0.01 * i for i in range(32)]}
+    fig = figures.posterior_figure(per_dim)
+    df = export.figure_data(fig)
+    mu = df[df.trace == "μ ± σ"]
+    assert mu.y_error.tolist() == [0.5] * 32 and mu.y.tolist() == per_dim["mu"]
+    paper = export.paper_figure(fig, "one-column")
+    assert not paper.layout.annotations                            # no subplot title to collide with an axis
+    for ax in (paper.layout.xaxis, paper.layout.xaxis2):
+        assert ax.dtick is None and ax.nticks == 10 and ax.tickangle == 0

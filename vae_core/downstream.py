@@ -16,20 +16,37 @@ from .data import TextError, Vocab, encode_text
 from .decoding import constrained_beam_search, decode
 from .latent import encode_sentences, ids_to_text
 from .model import SentenceVAE
+from .tokenize import tokenize
 
 BLANKS = ("___", "_", "?")
 
 
-def parse_blanks(text: str, blanks: tuple[str, ...] = BLANKS) -> tuple[list[str], list[int]]:
-    """Split a sentence with blanks ("the ___ fell") into tokens and the positions of the blanks.
+def parse_blanks(text: str, vocab: Vocab | None = None, blanks: tuple[str, ...] = BLANKS) -> tuple[list[str], list[int]]:
+    """Split a sentence with blanks ("The company's ___ fell.") into tokens and the positions of the blanks.
 
+    The words between blanks go through the vocabulary's tokenizer (`vae_core.tokenize`), so "company's"
+    becomes "company 's" and the blanks keep their places; without `vocab` the text is split on whitespace.
     Raises TextError when the sentence is empty or has no blank."""
-    tokens = text.split()
-    if not tokens:
+    chunks = text.split()
+    if not chunks:
         raise TextError("the sentence is empty")
-    unknown = [i for i, t in enumerate(tokens) if t in blanks]
+    tokens, unknown, segment = [], [], []
+
+    def flush():
+        if segment:
+            tokens.extend(tokenize(" ".join(segment), vocab.tokenizer, vocab.stoi)[0] if vocab else segment)
+            segment.clear()
+    for c in chunks:
+        if c in blanks:
+            flush()
+            unknown.append(len(tokens))
+            tokens.append(c)
+        else:
+            segment.append(c)
+    flush()
     if not unknown:
-        raise TextError(f"mark at least one unknown word with {' or '.join(repr(b) for b in blanks[:2])}")
+        raise TextError("mark at least one unknown word with three underscores (___), one underscore (_) or a "
+                        "question mark (?), each on its own between spaces")
     return tokens, unknown
 
 
@@ -42,21 +59,15 @@ def impute(model: SentenceVAE, vocab: Vocab, text: str, steps: int = 3, beam_siz
     known words fixed (`decoding.constrained_beam_search`). Stops after `steps` steps or when a step
     changes nothing. The paper uses 3 steps of beam size 5.
 
-    Returns {"unknown": blank positions, "steps": [{"step", "sentence", "filled": [words], "log_p": log p(x|z)
+    Returns {"unknown": blank positions, "requested_steps": steps, "steps": [{"step", "sentence", "filled": [words], "log_p": log p(x|z)
     in nats per sentence with `<eos>`, "changed": bool}], "final": the last fill}. Raises TextError for an
     empty sentence or one without a blank, RuntimeError for the LM baseline. (All words blank is allowed:
     the fill is then the best sentence of that length under the code of `<unk> ... <unk>`.)
     """
     if not model.has_latent:
         raise RuntimeError("the language-model baseline has no latent variable to impute with")
-    tokens, unknown = parse_blanks(text)
-    known = [t for i, t in enumerate(tokens) if i not in unknown]
-    seen = encode_text(" ".join(known), vocab).tokens if known else []
-    if len(seen) != len(known):
-        raise TextError("the known words changed length when normalised; separate them with spaces")
-    words, it = [], iter(seen)
-    for i in range(len(tokens)):
-        words.append(vocab.itos[vocab.unk_id] if i in unknown else next(it))
+    tokens, unknown = parse_blanks(text, vocab)
+    words = [vocab.itos[vocab.unk_id] if i in unknown or t not in vocab else t for i, t in enumerate(tokens)]
     template = [None if i in unknown else vocab.stoi.get(w, vocab.unk_id) for i, w in enumerate(words)]
     history = []
     for step in range(1, steps + 1):
@@ -69,7 +80,7 @@ def impute(model: SentenceVAE, vocab: Vocab, text: str, steps: int = 3, beam_siz
                         "log_p": log_p, "changed": changed})
         if not changed:
             break
-    return {"unknown": unknown, "steps": history, "final": history[-1]["sentence"]}
+    return {"unknown": unknown, "requested_steps": steps, "steps": history, "final": history[-1]["sentence"]}
 
 
 @torch.no_grad()

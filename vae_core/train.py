@@ -452,6 +452,8 @@ class Trainer:
                 if reason:
                     bar.close()
                     self.train_seconds = seconds_before + time.monotonic() - start
+                    if reason == "max_steps" and self.batch_in_epoch > 0:
+                        self._record_partial_epoch(time.monotonic() - epoch_start_time, tokens_this_run)
                     self.save()
                     return reason
                 batch = batches[self.batch_in_epoch]
@@ -515,35 +517,53 @@ class Trainer:
         bar.set_postfix(loss=f"{loss / n:.2f}", kl=f"{entry['kl']:.2f}", ppl=f"{entry['ppl']:.1f}",
                         beta=f"{entry['kl_weight']:.2f}")
 
+    def _epoch_record(self, seconds: float, tokens: float, sentences: int) -> dict:
+        """Validate (rank 0; every rank gets the result) and build the history record of the epoch so far."""
+        loss, rec, kl, ntok = self.global_sums()[0].tolist()
+        n = max(sentences, 1)
+        val = self.dist.broadcast(self.validate() if self.dist.is_main else None)
+        record = {"epoch": self.epoch + 1, "step": self.step, "kl_weight": self.kl_weight(),
+                  "lr": self.opt.param_groups[0]["lr"], "train_loss": loss / n, "train_rec": rec / n,
+                  "train_kl": kl / n, "train_ppl": math.exp(min((rec + kl) / max(ntok, 1), 50.0)),
+                  "epoch_seconds": round(seconds, 2), "tokens_per_s": round(tokens / max(seconds, 1e-9), 1), **val}
+        self.history["epochs"].append(record)
+        if not self.quiet:
+            print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in record.items()}), flush=True)
+        return record
+
+    def _save_best_if_improved(self, metric: float) -> bool:
+        improved = metric < self.best_val
+        if improved:
+            self.best_val = metric
+            if self.dist.is_main:
+                save_checkpoint(self.out / "best", self.model, self.mcfg, self.vocab, self.tcfg, self.history,
+                                self.progress())
+        return improved
+
+    def _record_partial_epoch(self, seconds: float, tokens: float) -> None:
+        """A run that reaches --max-steps inside an epoch still validates, records the epoch so far (marked
+        "partial", with the batches done) and keeps OUT/best, so it can be evaluated and shown. The learning-
+        rate schedule and early stopping only count whole epochs; a resumed run finishes the epoch."""
+        sentences = sum(len(b) for b in self.train.batches(self.tcfg.batch_size, shuffle=True, seed=self.tcfg.seed,
+                                                          epoch=self.epoch)[: self.batch_in_epoch])
+        record = self._epoch_record(seconds, tokens, sentences)
+        record.update(partial=True, batches=self.batch_in_epoch)
+        self._save_best_if_improved(record.get("val_amim", record["val_nll"]))
+
     def _end_epoch(self, seconds: float, tokens: float) -> None:
         """Validate, record the epoch, step the plateau schedule, save OUT/best when validation improves.
 
         `seconds`/`tokens`: time and target tokens of this invocation's part of the epoch (for tokens/s).
         """
-        loss, rec, kl, ntok = self.global_sums()[0].tolist()
-        n = len(self.train)
-        # rank 0 validates; every rank gets the result, so all step the learning-rate schedule alike
-        val = self.dist.broadcast(self.validate() if self.dist.is_main else None)
-        record = {"epoch": self.epoch + 1, "step": self.step, "kl_weight": self.kl_weight(),
-                  "lr": self.opt.param_groups[0]["lr"], "train_loss": loss / n, "train_rec": rec / n,
-                  "train_kl": kl / n, "train_ppl": math.exp((rec + kl) / ntok),
-                  "epoch_seconds": round(seconds, 2), "tokens_per_s": round(tokens / max(seconds, 1e-9), 1), **val}
-        self.history["epochs"].append(record)
-        metric = val.get("val_amim", val["val_nll"])      # sMIM is selected by its own objective
+        record = self._epoch_record(seconds, tokens, len(self.train))
+        metric = record.get("val_amim", record["val_nll"])      # sMIM is selected by its own objective
         self.plateau.step(metric)
-        if not self.quiet:
-            print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in record.items()}), flush=True)
-        improved = metric < self.best_val
         self.epoch += 1
         self.batch_in_epoch = 0
         self.epoch_acc.zero_()
         self.epoch_tokens = 0
+        improved = self._save_best_if_improved(metric)
         self.bad_epochs = 0 if improved else self.bad_epochs + 1
-        if improved:
-            self.best_val = metric
-        if improved and self.dist.is_main:
-            save_checkpoint(self.out / "best", self.model, self.mcfg, self.vocab, self.tcfg, self.history,
-                            self.progress())
 
 
 def main(argv=None) -> int:

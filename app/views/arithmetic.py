@@ -8,7 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import analysis_page, path_map_controls, show_notices, show_path_on_map, show_table, side_by_side
+from app.common import (analysis_page, path_map_controls, show_notices, show_path_on_map, show_problem, show_table,
+                        side_by_side)
 from app.state import persist
 from vae_core.data import TextError
 from vae_core.downstream import apply_direction, latent_direction
@@ -50,7 +51,7 @@ for m, box, key in side_by_side(models):
             d = latent_direction(m.model, m.vocab, group_a, group_b)
             res = apply_direction(m.model, m.vocab, text, d["direction"], strengths)
         except TextError as e:
-            st.warning(f"Cannot apply the direction: {e}.")
+            show_problem("Cannot apply the direction", e)
             continue
         show_notices([res["input"]])
         st.caption(f"‖d‖ = {d['norm']:.3f} from {d['n_a']} + {d['n_b']} sentences")

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import analysis_page, show_table, side_by_side
+from app.common import analysis_page, show_problem, show_table, side_by_side
 from app.state import persist
 from vae_core.data import TextError
 from vae_core.downstream import impute, rank_candidates
@@ -32,9 +32,13 @@ for m, box, key in side_by_side(models):
             with st.spinner("Imputing…"):
                 res = impute(m.model, m.vocab, text, steps=steps, beam_size=beam)
         except TextError as e:
-            st.warning(f"Cannot impute: {e}.")
+            show_problem("Cannot impute", e)
         else:
             st.markdown(f"**Final fill:** {figures.highlight_fill(res['final'], res['unknown'])}")
+            ran = len(res["steps"])
+            if ran < res["requested_steps"]:
+                st.caption(f"Ran {ran} of {res['requested_steps']} steps: step {ran} changed nothing, so later "
+                           "steps would repeat it.")
             show_table(figures.imputation_table(res), "Imputation steps", f"{key}impute_table", hide_index=True)
 
 st.subheader("Rank candidates by latent distance")
@@ -51,7 +55,7 @@ for m, box, key in side_by_side(models):
         try:
             ranked = rank_candidates(m.model, m.vocab, prompt, [c for c in cands.splitlines() if c.strip()])
         except TextError as e:
-            st.warning(f"Cannot rank: {e}.")
+            show_problem("Cannot rank", e)
         else:
             show_table(figures.ranking_table(ranked), "Candidates ranked by latent distance", f"{key}rank_table",
                        hide_index=True)

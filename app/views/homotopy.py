@@ -8,7 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import analysis_page, path_map_controls, show_notices, show_path_on_map, show_table, side_by_side
+from app.common import (analysis_page, path_map_controls, show_notices, show_path_on_map, show_problem, show_table,
+                        side_by_side)
 from app.state import persist
 from vae_core.data import TextError
 from vae_core.latent import homotopy
@@ -37,7 +38,7 @@ for m, box, key in side_by_side(models):
             with st.spinner("Decoding the path…"):
                 result = homotopy(m.model, m.vocab, a, b, steps=steps, method=method, strategy=strategy)
         except TextError as e:
-            st.warning(f"Both sentences are needed: {e}.")
+            show_problem("Both sentences are needed", e)
             st.stop()
 
         show_notices(result["inputs"])

@@ -21,12 +21,15 @@ for m, box, key in side_by_side(models):
         epochs = m.history.get("epochs", [])
         if epochs:
             last = epochs[-1]
-            c = st.columns(5)
-            c[0].metric("epochs", last.get("epoch"))
-            c[1].metric("valid NLL (nats/sent.)", f"{last.get('val_nll', float('nan')):.2f}")
-            c[2].metric("valid KL", f"{last.get('val_kl', float('nan')):.2f}")
-            c[3].metric("valid PPL", f"{last.get('val_ppl', float('nan')):.1f}")
-            c[4].metric("active units", last.get("val_active_units", "–"))
+            # three to a row: five in one row cut the values off ("10…"), worse in compare mode
+            for row in ((("epochs", f"{last.get('epoch')}" + (" (partial)" if last.get("partial") else "")),
+                         ("valid NLL, nats/sentence", f"{last.get('val_nll', float('nan')):.2f}"),
+                         ("valid KL, nats", f"{last.get('val_kl', float('nan')):.2f}")),
+                        (("valid PPL", f"{last.get('val_ppl', float('nan')):.1f}"),
+                         ("active units", f"{last.get('val_active_units', '–')}"),
+                         ("steps", f"{last.get('step', '–')}"))):
+                for col, (label, value) in zip(st.columns(3), row):
+                    col.metric(label, value)
             if "val_amim" in last:      # sentenceMIM is trained (and selected) on its own loss, not the ELBO
                 st.caption(f"Trained with the A-MIM loss (Livne et al. 2020): valid A-MIM loss {last['val_amim']:.2f}, "
                            f"valid reconstruction {last.get('val_rec', float('nan')):.2f} nats per sentence. The ELBO above "

@@ -7,7 +7,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import DEFAULT_SENTENCE, analysis_page, show_figure, show_notices, show_table, side_by_side
+from app.common import (DEFAULT_SENTENCE, analysis_page, show_figure, show_notices, show_problem, show_table,
+                        side_by_side)
 from app.state import persist
 from vae_core.analysis import perturb
 from vae_core.data import TextError, encode_text
@@ -35,7 +36,7 @@ for m, box, key in side_by_side(models):
             with st.spinner(f"Decoding {len(ks) * n} perturbed codes…"):
                 results = perturb(m.model, m.vocab, text, ks, n, int(seed))
         except TextError as e:
-            st.warning(f"Nothing to encode: {e}.")
+            show_problem("Nothing to encode", e)
             st.stop()
 
         show_notices([enc])

@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (analysis_page, corpus_picker, projection_for, show_figure, show_notices, show_table,
-                        side_by_side)
+from app.common import (analysis_page, corpus_picker, projection_for, show_figure, show_notices, show_problem,
+                        show_table, side_by_side)
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences, homotopy
 from app.state import persist
@@ -63,7 +63,7 @@ for m, box, key in side_by_side(models):
                 overlays.append({"name": "typed", "xy": place(post.mu.numpy(), proj["mu"], proj["coords"]),
                                  "text": [" ".join(e.tokens) for e in post.inputs]})
             except TextError as e:
-                st.warning(f"Cannot place a typed sentence: {e}.")
+                show_problem("Cannot place a typed sentence", e)
         if h1.strip() and h2.strip() and m.model_config.is_sequence:
             try:
                 h = homotopy(m.model, m.vocab, h1, h2, steps=9)
@@ -71,14 +71,15 @@ for m, box, key in side_by_side(models):
                                  "xy": place(h["z"].numpy(), proj["mu"], proj["coords"]),
                                  "text": [f"t={t:.2f}: {s}" for t, s in zip(h["t"], h["sentences"])]})
             except TextError as e:
-                st.warning(f"Cannot draw the homotopy: {e}.")
+                show_problem("Cannot draw the homotopy", e)
 
         n = len(corpus["sentences"])
         fig = figures.projection_figure(proj["coords"], corpus["sentences"], color, color_by, overlays,
                                         title=f"{method.upper()} of {n} posterior means ({corpus['name']})")
         event = show_figure(fig, "Projection", f"{key}projection_plot", on_select="rerun",
                             selection_mode=("box", "lasso"))
-        st.caption(("read from the disk cache" if proj["cached"] else "computed and cached") + f" · {n} sentences")
+        st.caption(("read from the disk cache" if proj["cached"] else "computed in this session and cached on disk")
+                   + f" · {n} sentences")
 
         points = event.selection.points if event and event.selection else []
         picked = sorted({int(cd[0] if isinstance(cd, list) else cd) for cd in (p.get("customdata") for p in points)
