@@ -263,6 +263,18 @@ def encode_corpus_cached(ckpt_path: str, checkpoint_id: str, sentences: tuple[st
     return posterior_of_corpus(ck.model, ck.vocab, list(sentences))
 
 
+def aggregate_stats(ck: Checkpoint, corpus: dict) -> dict:
+    """The aggregate posterior's per-dimension mean, std and mean KL over `corpus` as torch tensors
+    (`vae_core.latent.aggregate_posterior`), plus "active_units" (`vae_core.estimators.active_units`); the
+    corpus is encoded once per checkpoint and corpus (`encode_corpus_cached`)."""
+    import torch
+    from vae_core.estimators import active_units
+    from vae_core.latent import aggregate_posterior
+    post = encode_corpus_cached(str(ck.path.resolve()), ck.meta["checkpoint_id"], tuple(corpus["sentences"]))
+    mu = torch.from_numpy(post["mu"])
+    return {**aggregate_posterior(mu, torch.from_numpy(post["logvar"])), "active_units": active_units(mu)[0]}
+
+
 def projection_for(ck: Checkpoint, corpus: dict, method: str, params: dict | None = None, seed: int = 0) -> dict:
     """Encode `corpus` (cached per checkpoint) and project its posterior means (disk-cached per checkpoint,
     corpus, method and parameters). Returns the posterior dict plus "coords" (N, 2) and "cached"."""

@@ -196,3 +196,36 @@ def _escape(text: str) -> str:
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
             "<": r"\textless{}", ">": r"\textgreater{}"}
     return "".join(repl.get(c, c) for c in text)
+
+
+# ------------------------------------------------------------------------------------------ corpus codes
+def corpus_codes_table(sentences: list[str], mu, logvar) -> pd.DataFrame:
+    """One row per sentence: the sentence, then mu_0..mu_{n-1} and sigma_0..sigma_{n-1} of q(z|x)."""
+    import numpy as np
+    mu, sigma = np.asarray(mu), np.exp(0.5 * np.asarray(logvar))
+    data = {"sentence": list(sentences)}
+    data.update({f"mu_{d}": mu[:, d] for d in range(mu.shape[1])})
+    data.update({f"sigma_{d}": sigma[:, d] for d in range(mu.shape[1])})
+    return pd.DataFrame(data)
+
+
+def corpus_codes_npz(sentences: list[str], mu, logvar) -> bytes:
+    """NumPy .npz with arrays mu (N, n), sigma (N, n) float32 and sentences (N,) unicode; loads with
+    `np.load(f)` (no pickle needed)."""
+    import io
+    import numpy as np
+    buf = io.BytesIO()
+    np.savez_compressed(buf, mu=np.asarray(mu, dtype=np.float32),
+                        sigma=np.exp(0.5 * np.asarray(logvar, dtype=np.float64)).astype(np.float32),
+                        sentences=np.array(list(sentences), dtype=str))
+    return buf.getvalue()
+
+
+def projector_tsv(sentences: list[str], mu) -> tuple[bytes, bytes]:
+    """TensorBoard Embedding Projector files: vectors.tsv (one posterior mean a line, tab-separated) and
+    metadata.tsv (the sentences, one a line; a single column has no header). Tabs and line breaks inside a
+    sentence become spaces, so the lines stay aligned."""
+    import numpy as np
+    vec = "\n".join("\t".join(f"{v:.6g}" for v in row) for row in np.asarray(mu)) + "\n"
+    meta = "\n".join(" ".join(s.split()) or "(empty)" for s in sentences) + "\n"
+    return vec.encode("utf-8"), meta.encode("utf-8")

@@ -281,3 +281,103 @@ def arithmetic_table(result: dict) -> pd.DataFrame:
     sents = result["sentences"]
     return pd.DataFrame({"s": [f"{s:.2f}" for s in result["strengths"]], "sentence": sents,
                          "changed": [""] + ["●" if a != b else "" for a, b in zip(sents, sents[1:])]})
+
+
+# ------------------------------------------------------------------------------------------ traversal, collapse
+def traversal_table(result: dict, kl: list[float] | None = None) -> pd.DataFrame:
+    """`vae_core.latent.traverse` as a grid: one row per dimension (with its mean KL in nats when given),
+    one column per offset in aggregate-posterior standard deviations."""
+    cols = [f"{o:+.1f}σ" for o in result["offsets"]]
+    index = [f"z{d}" + (f" (KL {kl[d]:.2f})" if kl is not None else "") for d in result["dims"]]
+    return pd.DataFrame(result["sentences"], index=pd.Index(index, name="dimension"), columns=cols)
+
+
+def traversal_figure(result: dict) -> go.Figure:
+    """Heatmap of how far each decode of a traversal moves from the middle of its sweep (word edit distance),
+    dimensions by offsets; hover shows the sentence."""
+    fig = go.Figure(go.Heatmap(z=result["changes"], x=[f"{o:+.1f}σ" for o in result["offsets"]],
+                               y=[f"z{d}" for d in result["dims"]], text=result["sentences"],
+                               hovertemplate="%{y} at %{x}: %{text}<extra>%{z} words changed</extra>",
+                               colorscale="Blues", colorbar=dict(title="words<br>changed")))
+    fig.update_layout(template=TEMPLATE, height=max(260, 60 + 34 * len(result["dims"])),
+                      xaxis_title="offset of z_d (aggregate-posterior σ)", yaxis_title="latent dimension",
+                      yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category"))
+    return fig
+
+
+def kl_history_figure(history: dict) -> go.Figure | None:
+    """KL per latent dimension on the validation split at each epoch (heatmap, nats), and the active units
+    (line, right axis): which dimensions carry information, and since when. None when the history has no
+    per-dimension KL (checkpoints trained before it was recorded)."""
+    epochs = [e for e in history.get("epochs", []) if "val_kl_per_dim" in e]
+    if not epochs:
+        return None
+    x = [e["epoch"] + (0.5 if e.get("partial") else 0) for e in epochs]
+    z = list(map(list, zip(*[e["val_kl_per_dim"] for e in epochs])))          # (n, epochs)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.06)
+    fig.add_trace(go.Heatmap(z=z, x=x, y=list(range(len(z))), colorscale="Viridis", name="KL",
+                             colorbar=dict(title="KL (nats)", len=0.7, y=0.65),
+                             hovertemplate="epoch %{x}, z%{y}: KL %{z:.3f} nats<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=x, y=[e.get("val_active_units") for e in epochs], mode="lines+markers",
+                             name="active units"), row=2, col=1)
+    fig.update_yaxes(title_text="latent dimension", row=1, col=1)
+    fig.update_yaxes(title_text="active units", rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(title_text="epoch", row=2, col=1)
+    fig.update_layout(template=TEMPLATE, height=520, showlegend=False)
+    return fig
+
+
+def active_units_history_figure(history: dict) -> go.Figure:
+    """Validation KL (nats per sentence) and active units at each epoch, for any checkpoint's history."""
+    epochs = history.get("epochs", [])
+    x = [e["epoch"] for e in epochs]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Scatter(x=x, y=[e.get("val_kl") for e in epochs], mode="lines+markers", name="valid KL"))
+    fig.add_trace(go.Scatter(x=x, y=[e.get("val_active_units") for e in epochs], mode="lines+markers",
+                             name="active units", line=dict(dash="dot")), secondary_y=True)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(title_text="KL (nats per sentence)", rangemode="tozero", secondary_y=False)
+    fig.update_yaxes(title_text="active units", rangemode="tozero", secondary_y=True)
+    fig.update_layout(template=TEMPLATE, height=360, legend=dict(orientation="h", y=1.15))
+    return fig
+
+
+def decoder_use_figure(uses: dict) -> go.Figure:
+    """-log p(x|z) (nats per sentence) with z from the sentence's own posterior, another sentence's and the
+    prior (`vae_core.diagnostics.decoder_uses_z`)."""
+    names = ["own posterior q(z|x_i)", "another sentence's q(z|x_j)", "prior p(z)"]
+    vals = [uses["own"], uses["other"], uses["prior"]]
+    fig = go.Figure(go.Bar(x=names, y=vals, text=[f"{v:.1f}" for v in vals], textposition="outside",
+                           marker_color=["#4C78A8", "#F58518", "#9D755D"]))
+    fig.update_layout(template=TEMPLATE, height=360, yaxis_title="−log p(x | z), nats per sentence",
+                      yaxis=dict(rangemode="tozero"), title=f"{uses['n']} sentences")
+    return fig
+
+
+def kl_per_dimension_figure(kl: list[float], threshold: float | None = None) -> go.Figure:
+    """Mean KL(q(z_d|x) || N(0,1)) over a corpus, per dimension (nats), sorted as given."""
+    fig = go.Figure(go.Bar(x=list(range(len(kl))), y=kl, hovertemplate="z%{x}: %{y:.3f} nats<extra></extra>"))
+    if threshold is not None:
+        fig.add_hline(y=threshold, line=dict(dash="dot", color="gray"))
+    fig.update_layout(template=TEMPLATE, height=320, xaxis_title="latent dimension", yaxis_title="mean KL (nats)")
+    return fig
+
+
+def sample_quality_table(q: dict) -> pd.DataFrame:
+    """`vae_core.diagnostics.sample_quality` as a one-row table."""
+    return pd.DataFrame([{"samples": q["n"], "self-BLEU": f"{q['self_bleu']:.1f}", "distinct-1": f"{q['distinct_1']:.3f}",
+                          "distinct-2": f"{q['distinct_2']:.3f}", "unique": f"{100 * q['unique']:.0f}%",
+                          "copies of training sentences": "–" if q["copied"] is None else f"{100 * q['copied']:.1f}%"}])
+
+
+def evaluation_table(res: dict) -> pd.DataFrame:
+    """The headline numbers of an evaluation JSON (`vae_core.evaluate.evaluation_record`), with their units."""
+    rows = [("NLL (negative ELBO)", "nll", "nats/sentence"), ("reconstruction −E[log p(x|z)]", "rec", "nats/sentence"),
+            ("KL", "kl", "nats/sentence"), ("IW-NLL", "iw_nll", "nats/sentence"), ("PPL", "ppl", "<eos> counted"),
+            ("IW-PPL", "iw_ppl", "<eos> counted"), ("MELBO", "melbo", "nats/sentence, no <eos>"),
+            ("BLEU-1", "bleu1", "Livne et al.'s"), ("active units", "active_units", "of the latent dimensions"),
+            ("mutual information (per batch)", "mutual_info_batch", "nats, He et al.'s code"),
+            ("mutual information (whole corpus)", "mutual_info", "nats")]
+    return pd.DataFrame([{"quantity": name, "value": "–" if res.get(k) is None else
+                          (f"{res[k]:.3f}" if isinstance(res[k], float) else str(res[k])), "unit": unit}
+                         for name, k, unit in rows])

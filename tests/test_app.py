@@ -27,8 +27,9 @@ def demo(demo_dir):
 def test_main_opens_on_demo_checkpoint():
     at = AppTest.from_file(str(APP / "main.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
-    assert at.sidebar.selectbox(key="ckpt_choice").value.endswith("checkpoints/demo-vae")
-    assert at.title[0].value == "Encode & reconstruct"
+    assert at.sidebar.selectbox(key="ckpt_choice").value == "checkpoints/demo-vae"
+    assert at.title[0].value == "Sentence VAE explorer"                       # the start page
+    assert any("Active:" in m.value and "demo-vae" in m.value for m in at.sidebar.markdown)
 
 
 def test_encode_page_shows_reconstructions_and_posterior(demo):
@@ -297,3 +298,161 @@ def test_compare_mode_overlap_puts_both_models_in_one_figure_per_quantity():
     assert len(aurocs) == 4 and aurocs[3] > 0.99               # sMIM's log q(z_i|x_j) separates (Livne Fig. 3)
     specs = [c.proto.spec for c in at.get("plotly_chart")]
     assert len(specs) == 2 and all("demo-vae" in s and "demo-smim" in s for s in specs)
+
+
+# ------------------------------------------------------------------------------------------ daily use
+def _main() -> AppTest:
+    return AppTest.from_file(str(APP / "main.py"), default_timeout=TIMEOUT)
+
+
+def test_choices_persist_across_views_and_live_in_the_url():
+    at = _main().run()
+    at.switch_page("views/encode.py").run()
+    at.text_input(key="sentence").set_value("The market fell sharply.").run()
+    at.sidebar.selectbox(key="ckpt_compare").set_value("checkpoints/demo-smim").run()
+    at.switch_page("views/homotopy.py").run()
+    assert at.title[0].value == "Homotopy" and not at.exception
+    assert at.sidebar.selectbox(key="ckpt_compare").value == "checkpoints/demo-smim"      # compare mode kept
+    at.text_input(key="hom_first").set_value("the dollar rose").run()
+    at.switch_page("views/perturb.py").run()                                     # shares the sentence
+    assert at.text_input(key="sentence").value == "The market fell sharply."
+    at.switch_page("views/homotopy.py").run()
+    assert at.text_input(key="hom_first").value == "the dollar rose"
+    assert dict(at.query_params) == {"compare": "checkpoints/demo-smim", "a": "the dollar rose"}
+    at.switch_page("views/encode.py").run()
+    assert at.query_params["s"] == "The market fell sharply."
+
+
+def test_a_shared_link_opens_on_its_checkpoint_and_inputs():
+    at = _main()
+    at.query_params["ckpt"] = "checkpoints/demo-smim"
+    at.query_params["s"] = "stock prices rose"
+    at.run()
+    at.switch_page("views/encode.py").run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="ckpt_choice").value == "checkpoints/demo-smim"
+    assert at.text_input(key="sentence").value == "stock prices rose"
+    at = _main()
+    at.query_params["ckpt"] = "checkpoints/no-such-model"                       # a stale link: the default
+    at.run()
+    assert not at.exception and at.sidebar.selectbox(key="ckpt_choice").value == "checkpoints/demo-vae"
+
+
+def test_typed_checkpoint_persists_and_a_bad_one_is_reported_in_the_main_pane(tmp_path):
+    at = _main().run()
+    at.sidebar.text_input(key="ckpt_typed").set_value("checkpoints/demo-smim").run()
+    at.switch_page("views/encode.py").run()
+    assert at.sidebar.text_input(key="ckpt_typed").value == "checkpoints/demo-smim"
+    assert any("Active:" in m.value and "demo-smim" in m.value for m in at.sidebar.markdown)
+    at.sidebar.text_input(key="ckpt_typed").set_value(str(tmp_path / "nothing")).run()
+    assert not at.exception and at.table                                        # the main pane is not blank
+    assert any("Cannot load the directory typed" in e.value and "Showing `checkpoints/demo-vae`" in e.value
+               for e in at.main.error)
+    assert any("Active:" in m.value and "demo-vae" in m.value for m in at.sidebar.markdown)
+
+
+def test_raw_text_is_tokenised_in_the_views(demo):
+    at = _page("encode").run()
+    at.text_input(key="sentence").set_value("The company reported higher profits.").run()
+    assert not at.exception
+    assert at.table[0].value["sentence"].iloc[0] == "the company reported higher profits"
+    notices = " ".join(i.value for i in at.info)
+    assert "tokenised" in notices and "not in the vocabulary" not in notices
+    at.text_input(key="sentence").set_value("Sales rose 5.2% to $3 billion.").run()
+    assert at.table[0].value["sentence"].iloc[0] == "sales rose N N to $ N billion"
+
+
+def test_a_long_paste_is_accepted_with_a_notice():
+    at = _page("encode").run()
+    at.text_input(key="sentence").set_value("the market fell " * 1000).run()        # 16,000 characters
+    assert not at.exception and at.table
+    assert any("truncated to 100" in i.value for i in at.info)
+
+
+def test_traversal_view_sweeps_the_most_active_dimension():
+    at = _page("traversal")
+    at.session_state["trav_limit"] = 300
+    at.session_state["trav_rows"] = 3
+    at.session_state["trav_steps"] = 5
+    at.run()
+    assert not at.exception
+    grid = at.dataframe[0].value
+    assert grid.shape == (3, 5) and list(grid.columns) == ["-3.0σ", "-1.5σ", "+0.0σ", "+1.5σ", "+3.0σ"]
+    kls = [float(i.split("KL ")[1].rstrip(")")) for i in grid.index]
+    assert kls == sorted(kls, reverse=True)                                    # the most active first
+    assert "words" in at.get("plotly_chart")[0].proto.spec
+    at.radio(key="trav_base").set_value("0").run()
+    assert not at.exception and at.dataframe[0].value.shape == (3, 5)
+
+
+def test_evaluate_view_gives_the_cli_json(demo, ptb_dir):
+    from vae_core.data import Corpus, split_path
+    from vae_core.estimators import evaluate_corpus
+    at = _page("evaluate")
+    at.session_state["eval_limit"] = 30
+    at.session_state["eval_iw"] = 5
+    at.session_state["eval_bleu"] = False
+    at.run()
+    assert not at.exception and not at.table                                   # nothing runs until asked
+    at.button(key="eval_go").click().run()
+    assert not at.exception
+    res = at.json[0].value
+    import json
+    res = json.loads(res) if isinstance(res, str) else res
+    corpus = Corpus(Corpus.from_file(split_path(ptb_dir, "test"), demo.vocab).sentences[:30], demo.vocab)
+    want = evaluate_corpus(demo.model, corpus, iw_samples=5, bleu=False, batch_size=64)
+    assert res["nll"] == pytest.approx(want["nll"], rel=1e-6) and res["iw_nll"] == pytest.approx(want["iw_nll"], rel=1e-6)
+    assert res["n_sentences"] == 30 and res["split"] == "ptb.test.txt" and "oov_rate" in res
+    assert any(d.proto.label == "Download the JSON" for d in at.get("download_button"))
+
+
+def test_collapse_view_gives_a_verdict():
+    at = _page("collapse")
+    at.session_state["col_limit"] = 100
+    at.session_state["col_n"] = 60
+    at.run()
+    assert not at.exception
+    verdicts = [e.value for e in at.success] + [e.value for e in at.warning] + [e.value for e in at.error]
+    assert any("another sentence's code costs" in v for v in verdicts)
+    assert len(at.get("plotly_chart")) == 3
+
+
+def test_prior_view_reports_sample_quality():
+    at = _page("prior")
+    at.session_state["prior_quality_n"] = 50
+    at.run()
+    assert not at.exception
+    q = at.table[1].value
+    assert {"self-BLEU", "distinct-1", "distinct-2", "copies of training sentences"} <= set(q.columns)
+
+
+def test_start_page_names_the_model_and_where_to_begin():
+    at = _main().run()
+    assert not at.exception
+    assert any("demo-vae" in s.value for s in at.subheader)
+    assert len(at.get("page_link")) >= 8
+
+
+@pytest.mark.parametrize("view", ["home", "encode", "perturb", "traversal", "homotopy", "projection", "overlap",
+                                  "collapse", "jacobian", "prior", "downstream", "arithmetic", "evaluate", "model_card"])
+def test_every_text_field_survives_hostile_text(view, tmp_path, monkeypatch):
+    """Every text input and text area of every view, the sidebar's checkpoint path and the corpus paths
+    included: anything typed or pasted gives a message, never a traceback."""
+    from tests.test_hostile import HOSTILE
+    monkeypatch.setenv("VAE_CORE_CACHE", str(tmp_path))
+    paths = {"nul": "checkpoints/\x00demo", "long_path": "a" * 5000, "file": str(APP / "main.py"), "up": "../../.."}
+    at = _page(view)
+    for k, v in {"proj_method": "pca", "proj_limit": 60, "hmap_limit": 60, "trav_limit": 60, "col_limit": 60,
+                 "col_n": 20, "jac_S": 8, "eval_limit": 20, "eval_iw": 0, "eval_bleu": False, "ov_n": 10,
+                 "pert_kmax": 2, "pert_n": 2}.items():
+        at.session_state[k] = v
+    at.run()
+    field = lambda key: next(w for w in list(at.text_input) + list(at.text_area) if w.key == key)
+    keys = {w.key: w.value for w in list(at.text_input) + list(at.text_area) if w.key}
+    assert "ckpt_typed" in keys
+    for key, original in keys.items():
+        texts = dict(HOSTILE, **paths) if key.endswith(("_typed", "_dir")) else HOSTILE
+        for name, text in texts.items():
+            field(key).set_value(text).run()
+            assert not at.exception, (view, key, name)
+        field(key).set_value(original).run()          # a bad corpus path hides the widgets after it

@@ -178,6 +178,19 @@ def encode_text(text: str, vocab: Vocab, max_tokens: int = 100) -> EncodedText:
     return EncodedText(shown, ids, unknown, truncated_from, changes, vocab.tokenizer.name, cut_from)
 
 
+def corpus_from_text(sentences: Sequence[str], vocab: "Vocab", max_tokens: int = 100) -> "Corpus":
+    """A Corpus of typed or uploaded sentences, each tokenised with the vocabulary's rules (`encode_text`;
+    PTB-format lines come through unchanged). A sentence with nothing left after tokenising becomes `<unk>`,
+    so the corpus keeps one entry per input line."""
+    toks = []
+    for s in sentences:
+        try:
+            toks.append(encode_text(s, vocab, max_tokens).tokens)
+        except TextError:
+            toks.append([UNK])
+    return Corpus(toks, vocab)
+
+
 # --------------------------------------------------------------------------------------------- corpus files
 @dataclass
 class CorpusStats:

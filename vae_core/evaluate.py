@@ -25,6 +25,19 @@ from .estimators import evaluate_corpus
 from .train import select_device
 
 
+def evaluation_record(ck, corpus: Corpus, split: str, device: torch.device | str = "cpu",
+                      progress=lambda it: it, **options) -> dict:
+    """The JSON object the CLI prints, for a loaded checkpoint `ck` and a corpus (a split, or any file read
+    with the checkpoint's vocabulary): `estimators.evaluate_corpus(**options)` plus checkpoint, model, split
+    (a name for the corpus), oov_rate and seconds. The app's Evaluate view calls the same function."""
+    start = time.monotonic()
+    res = evaluate_corpus(ck.model, corpus, device=device, progress=progress, **options)
+    res.update(checkpoint=str(ck.path), model=ck.model_config.model, split=split,
+               oov_rate=sum(int((c == ck.vocab.unk_id).sum()) for c in corpus.ids) / corpus.n_tokens,
+               seconds=round(time.monotonic() - start, 2))
+    return res
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m vae_core.evaluate", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -52,17 +65,14 @@ def main(argv=None) -> int:
         corpus = Corpus.from_file(split_path(args.data, args.split), ck.vocab)
         if args.max_sentences:
             corpus = Corpus(corpus.sentences[: args.max_sentences], ck.vocab, corpus.stats)
-        start = time.monotonic()
         bar = lambda it: tqdm(it, desc=f"evaluate {args.split}", file=sys.stderr, dynamic_ncols=True)
-        res = evaluate_corpus(ck.model, corpus, iw_samples=args.iw_samples, elbo_samples=args.elbo_samples,
-                              batch_size=args.batch_size, device=device, seed=args.seed, progress=bar,
-                              refine_steps=args.refine_steps, refine_lr=args.refine_lr, bleu=not args.no_bleu)
+        res = evaluation_record(ck, corpus, args.split, device, bar, iw_samples=args.iw_samples,
+                                elbo_samples=args.elbo_samples, batch_size=args.batch_size, seed=args.seed,
+                                refine_steps=args.refine_steps, refine_lr=args.refine_lr, bleu=not args.no_bleu)
     except (CheckpointError, CorpusError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    res.update(checkpoint=str(args.checkpoint), model=ck.model_config.model, split=args.split,
-               oov_rate=sum(int((c == ck.vocab.unk_id).sum()) for c in corpus.ids) / corpus.n_tokens,
-               seconds=round(time.monotonic() - start, 2))
+    res["checkpoint"] = str(args.checkpoint)
     if args.json:
         print(json.dumps(res))
     else:

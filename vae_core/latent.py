@@ -78,17 +78,12 @@ def posterior_of_corpus(model: SentenceVAE, vocab: Vocab, sentences: list[str], 
     """Encode many sentences in length-bucketed batches: {"mu", "logvar": (N, n) numpy float32, "kl": (N,)
     nats, "length": (N,) tokens}. Sentences that are empty after normalisation are encoded as `<unk>`."""
     import numpy as np
-    from .data import Corpus, TextError
+    from .data import corpus_from_text
     from .estimators import encode_corpus
-    toks = []
-    for s in sentences:
-        try:
-            toks.append(encode_text(s, vocab, max_tokens).tokens)
-        except TextError:
-            toks.append(["<unk>"])
-    mu, logvar = encode_corpus(model, Corpus(toks, vocab), batch_size, _device(model))
+    corpus = corpus_from_text(sentences, vocab, max_tokens)
+    mu, logvar = encode_corpus(model, corpus, batch_size, _device(model))
     return {"mu": mu.numpy(), "logvar": logvar.numpy(), "kl": gaussian_kl(mu, logvar).sum(-1).numpy(),
-            "length": np.array([len(t) for t in toks])}
+            "length": np.array([len(t) for t in corpus.sentences])}
 
 
 def ids_to_text(vocab: Vocab, ids: list[list[int]]) -> list[str]:
@@ -148,6 +143,62 @@ def homotopy(model: SentenceVAE, vocab: Vocab, text1: str, text2: str, steps: in
     changed = [False] + [a != b for a, b in zip(sents, sents[1:])]
     return {"t": torch.linspace(0, 1, steps).tolist(), "z": z, "sentences": sents, "changed": changed,
             "inputs": post.inputs}
+
+
+def aggregate_posterior(mu: torch.Tensor, logvar: torch.Tensor) -> dict:
+    """Moments of the aggregate posterior q(z) = (1/N) sum_j q(z | x_j) of a corpus, per dimension:
+    {"mean": E[z] = mean_j mu_j, "std": sqrt(Var_j(mu_j) + mean_j sigma_j^2), "kl": mean_j KL(q(z_d|x_j) ||
+    N(0,1)) in nats}, each (n,). mu, logvar: (N, n) posterior parameters (e.g. `estimators.encode_corpus`)."""
+    mu, logvar = mu.double(), logvar.double()
+    var = mu.var(0, unbiased=False) + logvar.exp().mean(0)
+    return {"mean": mu.mean(0).float(), "std": var.sqrt().float(), "kl": gaussian_kl(mu, logvar).mean(0).float()}
+
+
+@torch.no_grad()
+def traverse(model: SentenceVAE, vocab: Vocab, stats: dict, dims: list[int], text: str | None = None,
+             steps: int = 7, span: float = 3.0, strategy: str = "greedy", max_len: int = 50) -> dict:
+    """Latent traversal: for each dimension d in `dims`, sweep z_d over the aggregate posterior's mean
+    +- `span` standard deviations (`aggregate_posterior` of a corpus), in `steps` points, with the other
+    coordinates held at the posterior mean of `text`, or at 0 when `text` is None; decode every code (one
+    batch). Returns {"dims", "offsets" (steps,) in standard deviations, "values" (len(dims), steps) of z_d,
+    "sentences" [[str] * steps] per dimension, "changes" [[int] * steps]: the word edit distance of each
+    decode from the one at the middle of its sweep, "input": EncodedText or None}.
+    Raises ValueError for steps < 2 or a dimension out of range, TextError for empty text.
+    """
+    n = model.latent_dim
+    if steps < 2:
+        raise ValueError(f"a traversal needs at least 2 steps, got {steps}")
+    bad = [d for d in dims if not 0 <= d < n]
+    if bad:
+        raise ValueError(f"latent dimensions {bad} are out of range 0..{n - 1}")
+    inp = None
+    base = torch.zeros(n)
+    if text is not None:
+        post = encode_sentences(model, vocab, [text])
+        base, inp = post.mu[0], post.inputs[0]
+    offsets = torch.linspace(-span, span, steps)
+    d_idx = torch.tensor(dims, dtype=torch.long)
+    values = stats["mean"][d_idx, None] + offsets[None, :] * stats["std"][d_idx, None]     # (D, S)
+    z = base.repeat(len(dims), steps, 1)                                                 # (D, S, n)
+    z[torch.arange(len(dims)), :, d_idx] = values
+    sents = ids_to_text(vocab, decode(model, z.reshape(-1, n), strategy, max_len))
+    grid = [sents[i * steps:(i + 1) * steps] for i in range(len(dims))]
+    centre = steps // 2                                    # offset 0 for an odd number of steps
+    changes = [[word_edit_distance(row[centre], s) for s in row] for row in grid]
+    return {"dims": list(dims), "offsets": offsets.tolist(), "values": values, "sentences": grid,
+            "changes": changes, "input": inp}
+
+
+def word_edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance between two sentences in words (insertions, deletions, substitutions)."""
+    x, y = a.split(), b.split()
+    prev = list(range(len(y) + 1))
+    for i, wx in enumerate(x, 1):
+        cur = [i]
+        for j, wy in enumerate(y, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (wx != wy)))
+        prev = cur
+    return prev[-1]
 
 
 def main(argv=None) -> int:

@@ -53,7 +53,7 @@ from .data import CorpusError, load_splits
 from .distributed import DistContext
 from .estimators import active_units, encode_corpus, mutual_info
 from .model import build_model
-from .objectives import amim, elbo_at, training_terms
+from .objectives import amim, elbo_at, gaussian_kl, training_terms
 from .presets import PRESETS, apply_preset
 from .refine import refine_posterior
 from .schedules import kl_weight, word_keep_rate
@@ -415,6 +415,8 @@ class Trainer:
                 mu, logvar = encode_corpus(self.model, self.valid, device=self.device)
                 out["val_active_units"] = active_units(mu)[0]
                 out["val_mutual_info"] = mutual_info(mu, logvar, torch.Generator().manual_seed(self.tcfg.seed))
+                # per dimension, for the collapse diagnostics (which dimensions carry information, and when)
+                out["val_kl_per_dim"] = [round(v, 5) for v in gaussian_kl(mu, logvar).mean(0).tolist()]
         return out
 
     # ----- loop

@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 
 import streamlit as st
 
-from app import figures
+from app import export, figures
 from app.common import (analysis_page, corpus_picker, projection_for, show_figure, show_notices, show_problem,
                         show_table, side_by_side)
 from vae_core.data import TextError
@@ -80,6 +80,22 @@ for m, box, key in side_by_side(models):
                             selection_mode=("box", "lasso"))
         st.caption(("read from the disk cache" if proj["cached"] else "computed in this session and cached on disk")
                    + f" · {n} sentences")
+
+        with st.popover("Export the corpus codes", icon=":material/download:"):
+            st.caption(f"μ and σ of q(z|x) for the {n} sentences, with the sentences (files made on click)")
+            sents, mu, logvar = corpus["sentences"], proj["mu"], proj["logvar"]
+            c1, c2 = st.columns(2)
+            c1.download_button("CSV", lambda: export.csv_bytes(export.corpus_codes_table(sents, mu, logvar)),
+                               file_name="corpus-codes.csv", mime="text/csv", key=f"{key}codes_csv", on_click="ignore")
+            c2.download_button("NumPy .npz", lambda: export.corpus_codes_npz(sents, mu, logvar),
+                               file_name="corpus-codes.npz", mime="application/octet-stream", key=f"{key}codes_npz",
+                               on_click="ignore")
+            st.caption("TensorBoard Embedding Projector (projector.tensorflow.org: Load → vectors, then metadata)")
+            c1, c2 = st.columns(2)
+            c1.download_button("vectors.tsv", lambda: export.projector_tsv(sents, mu)[0], file_name="vectors.tsv",
+                               mime="text/tab-separated-values", key=f"{key}codes_vec", on_click="ignore")
+            c2.download_button("metadata.tsv", lambda: export.projector_tsv(sents, mu)[1], file_name="metadata.tsv",
+                               mime="text/tab-separated-values", key=f"{key}codes_meta", on_click="ignore")
 
         points = event.selection.points if event and event.selection else []
         picked = sorted({int(cd[0] if isinstance(cd, list) else cd) for cd in (p.get("customdata") for p in points)

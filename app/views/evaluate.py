@@ -1,0 +1,77 @@
+"""Evaluate a checkpoint on a split or an uploaded file: the estimators of `python -m vae_core.evaluate`
+(NLL, IW-NLL, KL, PPL, active units, MI, BLEU-1), the same JSON, with progress and a cache."""
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so the page also runs on its own
+
+import streamlit as st
+
+from app import figures
+from app.common import checkpoints, corpus_picker, load_cached, model_name, show_table, side_by_side
+from app.state import persist
+from vae_core.data import corpus_from_text
+from vae_core.evaluate import evaluation_record
+
+models = checkpoints(latent=False)          # the LM baseline and the bag-of-words model evaluate too
+ck = models[0]
+st.title("Evaluate")
+st.caption("The estimators of `python -m vae_core.evaluate`, on the sentences chosen below (each tokenised as the "
+           "model's corpus is). The result is the CLI's JSON; results are kept for the session's server, so "
+           "asking again for the same checkpoint, sentences and settings is instant. The whole PTB test split "
+           "with K = 500 importance samples takes tens of minutes on a CPU: start small.")
+corpus = corpus_picker("eval", ck, default_limit=500, allow_labels=False)
+if not corpus:
+    st.stop()
+c1, c2, c3, c4 = st.columns(4)
+persist("eval_iw", 50)
+iw = c1.number_input("IW-NLL samples K (0 = skip)", 0, 5000, step=50, key="eval_iw")
+persist("eval_batch", 64)
+batch = c2.number_input("Batch size", 1, 1024, step=16, key="eval_batch")
+persist("eval_bleu", True)
+bleu = c3.toggle("BLEU-1 (decodes every sentence)", key="eval_bleu")
+persist("eval_seed", 0)
+seed = c4.number_input("Seed", 0, 10**6, key="eval_seed")
+options = {"iw_samples": int(iw), "batch_size": int(batch), "bleu": bool(bleu), "seed": int(seed)}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def evaluate(ckpt_path: str, checkpoint_id: str, name: str, sentences: tuple[str, ...], options: dict, _progress):
+    m = load_cached(ckpt_path)
+    return evaluation_record(m, corpus_from_text(sentences, m.vocab), name, progress=_progress, **options)
+
+
+done = {}
+request = (tuple(m.meta["checkpoint_id"] for m in models), corpus["name"], tuple(corpus["sentences"]),
+           tuple(sorted(options.items())))
+if st.button("Evaluate", type="primary", key="eval_go"):
+    st.session_state["_eval_request"] = request
+if st.session_state.get("_eval_request") == request:        # asked for exactly these inputs (cached after)
+    for m in models:
+        bar = st.progress(0.0, text=f"{model_name(m)}: evaluating {len(corpus['sentences'])} sentences…")
+
+        def progress(batches, bar=bar, m=m):
+            batches = list(batches)
+            for i, b in enumerate(batches):
+                yield b
+                bar.progress((i + 1) / len(batches), text=f"{model_name(m)}: batch {i + 1}/{len(batches)}"
+                             + (" (then BLEU-1 decodes)" if options["bleu"] and i + 1 == len(batches) else ""))
+        done[str(m.path)] = evaluate(str(m.path.resolve()), m.meta["checkpoint_id"], corpus["name"],
+                                     tuple(corpus["sentences"]), options, progress)
+        bar.empty()
+else:
+    st.info("Press Evaluate to run the estimators on these sentences.")
+
+for m, box, key in side_by_side(models):
+    res = done.get(str(m.path))
+    if res is None:
+        continue
+    with box:
+        st.caption(f"{res['n_sentences']} sentences, {res['n_tokens']} tokens, {res['seconds']:.1f} s; "
+                   f"{100 * res['oov_rate']:.1f}% of the tokens are <unk>")
+        show_table(figures.evaluation_table(res), "Evaluation", f"{key}eval_table", hide_index=True)
+        st.download_button("Download the JSON", json.dumps(res, indent=1), file_name="evaluation.json",
+                           mime="application/json", key=f"{key}eval_json", on_click="ignore")
+        with st.expander("Every key of the JSON"):
+            st.json(res)

@@ -1,0 +1,44 @@
+"""Start page: what the explorer is, which model is loaded, and where to begin."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so the page also runs on its own
+
+import streamlit as st
+
+from app.common import current_checkpoint, model_name
+
+VIEWS = [   # (file, title, what it shows)
+    ("encode.py", "Encode & reconstruct", "type a sentence: its posterior q(z|x) and decodes from μ, samples and k·σ perturbations"),
+    ("traversal.py", "Latent traversal", "sweep one dimension of z and read how the sentence changes"),
+    ("homotopy.py", "Homotopy", "decode the path between two sentences' codes (Bowman et al. 2016)"),
+    ("projection.py", "Projection", "UMAP / PCA / t-SNE of a corpus' codes; export them for TensorBoard"),
+    ("overlap.py", "Overlap histograms", "do sentences share latent regions? (Livne et al. 2020, Fig. 3)"),
+    ("collapse.py", "Collapse diagnostics", "does the decoder use z at all? KL per dimension over training"),
+    ("evaluate.py", "Evaluate", "NLL, IW-NLL, KL, PPL, active units, MI and BLEU-1 on a split or a file"),
+    ("prior.py", "Prior samples", "decodes of z ~ p(z), and how varied and original they are"),
+]
+
+ck = current_checkpoint()
+st.title("Sentence VAE explorer")
+st.markdown("An explorer for latent-variable models of sentences: the sentence VAEs of Bowman et al. (2016) and "
+            "Kruengkrai (2019), the MI-VAE, sentenceMIM and the bag-of-words model, trained with `vae_core`. "
+            "Pick a checkpoint in the sidebar; every view uses it, and **Compare with** puts a second one beside it. "
+            "Choices stay as you move between views, and the address bar holds them, so a link shows a colleague "
+            "the same thing. Type sentences as you would write them: they are tokenised as the model's corpus was.")
+cfg = ck.model_config
+last = (ck.history.get("epochs") or [{}])[-1]
+st.subheader(f"Loaded: {model_name(ck)}")
+c = st.columns(3)
+c[0].metric("latent dimensions", cfg.latent_dim if ck.model.has_latent else "–")
+c[1].metric("validation NLL", f"{last['val_nll']:.1f}" if "val_nll" in last else "–")
+c[2].metric("active units", last.get("val_active_units", "–"))
+st.caption(f"{cfg.rnn.upper() if cfg.is_sequence else 'MLP'} {cfg.emb_dim}/{cfg.hidden_dim}, vocabulary "
+           f"{cfg.vocab_size:,}, tokenizer `{ck.vocab.tokenizer.name}`, trained {last.get('epoch', '–')} epochs. "
+           "The Model card view has its configuration and training curves.")
+st.subheader("Where to begin")
+for file, title, what in VIEWS:
+    try:
+        st.page_link(f"views/{file}", label=f"**{title}**: {what}")
+    except Exception:                   # the page run on its own, outside the app's navigation
+        st.markdown(f"**{title}**: {what}")

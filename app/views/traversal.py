@@ -1,0 +1,59 @@
+"""Latent traversal: sweep one coordinate z_d over the aggregate posterior's ±3σ, the others held at a
+sentence's posterior mean or at 0, and decode each point; a grid over the most active dimensions."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so the page also runs on its own
+
+import streamlit as st
+
+from app import figures
+from app.common import (DEFAULT_SENTENCE, aggregate_stats, analysis_page, corpus_picker, show_figure, show_notices,
+                        show_problem, show_table, side_by_side)
+from app.state import persist
+from vae_core.data import TextError
+from vae_core.latent import traverse
+
+models = analysis_page("Latent traversal")
+ck = models[0]
+st.caption("Each row sweeps one latent coordinate z_d from −3σ to +3σ of the aggregate posterior q(z) (its mean "
+           "and standard deviation over the corpus below), the other coordinates held fixed, and decodes every "
+           "point greedily. Dimensions are ordered by their mean KL on the corpus: the most active first.")
+with st.expander("Corpus for the aggregate posterior", expanded=False):
+    corpus = corpus_picker("trav", ck, default_limit=1000, allow_labels=False)
+if not corpus:
+    st.stop()
+c1, c2 = st.columns([3, 1])
+persist("trav_base", "a sentence's μ", ["a sentence's μ", "0"])
+base = c2.radio("Other coordinates at", ["a sentence's μ", "0"], key="trav_base")
+persist("sentence", DEFAULT_SENTENCE)
+text = c1.text_input("Sentence", key="sentence", disabled=base == "0")
+c1, c2, c3 = st.columns(3)
+persist("trav_rows", 6)
+rows = c1.slider("Dimensions in the grid (most active first)", 1, 16, key="trav_rows")
+persist("trav_steps", 7)
+steps = c2.slider("Points per sweep", 3, 13, step=2, key="trav_steps")
+persist("trav_span", 3.0)
+span = c3.slider("Span (± aggregate-posterior σ)", 0.5, 5.0, step=0.5, key="trav_span")
+
+for m, box, key in side_by_side(models):
+    with box:
+        stats = aggregate_stats(m, corpus)
+        order = sorted(range(len(stats["kl"])), key=lambda d: -stats["kl"][d])
+        options = [f"z{d}" for d in order]
+        persist(f"{key}trav_dim", options[0], options)
+        first = st.selectbox("Dimension to sweep first", options, key=f"{key}trav_dim",
+                             help="Default: the most active dimension by mean KL on the corpus")
+        d0 = int(first[1:])
+        dims = [d0] + [d for d in order if d != d0][: rows - 1]
+        try:
+            with st.spinner(f"Decoding {len(dims) * steps} codes…"):
+                res = traverse(m.model, m.vocab, stats, dims, None if base == "0" else text, steps, span)
+        except TextError as e:
+            show_problem("Nothing to traverse from", e)
+            continue
+        if res["input"] is not None:
+            show_notices([res["input"]])
+        show_figure(figures.traversal_figure(res), "Latent traversal", f"{key}trav_fig")
+        show_table(figures.traversal_table(res, stats["kl"]), "Latent traversal", f"{key}trav_table",
+                   dataframe=True, width="stretch")
