@@ -281,8 +281,11 @@ def projection_for(ck: Checkpoint, corpus: dict, method: str, params: dict | Non
     from vae_core.projection import cache_key, project
     post = encode_corpus_cached(str(ck.path.resolve()), ck.meta["checkpoint_id"], tuple(corpus["sentences"]))
     key = cache_key(ck.meta["checkpoint_id"], corpus["sentences"], method, params or {}, seed)
+    bar = st.empty()
+    stage = lambda text, fraction: bar.progress(fraction, text=text)     # the fit's stages, as they happen
     with st.spinner(f"Projecting {len(corpus['sentences'])} sentences with {method.upper()}…"):
-        coords, cached = project(post["mu"], method, params, seed, key=key)
+        coords, cached = project(post["mu"], method, params, seed, key=key, progress=stage)
+    bar.empty()
     # "computed" for the rest of the session that computed it: a rerun (e.g. a selection on the map)
     # reads it back from disk, but the user did just compute it
     computed = st.session_state.setdefault("_projections_computed_here", set())

@@ -292,6 +292,14 @@ def traversal_table(result: dict, kl: list[float] | None = None) -> pd.DataFrame
     return pd.DataFrame(result["sentences"], index=pd.Index(index, name="dimension"), columns=cols)
 
 
+def traversal_sweep_table(result: dict, row: int = 0) -> pd.DataFrame:
+    """One dimension's sweep of `vae_core.latent.traverse`: offset, z_d, the decoded sentence, and how many
+    words changed from the middle of the sweep."""
+    return pd.DataFrame({"offset": [f"{o:+.1f}σ" for o in result["offsets"]],
+                         f"z{result['dims'][row]}": [f"{float(v):.2f}" for v in result["values"][row]],
+                         "sentence": result["sentences"][row], "words changed": result["changes"][row]})
+
+
 def traversal_figure(result: dict) -> go.Figure:
     """Heatmap of how far each decode of a traversal moves from the middle of its sweep (word edit distance),
     dimensions by offsets; hover shows the sentence."""
@@ -299,7 +307,7 @@ def traversal_figure(result: dict) -> go.Figure:
                                y=[f"z{d}" for d in result["dims"]], text=result["sentences"],
                                hovertemplate="%{y} at %{x}: %{text}<extra>%{z} words changed</extra>",
                                colorscale="Blues", colorbar=dict(title="words<br>changed")))
-    fig.update_layout(template=TEMPLATE, height=max(260, 60 + 34 * len(result["dims"])),
+    fig.update_layout(template=TEMPLATE, height=110 + 36 * len(result["dims"]), margin=dict(t=20, b=60),
                       xaxis_title="offset of z_d (aggregate-posterior σ)", yaxis_title="latent dimension",
                       yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category"))
     return fig

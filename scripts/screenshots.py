@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.serving import CHROMIUM_ARGS, served_app  # noqa: E402
-PAGES = {"encode": "", "perturb": "perturb", "homotopy": "homotopy", "projection": "projection",
-         "overlap": "overlap", "jacobian": "jacobian", "prior": "prior", "impute-rank": "impute-rank",
-         "arithmetic": "arithmetic",
+PAGES = {"start": "", "encode": "encode", "perturb": "perturb", "traversal": "traversal", "homotopy": "homotopy",
+         "projection": "projection", "overlap": "overlap", "collapse": "collapse", "jacobian": "jacobian",
+         "prior": "prior", "impute-rank": "impute-rank", "arithmetic": "arithmetic", "evaluate": "evaluate",
          "model-card": "model-card"}
 
 
@@ -69,8 +69,8 @@ def main():
                     page.get_by_role("option", name=args.compare, exact=True).click()
                     page.wait_for_timeout(1500)
                     wait_idle(page)
-                if name == "overlap":
-                    page.get_by_role("button", name="Compute").click()
+                if name in ("overlap", "evaluate"):
+                    page.get_by_role("button", name="Compute" if name == "overlap" else "Evaluate").click()
                     page.wait_for_timeout(1000)
                 wait_idle(page)
                 page.screenshot(path=str(out / f"{args.prefix}{name}.png"), full_page=True)

@@ -129,3 +129,13 @@ def test_projection_cache_and_placement(tmp_path):
     np.testing.assert_allclose(place(pts[:5], pts, c1), c1[:5], atol=1e-4)   # a corpus point lands on itself
     with pytest.raises(ValueError, match="unknown projection"):
         project(pts, "mds")
+
+
+def test_projection_reports_its_stages():
+    pts = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    stages = []
+    project(pts, "tsne", progress=lambda s, f: stages.append((s, f)))
+    assert len(stages) == 1 and stages[0][0].startswith("t-SNE") and 0 < stages[0][1] < 1
+    stages.clear()
+    project(pts, "pca", progress=lambda s, f: stages.append(s))
+    assert stages == []                                   # milliseconds: nothing to report

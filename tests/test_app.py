@@ -376,6 +376,7 @@ def test_traversal_view_sweeps_the_most_active_dimension():
     at.session_state["trav_steps"] = 5
     at.run()
     assert not at.exception
+    assert len(at.table[0].value) == 5                                         # the first sweep
     grid = at.dataframe[0].value
     assert grid.shape == (3, 5) and list(grid.columns) == ["-3.0σ", "-1.5σ", "+0.0σ", "+1.5σ", "+3.0σ"]
     kls = [float(i.split("KL ")[1].rstrip(")")) for i in grid.index]

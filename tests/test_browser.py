@@ -84,7 +84,7 @@ def test_eight_concurrent_sessions_share_one_model_and_keep_their_own_results(se
         pages = []
         for i in range(8):
             pg = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
-            pg.goto(url + ("/" if i < 4 else "/homotopy"), wait_until="domcontentloaded", timeout=90_000)
+            pg.goto(url + ("/encode" if i < 4 else "/homotopy"), wait_until="domcontentloaded", timeout=90_000)
             pages.append(pg)
         for pg in pages:                      # every session shows its first result before we type
             pg.locator("table").first.wait_for(timeout=90_000)

@@ -5,7 +5,10 @@ A projection is computed once per (checkpoint, corpus, method, parameters) and s
 
 New points (typed sentences, homotopy paths) are placed on an existing map by `place`: the
 distance-weighted mean of the map positions of their k nearest corpus points in latent space. This works
-the same for every method (t-SNE has no transform of its own) and for maps read back from the cache.
+the same for every method (scikit-learn's t-SNE has no transform of its own) and for maps read back from
+the cache. openTSNE, which can place new points by optimising them against a map, was measured and not
+taken: on the PTB test codes of the VAE demo (3,761 x 32, 2 threads) it took 18.3 s for the first fit of a
+process and 7.4 s warm, against scikit-learn's 9.2-9.4 s, with the same trustworthiness (0.971 vs 0.970).
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -36,27 +40,37 @@ def cache_key(checkpoint_id: str, corpus: list[str], method: str, params: dict, 
     return h.hexdigest()[:32]
 
 
-def _fit(points: np.ndarray, method: str, params: dict, seed: int):
+def _fit(points: np.ndarray, method: str, params: dict, seed: int, progress: Callable[[str, float], None]):
+    n = len(points)
     if method == "pca":
         from sklearn.decomposition import PCA
         return PCA(n_components=2, random_state=seed).fit_transform(points)
     if method == "tsne":
         from sklearn.manifold import TSNE
-        perplexity = min(float(params.get("perplexity", 30.0)), max(1.0, (len(points) - 1) / 3))
+        perplexity = min(float(params.get("perplexity", 30.0)), max(1.0, (n - 1) / 3))
+        progress(f"t-SNE: affinities and 1,000 iterations of layout for {n:,} points (scikit-learn; about "
+                 f"{max(1, round(2.5e-3 * n))} s on 2 CPU cores)", 0.1)
         return TSNE(n_components=2, perplexity=perplexity, random_state=seed, init="pca").fit_transform(points)
     if method == "umap":
+        progress("UMAP: loading (numba compiles it the first time in a process, 10-30 s)", 0.05)
         import umap
-        n_neighbors = min(int(params.get("n_neighbors", 15)), max(2, len(points) - 1))
-        return umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=float(params.get("min_dist", 0.1)),
-                         random_state=seed).fit_transform(points)
+        from umap.umap_ import nearest_neighbors
+        k = min(int(params.get("n_neighbors", 15)), max(2, n - 1))
+        progress(f"UMAP: the {k} nearest neighbours of {n:,} points", 0.35)
+        knn = nearest_neighbors(points, k, "euclidean", {}, False, np.random.RandomState(seed))
+        progress("UMAP: optimising the layout", 0.6)
+        return umap.UMAP(n_components=2, n_neighbors=k, min_dist=float(params.get("min_dist", 0.1)),
+                         random_state=seed, precomputed_knn=knn).fit_transform(points)
     raise ValueError(f"unknown projection {method!r}; expected one of {METHODS}")
 
 
 def project(points: np.ndarray, method: str = "umap", params: dict | None = None, seed: int = 0,
-            key: str | None = None, cache_dir: Path | None = None) -> tuple[np.ndarray, bool]:
+            key: str | None = None, cache_dir: Path | None = None,
+            progress: Callable[[str, float], None] = lambda stage, fraction: None) -> tuple[np.ndarray, bool]:
     """2-D coordinates (N, 2) of `points` (N, n), and whether they came from the disk cache.
 
     With `key` (see `cache_key`), the result is read from / written to `cache_dir/key.npz` (atomic write).
+    `progress(stage, fraction)` is told each stage of a fit (UMAP: loading, nearest neighbours, layout).
     Raises ValueError for an unknown method or fewer than 3 points.
     """
     if method not in METHODS:
@@ -76,7 +90,7 @@ def project(points: np.ndarray, method: str = "umap", params: dict | None = None
                     return coords, True
             except (OSError, ValueError, KeyError):
                 pass                                # a damaged cache entry is recomputed
-    coords = np.asarray(_fit(np.asarray(points, dtype=np.float32), method, params, seed), dtype=np.float32)
+    coords = np.asarray(_fit(np.asarray(points, dtype=np.float32), method, params, seed, progress), dtype=np.float32)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")

@@ -54,6 +54,10 @@ for m, box, key in side_by_side(models):
             continue
         if res["input"] is not None:
             show_notices([res["input"]])
+        st.markdown(f"**Sweep of z{d0}** (mean KL {float(stats['kl'][d0]):.2f} nats)")
+        show_table(figures.traversal_sweep_table(res, 0), f"Traversal of z{d0}", f"{key}trav_sweep", hide_index=True)
+        st.markdown(f"**The {len(dims)} dimensions:** how many words change along each sweep (hover for the sentence)")
         show_figure(figures.traversal_figure(res), "Latent traversal", f"{key}trav_fig")
-        show_table(figures.traversal_table(res, stats["kl"]), "Latent traversal", f"{key}trav_table",
-                   dataframe=True, width="stretch")
+        with st.expander("Every decode of the grid"):
+            show_table(figures.traversal_table(res, stats["kl"]), "Latent traversal grid", f"{key}trav_table",
+                       dataframe=True, width="stretch")
