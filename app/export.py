@@ -53,8 +53,8 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
     out = go.Figure(fig)
     # the top margin stacks, from the top: the legend (one horizontal row), the title, subplot titles
     legend = sum(1 for t in out.data if t.showlegend is not False) > 1
-    top = 8 + (22 if legend else 0) + (20 if keep_title and fig.layout.title.text else 0) \
-        + (18 if out.layout.annotations else 0)
+    title_lines = max((str(a.text).count("<br>") + 1 for a in out.layout.annotations), default=0)
+    top = 8 + (22 if legend else 0) + (20 if keep_title and fig.layout.title.text else 0) + 16 * title_lines
     out.update_layout(template="simple_white", width=width, height=round(width * aspect),
                       font=dict(family=FONT, size=FONT_PX, color="black"),
                       margin=dict(l=48, r=12, t=top, b=40), paper_bgcolor="white", plot_bgcolor="white",
@@ -67,13 +67,24 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
     out.update_yaxes(showgrid=False, ticks="outside", title_font=dict(size=FONT_PX))
     # At print size a tick label per category or per unit overlaps and gets rotated: let plotly choose
     # round ticks, about one per 0.35 in of width (axes with explicit tick values keep them).
-    max_ticks = max(4, round(LAYOUTS[layout] / 0.35))
-    for axis in [out.layout[k] for k in out.layout if k.startswith("xaxis")]:
-        if axis.tickmode != "array" and axis.type != "category":
+    # Side-by-side panels share the width, so each gets its share of the ticks.
+    xaxes = [out.layout[k] for k in out.layout if k.startswith("xaxis")]
+    panels = len({tuple(a.domain) for a in xaxes if a.domain is not None}) or 1
+    max_ticks = max(3, round(LAYOUTS[layout] / 0.35 / panels))
+    for axis in xaxes:
+        if axis.type == "category":
+            axis.update(tickangle=0)
+        elif axis.tickmode != "array":
             axis.update(dtick=None, tick0=None, nticks=max_ticks, tickangle=0)
-    for trace in out.data:       # WebGL scatters render as bitmaps in static export: use SVG scatters
-        if trace.type == "scattergl":
-            trace.update(type="scatter")
+    for axis in [out.layout[k] for k in out.layout if k.startswith("yaxis")]:
+        if axis.type == "log":
+            axis.update(dtick=1)                                   # one label a decade
+    # WebGL scatters render as bitmaps in static export: redraw them as SVG scatters (a trace's type is
+    # read-only, so each is rebuilt from its properties)
+    if any(t.type == "scattergl" for t in out.data):
+        traces = [go.Scatter({k: v for k, v in t.to_plotly_json().items() if k != "type"})
+                  if t.type == "scattergl" else t for t in out.data]
+        out = go.Figure(data=traces, layout=out.layout)
     return out
 
 

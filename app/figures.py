@@ -176,8 +176,8 @@ def overlap_compare_figure(panels: list[dict], xlabel: str) -> go.Figure:
 
     panels: [{"name": model name, "matrix": (N, N) values, "auroc": float}], one column each.
     """
-    fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.08,
-                        subplot_titles=[f"{p['name']} (AUROC {p['auroc']:.2f})" for p in panels])
+    fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.1,
+                        subplot_titles=[f"{p['name']}<br>AUROC {p['auroc']:.2f}" for p in panels])
     for c, p in enumerate(panels, start=1):
         single = overlap_figure(p["matrix"], p["name"], xlabel, p["auroc"])
         for tr in single.data:
@@ -229,14 +229,14 @@ def training_curves_figure(history: dict) -> go.Figure:
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     if steps:
         x = [s["step"] for s in steps]
-        fig.add_trace(go.Scatter(x=x, y=[s["rec"] for s in steps], name="train reconstruction −log p(x|z)"))
+        fig.add_trace(go.Scatter(x=x, y=[s["rec"] for s in steps], name="train rec."))
         fig.add_trace(go.Scatter(x=x, y=[s["kl"] for s in steps], name="train KL"))
         fig.add_trace(go.Scatter(x=x, y=[s["kl_weight"] for s in steps], name="KL weight β",
                                  line=dict(dash="dot", color="gray")), secondary_y=True)
     if epochs:
         x = [e["step"] for e in epochs]
         fig.add_trace(go.Scatter(x=x, y=[e.get("val_rec") for e in epochs], mode="markers+lines",
-                                 name="valid reconstruction", marker=dict(symbol="diamond", size=9)))
+                                 name="valid rec.", marker=dict(symbol="diamond", size=9)))
         fig.add_trace(go.Scatter(x=x, y=[e.get("val_kl") for e in epochs], mode="markers+lines", name="valid KL",
                                  marker=dict(symbol="diamond", size=9)))
     fig.update_xaxes(title_text="step")
@@ -303,12 +303,12 @@ def traversal_sweep_table(result: dict, row: int = 0) -> pd.DataFrame:
 def traversal_figure(result: dict) -> go.Figure:
     """Heatmap of how far each decode of a traversal moves from the middle of its sweep (word edit distance),
     dimensions by offsets; hover shows the sentence."""
-    fig = go.Figure(go.Heatmap(z=result["changes"], x=[f"{o:+.1f}σ" for o in result["offsets"]],
+    fig = go.Figure(go.Heatmap(z=result["changes"], x=[f"{o:+.3g}" for o in result["offsets"]],
                                y=[f"z{d}" for d in result["dims"]], text=result["sentences"],
                                hovertemplate="%{y} at %{x}: %{text}<extra>%{z} words changed</extra>",
                                colorscale="Blues", colorbar=dict(title="words<br>changed")))
     fig.update_layout(template=TEMPLATE, height=110 + 36 * len(result["dims"]), margin=dict(t=20, b=60),
-                      xaxis_title="offset of z_d (aggregate-posterior σ)", yaxis_title="latent dimension",
+                      xaxis_title="offset of z_d, in σ of the aggregate posterior", yaxis_title="latent dimension",
                       yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category"))
     return fig
 
@@ -344,16 +344,26 @@ def active_units_history_figure(history: dict) -> go.Figure:
     fig.add_trace(go.Scatter(x=x, y=[e.get("val_active_units") for e in epochs], mode="lines+markers",
                              name="active units", line=dict(dash="dot")), secondary_y=True)
     fig.update_xaxes(title_text="epoch")
+    au = max([e.get("val_active_units") or 0 for e in epochs] or [1])
     fig.update_yaxes(title_text="KL (nats per sentence)", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(title_text="active units", rangemode="tozero", secondary_y=True)
+    fig.update_yaxes(title_text="active units", rangemode="tozero", secondary_y=True, showgrid=False,
+                     tickformat="d", dtick=_nice_step(au), range=[0, au * 1.05 + 0.5])
     fig.update_layout(template=TEMPLATE, height=360, legend=dict(orientation="h", y=1.15))
     return fig
+
+
+def _nice_step(top: float, ticks: int = 4) -> float:
+    """A round tick step (1, 2 or 5 times a power of ten) giving about `ticks` ticks up to `top`."""
+    import math
+    raw = max(top, 1e-9) / ticks
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
 
 
 def decoder_use_figure(uses: dict) -> go.Figure:
     """-log p(x|z) (nats per sentence) with z from the sentence's own posterior, another sentence's and the
     prior (`vae_core.diagnostics.decoder_uses_z`)."""
-    names = ["own posterior q(z|x_i)", "another sentence's q(z|x_j)", "prior p(z)"]
+    names = ["own code<br>q(z|x_i)", "another's code<br>q(z|x_j)", "prior<br>p(z)"]
     vals = [uses["own"], uses["other"], uses["prior"]]
     fig = go.Figure(go.Bar(x=names, y=vals, text=[f"{v:.1f}" for v in vals], textposition="outside",
                            marker_color=["#4C78A8", "#F58518", "#9D755D"]))

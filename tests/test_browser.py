@@ -121,3 +121,48 @@ def test_eight_concurrent_sessions_share_one_model_and_keep_their_own_results(se
     # one shared float32 demo model is ~35 MB; the overlap scoring holds at most TOKEN_BUDGET x |V| logits
     assert rss_peak - rss_one < 1500
     assert (ARTIFACTS / "homotopy.png").stat().st_size > 10_000
+
+
+def test_choices_persist_across_views_and_links_reproduce_them(server):
+    """In a real browser: a typed sentence, the compare choice and a typed checkpoint survive moving between
+    views through the sidebar, the address bar carries them, and opening that address in a new session
+    shows the same inputs."""
+    from urllib.parse import parse_qs, urlparse
+    from playwright.sync_api import sync_playwright
+    url, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pg = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
+        pg.goto(url + "/encode", wait_until="domcontentloaded", timeout=90_000)
+        pg.locator("table").first.wait_for(timeout=90_000)
+        _fill(pg, "Sentence (typed as you like: it is tokenised as the model's corpus is)", "The market fell sharply.")
+        pg.get_by_role("cell", name="the market fell sharply", exact=True).first.wait_for(timeout=90_000)
+        side = pg.locator('[data-testid="stSidebar"]')
+        box = side.get_by_role("textbox", name="…or another directory")
+        box.fill("checkpoints/demo-smim")
+        box.press("Enter")
+        side.get_by_text("demo-smim").first.wait_for(timeout=90_000)
+        side.get_by_role("link", name="Homotopy").click()
+        pg.get_by_role("heading", name="Homotopy").wait_for(timeout=90_000)
+        pg.locator("table").first.wait_for(timeout=90_000)
+        side.get_by_role("link", name="Encode & reconstruct").click()
+        pg.get_by_role("heading", name="Encode & reconstruct").wait_for(timeout=90_000)
+        pg.locator("table").first.wait_for(timeout=90_000)
+        sentence = pg.get_by_label("Sentence (typed as you like: it is tokenised as the model's corpus is)")
+        assert sentence.input_value() == "The market fell sharply."
+        assert side.get_by_role("textbox", name="…or another directory").input_value() == "checkpoints/demo-smim"
+        assert side.get_by_text("Active:").count() == 1 and side.get_by_text("checkpoints/demo-smim").count() >= 1
+        pg.wait_for_timeout(500)
+        link = pg.url
+        query = parse_qs(urlparse(link).query)
+        assert query["s"] == ["The market fell sharply."] and query["path"] == ["checkpoints/demo-smim"]
+        other = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()   # a colleague's session
+        other.goto(link, wait_until="domcontentloaded", timeout=90_000)
+        other.locator("table").first.wait_for(timeout=90_000)
+        assert other.get_by_label("Sentence (typed as you like: it is tokenised as the model's corpus is)").input_value() \
+            == "The market fell sharply."
+        assert other.locator('[data-testid="stSidebar"]').get_by_role("textbox", name="…or another directory").input_value() \
+            == "checkpoints/demo-smim"
+        for page in (pg, other):
+            assert page.locator('[data-testid="stException"]').count() == 0
+        browser.close()

@@ -128,3 +128,21 @@ def test_posterior_csv_has_sigma_and_export_has_round_upright_ticks():
     assert not paper.layout.annotations                            # no subplot title to collide with an axis
     for ax in (paper.layout.xaxis, paper.layout.xaxis2):
         assert ax.dtick is None and ax.nticks == 10 and ax.tickangle == 0
+
+
+def test_every_view_figure_exports_at_one_and_two_columns(browser):
+    """Each kind of figure the views show renders as a PDF of the paper width at both layouts, and as an SVG
+    whose axis titles are all present (nothing dropped or clipped away). The figures come from
+    tests/gallery.py (`python -m tests.gallery DIR` writes them out to look at)."""
+    from tests.gallery import every_figure
+    for name, fig in every_figure().items():
+        titles = [a.title.text for k in fig.layout if k.startswith(("xaxis", "yaxis"))
+                  for a in [fig.layout[k]] if a.title.text]
+        for layout, inches in export.LAYOUTS.items():
+            pdf = export.figure_bytes(fig, "pdf", layout)
+            box = re.findall(rb"/MediaBox\s*\[\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)[0]
+            assert abs(float(box[2]) - 72 * inches) < 1.0, (name, layout)
+            svg = export.figure_bytes(fig, "svg", layout).decode()
+            text = " ".join(t.text or "" for t in ET.fromstring(svg).iter() if t.tag.endswith("text"))
+            for t in titles:
+                assert t.split("<br>")[0] in text, (name, layout, t)
