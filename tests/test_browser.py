@@ -166,3 +166,42 @@ def test_choices_persist_across_views_and_links_reproduce_them(server):
         for page in (pg, other):
             assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()
+
+
+def test_new_views_tokeniser_and_a_bad_path_in_a_real_browser(server):
+    """Raw text is tokenised, the traversal and evaluate views compute, and a hostile checkpoint path gives a
+    message in the main pane while the active checkpoint stays: all in a real browser, with no exception."""
+    from playwright.sync_api import sync_playwright
+    url, _ = server
+    label = "Sentence (typed as you like: it is tokenised as the model's corpus is)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pg = browser.new_context(viewport={"width": 1280, "height": 1600}).new_page()
+        pg.goto(url + "/encode", wait_until="domcontentloaded", timeout=90_000)
+        pg.locator("table").first.wait_for(timeout=90_000)
+        _fill(pg, label, "Sales rose 5.2% to $3 billion.")
+        pg.get_by_role("cell", name="sales rose N N to $ N billion", exact=True).first.wait_for(timeout=90_000)
+        side = pg.locator('[data-testid="stSidebar"]')
+        box = side.get_by_role("textbox", name="…or another directory")
+        box.fill("../" * 40 + "\u202e\u0000" + "x" * 300)
+        box.press("Enter")
+        pg.get_by_text("Cannot load the directory typed in the sidebar").wait_for(timeout=90_000)
+        pg.locator("table").first.wait_for(timeout=90_000)                  # the view still shows its results
+        assert side.get_by_text("checkpoints/demo-vae").count() >= 1
+        box.fill("")
+        box.press("Enter")
+        side.get_by_role("link", name="Latent traversal").click()
+        pg.get_by_role("heading", name="Latent traversal").wait_for(timeout=90_000)
+        pg.get_by_text("Sweep of z").wait_for(timeout=120_000)
+        assert pg.locator("table").count() >= 1
+        pg.goto(url + "/evaluate", wait_until="domcontentloaded", timeout=90_000)
+        limit = pg.get_by_role("spinbutton", name="At most this many sentences")
+        limit.wait_for(timeout=90_000)
+        limit.fill("20")
+        limit.press("Enter")
+        pg.wait_for_timeout(1500)
+        pg.get_by_role("button", name="Evaluate", exact=True).click()
+        pg.get_by_role("cell", name="NLL (negative ELBO)").wait_for(timeout=180_000)
+        assert pg.get_by_text("20 sentences").count() >= 1
+        assert pg.locator('[data-testid="stException"]').count() == 0
+        browser.close()

@@ -30,7 +30,7 @@ iw = c1.number_input("IW-NLL samples K (0 = skip)", 0, 5000, step=50, key="eval_
 persist("eval_batch", 64)
 batch = c2.number_input("Batch size", 1, 1024, step=16, key="eval_batch")
 persist("eval_bleu", True)
-bleu = c3.toggle("BLEU-1 (decodes every sentence)", key="eval_bleu")
+bleu = c3.toggle("BLEU-1", key="eval_bleu", help="Decodes every sentence (Livne et al. 2020's convention)")
 persist("eval_seed", 0)
 seed = c4.number_input("Seed", 0, 10**6, key="eval_seed")
 options = {"iw_samples": int(iw), "batch_size": int(batch), "bleu": bool(bleu), "seed": int(seed)}
