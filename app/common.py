@@ -7,6 +7,7 @@ message (never a traceback). The model is loaded once per (path, modification ti
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Iterable
 
 import streamlit as st
 
@@ -189,6 +190,17 @@ def require_latent(ck: Checkpoint, sequence: bool = True) -> None:
                    "so this view, which decodes sentences, does not apply. Its latent space is on the Projection "
                    "page and its Jacobian on the Jacobian page.")
         st.stop()
+
+
+def progress_over(bar, text: Callable[[int, int], str]) -> Callable[[Iterable], Iterable]:
+    """A `progress` argument for vae_core's batched functions: passes their batches through, moving `bar`
+    (an `st.progress`) after each, with the label `text(done, total)`."""
+    def progress(items):
+        items = list(items)
+        for i, item in enumerate(items):
+            yield item
+            bar.progress((i + 1) / len(items), text=text(i + 1, len(items)))
+    return progress
 
 
 def show_problem(prefix: str, e: Exception) -> None:

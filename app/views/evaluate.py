@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import checkpoints, corpus_picker, load_cached, model_name, show_table, side_by_side
+from app.common import checkpoints, corpus_picker, load_cached, model_name, progress_over, show_table, side_by_side
 from app.state import persist
 from vae_core.data import corpus_from_text
 from vae_core.evaluate import evaluation_record
@@ -50,13 +50,8 @@ if st.button("Evaluate", type="primary", key="eval_go"):
 if st.session_state.get("_eval_request") == request:        # asked for exactly these inputs (cached after)
     for m in models:
         bar = st.progress(0.0, text=f"{model_name(m)}: evaluating {len(corpus['sentences'])} sentences…")
-
-        def progress(batches, bar=bar, m=m):
-            batches = list(batches)
-            for i, b in enumerate(batches):
-                yield b
-                bar.progress((i + 1) / len(batches), text=f"{model_name(m)}: batch {i + 1}/{len(batches)}"
-                             + (" (then BLEU-1 decodes)" if options["bleu"] and i + 1 == len(batches) else ""))
+        progress = progress_over(bar, lambda i, n, m=m: f"{model_name(m)}: batch {i}/{n}"
+                                 + (" (then BLEU-1 decodes)" if options["bleu"] and i == n else ""))
         done[str(m.path)] = evaluate(str(m.path.resolve()), m.meta["checkpoint_id"], corpus["name"],
                                      tuple(corpus["sentences"]), options, progress)
         bar.empty()

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import analysis_page, corpus_picker, model_name, show_figure, side_by_side
+from app.common import analysis_page, corpus_picker, model_name, progress_over, show_figure, side_by_side
 from app.state import persist
 from vae_core.analysis import overlap
 
@@ -33,13 +33,8 @@ if st.button("Compute", type="primary", key="ov_go") and st.session_state.get("o
     results = []
     for m in models:
         bar = st.progress(0.0, text=f"{model_name(m)}: scoring {len(sentences)}² sentence–code pairs…")
-
-        def progress(blocks, bar=bar, m=m):
-            blocks = list(blocks)
-            for i, b in enumerate(blocks):
-                yield b
-                bar.progress((i + 1) / len(blocks),
-                             text=f"{model_name(m)}: scoring {len(sentences)}² pairs… block {i + 1}/{len(blocks)}")
+        progress = progress_over(bar, lambda i, n, m=m: f"{model_name(m)}: scoring {len(sentences)}² pairs… "
+                                                        f"block {i}/{n}")
         results.append(overlap(m.model, m.vocab, sentences, int(seed), progress))
         bar.empty()
     st.session_state["overlap_result"] = results
