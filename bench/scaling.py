@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import vae_core  # noqa: F401,E402  (first: it sets OMP_WAIT_POLICY before torch starts OpenMP)
+import vae_core  # noqa: F401,E402
 
 
 def rss_mb() -> float:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import vae_core  # noqa: F401,E402  (first: it sets OMP_WAIT_POLICY before torch starts OpenMP)
+import vae_core  # noqa: F401,E402
 
 import torch
 
@@ -184,12 +184,14 @@ def main() -> None:
     p.add_argument("--configs", nargs="*", default=[NAIVE, *CONFIGS], help="subset of: " + "; ".join([NAIVE, *CONFIGS]))
     p.add_argument("--amp", nargs="*", default=["off", "bf16"])
     p.add_argument("--busy-core", action="store_true", help="also time 256/256/32 fp32 while another process "
-                   "keeps one core busy, at 2 threads with OMP_WAIT_POLICY passive (our default) and active, and 1")
+                   "keeps one core busy: 2 threads with OpenMP's default (spinning) and passive waiting, 1 thread, "
+                   "and --threads 0 (the trainer's default: the idle cores)")
     p.add_argument("--quality-steps", type=int, default=0, help="also run the bf16 quality check (0 = no)")
     p.add_argument("--json", help="also write the figures to this file")
     p.add_argument("--one", nargs=2, metavar=("CONFIG", "AMP"), help=argparse.SUPPRESS)   # child process
     args = p.parse_args()
-    torch.set_num_threads(args.threads)
+    if args.threads > 0:                              # 0: the trainer's own choice (the idle cores)
+        torch.set_num_threads(args.threads)
     if args.one:
         fn = run_naive if args.one[0] == NAIVE else (lambda *a: run_one(args.one[0], *a, device=args.device))
         print(json.dumps(fn(args.data, args.one[1], args.threads, args.steps, args.warmup)))
@@ -217,14 +219,17 @@ def main() -> None:
     if args.busy_core:
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         try:
-            for threads, policy in ((2, "PASSIVE"), (2, "ACTIVE"), (1, "PASSIVE")):
+            for threads, policy in ((2, "default"), (2, "PASSIVE"), (1, "default"), (0, "default")):
                 cmd = [sys.executable, __file__, "--one", "256/256/32 LSTM VAE", "off", "--data", args.data,
                        "--threads", str(threads), "--steps", str(args.steps), "--warmup", str(args.warmup)]
-                env = {**os.environ, "OMP_WAIT_POLICY": policy}
+                env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+                if policy != "default":
+                    env["OMP_WAIT_POLICY"] = policy
                 out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
                 r = json.loads(out.strip().splitlines()[-1])
                 rows.append({**r, "busy_core": True, "omp_wait_policy": policy})
-                print(f"256/256/32 fp32, other core busy, {threads} thread(s), OMP_WAIT_POLICY={policy}: "
+                what = f"{threads} thread(s)" if threads else f"--threads 0 (chose {r['threads']})"
+                print(f"256/256/32 fp32, other core busy, {what}, OMP_WAIT_POLICY {policy}: "
                       f"{r['tokens_per_s']:.0f} tok/s", flush=True)
         finally:
             busy.kill()

@@ -19,11 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_fused_linear_cross_entropy_equals_the_unfused_path(dtype):
     g = torch.Generator().manual_seed(0)
-    h = torch.randn(37, 16, generator=g, dtype=dtype, requires_grad=True)
+    h = torch.randn(150, 16, generator=g, dtype=dtype, requires_grad=True)      # three blocks of fused.CHUNK rows
     w = (0.3 * torch.randn(50, 16, generator=g, dtype=dtype)).requires_grad_()
     b = torch.randn(50, generator=g, dtype=dtype, requires_grad=True)
-    target = torch.randint(0, 50, (37,), generator=g)
-    scale = torch.rand(37, generator=g, dtype=dtype)          # per-token upstream gradients, not all ones
+    target = torch.randint(0, 50, (150,), generator=g)
+    scale = torch.rand(150, generator=g, dtype=dtype)         # per-token upstream gradients, not all ones
     ref = F.cross_entropy(F.linear(h, w, b), target, reduction="none")
     (ref * scale).sum().backward()
     ref_grads = [t.grad.clone() for t in (h, w, b)]
@@ -36,6 +36,18 @@ def test_fused_linear_cross_entropy_equals_the_unfused_path(dtype):
     torch.testing.assert_close(out, ref, **tol)
     for got, want in zip((h.grad, w.grad, b.grad), ref_grads):
         torch.testing.assert_close(got, want, **tol)
+
+
+@pytest.mark.parametrize("n", [1, 64, 150])
+def test_fused_scoring_without_gradients_equals_the_unfused_path_block_by_block(n):
+    """The no-grad path (evaluation, IW-NLL, overlap) computes the loss block by block (fused.CHUNK rows):
+    the same numbers as the unfused path for N below, at and above the block size."""
+    g = torch.Generator().manual_seed(1)
+    h, w, b = torch.randn(n, 16, generator=g), 0.3 * torch.randn(50, 16, generator=g), torch.randn(50, generator=g)
+    target = torch.randint(0, 50, (n,), generator=g)
+    with torch.no_grad():
+        got = linear_cross_entropy(h, w, b, target)
+    torch.testing.assert_close(got, F.cross_entropy(F.linear(h, w, b), target, reduction="none"), rtol=1e-5, atol=1e-5)
 
 
 def test_fused_loss_under_bf16_autocast_keeps_a_float32_softmax():

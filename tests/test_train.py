@@ -170,3 +170,31 @@ def test_a_run_stopped_by_max_steps_records_history_and_keeps_best(tmp_path, tin
     tr2 = Trainer(m2, t2, resume=True, quiet=True)
     tr2.tcfg.max_steps = 0
     assert tr2.run() == "done" and [e.get("partial", False) for e in tr2.history["epochs"]] == [True, False]
+
+
+def test_thread_governor_follows_other_processes(monkeypatch):
+    """The thread count follows the cores other processes leave idle (vae_core.threads.ThreadGovernor),
+    from fake /proc/stat readings: a second process busy on one of 2 cores -> 1 thread; gone -> 2."""
+    import vae_core.threads as th
+    monkeypatch.setattr(th.os, "cpu_count", lambda: 2)
+    clock = {"busy": 0.0, "total": 0.0, "wall": 0.0, "own": 0.0}
+    monkeypatch.setattr(th, "_cpu_times", lambda: (clock["busy"], clock["total"]))
+    monkeypatch.setattr(th.time, "monotonic", lambda: clock["wall"])
+    monkeypatch.setattr(th.os, "times", lambda: (clock["own"], 0.0, 0.0, 0.0, 0.0))
+    torch.set_num_threads(2)
+    gov = th.ThreadGovernor(2, min_interval=1.0)
+
+    def advance(others_cores, own_cores, seconds=5.0):           # 100 jiffies per core-second
+        clock["wall"] += seconds
+        clock["total"] += 200 * seconds
+        clock["busy"] += 100 * seconds * (others_cores + own_cores)
+        clock["own"] += seconds * own_cores
+    try:
+        advance(0.0, 2.0)
+        assert gov.check() is None and torch.get_num_threads() == 2     # free cores: keep 2
+        advance(1.0, 1.0)
+        assert gov.check() == 1 and torch.get_num_threads() == 1       # another process on a core
+        advance(0.0, 1.0)
+        assert gov.check() == 2                                          # it left
+    finally:
+        torch.set_num_threads(1)

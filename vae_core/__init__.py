@@ -1,9 +1,9 @@
-"""vae_core: sentence VAEs and their relatives (see README.md)."""
-import os
+"""vae_core: sentence VAEs and their relatives (see README.md).
 
-# OpenMP threads that wait *passively* at barriers: with 2 threads on 2 cores and another process busy on one
-# of them, spinning threads cost the 256/256/32 VAE 63% of its speed (1,655 against 4,400 target tokens/s);
-# passive waiting keeps 2,667 (1 thread: 2,812), and costs nothing measurable when the cores are free
-# (bench/train_speed.py --busy-core). Read when OpenMP starts, i.e. when torch is first imported; a value
-# set by the user wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+OpenMP keeps its default wait policy (threads spin briefly at barriers): on free cores passive waiting cost
+the 256/256/32 VAE 36% of its bf16 speed at 2 threads (6,830 against 10,720 target tokens/s) and 17% in
+float32. What passive waiting protects against, 2 threads sharing their cores with another busy process,
+is handled by the thread count instead: `--threads 0` (the default) uses the cores that are idle when
+training starts (`vae_core.threads.auto_threads`), so next to a busy core it trains on 1 thread, the
+fastest choice there (bench/train_speed.py --busy-core). Set OMP_WAIT_POLICY yourself to override.
+"""

@@ -35,6 +35,7 @@ class DistContext:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    local_world: int = 1                  # ranks on this machine (torchrun's LOCAL_WORLD_SIZE)
     control: Any = None          # a gloo group (CPU tensors) also when the main backend is NCCL
 
     @property
@@ -57,7 +58,8 @@ class DistContext:
             dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
         control = dist.new_group(backend="gloo") if dist.get_backend() != "gloo" else dist.group.WORLD
         return cls(rank=dist.get_rank(), world=dist.get_world_size(),
-                   local_rank=int(os.environ.get("LOCAL_RANK", "0")), control=control)
+                   local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+                   local_world=int(os.environ.get("LOCAL_WORLD_SIZE", "1")), control=control)
 
     def shard(self, indices: Sequence[int]) -> list[int]:
         """This rank's contiguous share of one global batch (sizes differ by at most one)."""
