@@ -173,9 +173,9 @@ def test_a_run_stopped_by_max_steps_records_history_and_keeps_best(tmp_path, tin
 
 
 def test_thread_governor_follows_other_processes(monkeypatch):
-    """The thread count follows the cores other processes leave idle (vae_core.threads.ThreadGovernor),
+    """The thread count follows the cores other processes leave idle (vae_core.runtime.ThreadGovernor),
     from fake /proc/stat readings: a second process busy on one of 2 cores -> 1 thread; gone -> 2."""
-    import vae_core.threads as th
+    import vae_core.runtime as th
     monkeypatch.setattr(th.os, "cpu_count", lambda: 2)
     clock = {"busy": 0.0, "total": 0.0, "wall": 0.0, "own": 0.0}
     monkeypatch.setattr(th, "_cpu_times", lambda: (clock["busy"], clock["total"]))

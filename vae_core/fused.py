@@ -26,6 +26,9 @@ def _compute_dtype(t: torch.Tensor) -> torch.dtype:
 # Rows per block: a block's logits (CHUNK x |V|, 2.5 MB in float32 at |V| = 10k) stay in cache while they
 # are turned into log-sum-exp, loss and softmax-minus-one-hot, instead of several passes over all N x |V|.
 CHUNK = 64
+# Rows per matrix multiply when only scoring (no gradient): 2048 x 10k float32 logits are 80 MB at most,
+# whatever the number of sequences scored at once (IW-NLL, overlap matrices).
+SCORE_ROWS = 2048
 
 
 def _loss_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -43,28 +46,32 @@ def fused_nll(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
     the max in the logits' dtype (exact), the block copied to float32, and the gradient written over the
     logits in place.
     """
-    logits = torch.addmm(bias, hidden, weight.t()) if bias is not None else hidden @ weight.t()   # (N, |V|)
-    N = logits.size(0)
+    N = hidden.size(0)
+    if not grad_out and N > SCORE_ROWS:          # scoring: bounded memory for any N, pieces still large
+        return torch.cat([fused_nll(hidden[s:s + SCORE_ROWS], weight, bias, target[s:s + SCORE_ROWS])[0]
+                          for s in range(0, N, SCORE_ROWS)]), None
+    logits = hidden @ weight.t()      # (N, |V|); the bias is added per block (addmm first copies it to all rows)
     ldt = _loss_dtype(logits.dtype)
     nll = torch.empty(N, dtype=ldt, device=logits.device)
     buf = None if logits.dtype == ldt else torch.empty((min(CHUNK, N), logits.size(1)), dtype=ldt, device=logits.device)
     for s in range(0, N, CHUNK):
         e = min(s + CHUNK, N)
         block, tgt = logits[s:e], target[s:e]
+        if bias is not None:
+            block.add_(bias)
         rows = torch.arange(e - s, device=logits.device)
         picked = block[rows, tgt].to(ldt)
         top = block.amax(1, keepdim=True)
-        if not grad_out:
-            nll[s:e] = torch.logsumexp(block.to(ldt) if buf is not None else block, 1) - picked
-            continue
-        # a plain copy into the float32 buffer, then float32 ops in place: faster than a mixed-dtype subtract
+        # a plain copy into the float32 buffer, then float32 ops in place (faster than a mixed-dtype subtract,
+        # and than logsumexp, which copies its input): exp(logits - max), its sum, and from them the loss
         shifted = block if buf is None else buf[: e - s].copy_(block)
         total = shifted.sub_(top).exp_().sum(1, keepdim=True)
-        shifted.div_(total)                                                          # the softmax
-        shifted[rows, tgt] -= 1.0
-        if buf is not None:
-            block.copy_(shifted)                                                     # back in the matmul dtype
         nll[s:e] = (top.to(ldt) + total.log()).squeeze(1) - picked
+        if grad_out:
+            shifted.div_(total)                                                      # the softmax
+            shifted[rows, tgt] -= 1.0
+            if buf is not None:
+                block.copy_(shifted)                                                 # back in the matmul dtype
     return nll, (logits if grad_out else None)
 
 

@@ -58,7 +58,7 @@ from .objectives import amim, elbo_at, gaussian_kl, training_terms
 from .presets import PRESETS, apply_preset
 from .refine import refine_posterior
 from .schedules import kl_weight, word_keep_rate
-from .threads import ThreadGovernor, auto_threads
+from .runtime import ThreadGovernor, auto_threads
 from .tokenize import rules_named
 
 # Flags that may change on --resume (the budget and bookkeeping); everything else comes from the checkpoint.

@@ -1,14 +1,38 @@
-"""How many CPU threads to train with: the cores that are idle now.
+"""How the process uses the CPU: how many threads (the cores that are idle) and how memory is allocated.
 
-Measured on this project's 2-core machine (bench/train_speed.py --busy-core, 256/256/32 VAE, float32):
-with both cores free, 2 threads train fastest; with another process busy on one core, 2 threads fall to
-1,655-1,899 target tokens/s while 1 thread keeps 2,747-2,812. So the default is the number of idle cores,
-read from /proc/stat over a short interval when training starts (a later change of load is not followed).
+Threads. Measured on this project's 2-core machine (bench/train_speed.py --busy-core, 256/256/32 VAE,
+float32): with both cores free, 2 threads train fastest; with another process busy on one core, 2 spinning
+threads fall to 623 target tokens/s while 1 thread keeps 4,404. So the default is the number of idle cores,
+read from /proc/stat when training starts (`auto_threads`) and followed while it runs (`ThreadGovernor`).
+
+Memory. Each training step and each scoring block allocates tensors of tens of MB (logits over a 10k
+vocabulary). glibc serves allocations that large with mmap and returns them to the system when freed, so
+every step pays the page faults of fresh memory: the importance-weighted NLL ran 1.4x faster when large
+blocks are kept in the heap instead (`keep_large_allocations`, called when vae_core is imported; set
+VAE_CORE_MALLOC=system to keep glibc's default). The price: the process keeps its peak memory.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import time
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3          # glibc mallopt parameters (malloc.h)
+
+
+def keep_large_allocations() -> bool:
+    """Ask glibc to serve large allocations from the heap and keep freed memory for reuse (mallopt), so big
+    tensors allocated every step do not page-fault each time. Returns whether it took effect (False off
+    glibc, or with VAE_CORE_MALLOC=system)."""
+    if os.environ.get("VAE_CORE_MALLOC") == "system":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, 1 << 30)) and bool(mallopt(_M_TRIM_THRESHOLD, (1 << 31) - 1))
 
 
 def _cpu_times() -> tuple[float, float] | None:
