@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import vae_core  # noqa: F401,E402
+import vae_core  # noqa: F401,E402  (its allocator setting applies before torch allocates)
 
 import torch
 

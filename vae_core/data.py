@@ -23,7 +23,6 @@ import json
 import os
 import sys
 import tempfile
-import unicodedata
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
