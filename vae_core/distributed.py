@@ -98,5 +98,8 @@ class DistContext:
         return out
 
     def close(self) -> None:
+        """Leave the process group: every rank first meets the others (so none tears its gloo pairs down while
+        a peer is still in its last collective), then the group is destroyed while the interpreter is alive."""
         if self.enabled and dist.is_initialized():
+            dist.barrier(group=self.control)
             dist.destroy_process_group()
