@@ -198,3 +198,21 @@ def test_thread_governor_follows_other_processes(monkeypatch):
         assert gov.check() == 2                                          # it left
     finally:
         torch.set_num_threads(1)
+
+
+def test_a_resumed_run_keeps_the_precision_it_trained_with(tmp_path, tiny_ptb, capsys):
+    """`--amp auto` is resolved once, when the run starts, and recorded in the checkpoint's progress; `--resume`
+    uses the recorded precision, so a change in what "auto" means never switches a run's dtype half-way."""
+    from vae_core.checkpoint import read_config
+    out = tmp_path / "run"
+    flags = ["--data", str(tiny_ptb), "--out", str(out), "--emb-dim", "16", "--hidden-dim", "16", "--latent-dim", "4",
+             "--batch-size", "16", "--save-every", "0", "--threads", "1", "--device", "cpu"]
+    assert train.main(flags + ["--max-steps", "2"]) == 0
+    cfg = read_config(out)
+    assert cfg["train"]["amp"] == "auto" and cfg["progress"]["amp"] == "off"       # auto is float32 on the CPU
+    cfg["progress"]["amp"] = "bf16"                  # as if "auto" had meant bf16 when the run started
+    (out / "config.json").write_text(json.dumps(cfg))
+    capsys.readouterr()
+    assert train.main(["--out", str(out), "--resume", "--max-steps", "3", "--threads", "1"]) == 0
+    assert "amp torch.bfloat16" in capsys.readouterr().out
+    assert read_config(out)["progress"]["amp"] == "bf16"

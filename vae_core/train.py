@@ -79,6 +79,9 @@ def select_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+AMP_NAMES = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}
+
+
 def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     """Mixed-precision dtype: "auto" is bf16 (or fp16 without bf16 support) on CUDA and off on CPU."""
     if amp == "off" or (amp == "auto" and device.type != "cuda"):
@@ -306,7 +309,7 @@ class Trainer:
     def progress(self) -> dict:
         return {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
                 "best_val_nll": self.best_val, "train_seconds": round(self.train_seconds, 3),
-                "tokens_seen": self.tokens_seen,
+                "tokens_seen": self.tokens_seen, "amp": AMP_NAMES[self.amp_dtype],
                 "tokens_per_s": round(self.tokens_seen / self.train_seconds, 1) if self.train_seconds else None}
 
     def global_sums(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -602,6 +605,9 @@ def main(argv=None) -> int:
             saved = read_config(args.out)
             mcfg = ModelConfig.from_dict(saved["model"])
             tdict = saved["train"]
+            # A resumed run keeps the precision it trained with, even if what "auto" means changes.
+            if tdict.get("amp") == "auto" and saved.get("progress", {}).get("amp") in AMP_NAMES.values():
+                tdict["amp"] = saved["progress"]["amp"]
             for k in RESUMABLE_OVERRIDES:
                 if getattr(args, k, None) is not None:
                     tdict[k] = getattr(args, k)
