@@ -255,7 +255,8 @@ def claims(R: dict) -> list[tuple[str, str, str]]:
     if f32 and b16:
         out.append(("bf16 autocast trains as well as float32: converged test NLL within 0.3 nats (throughput issue)",
                     "holds" if abs(b16["nll"] - f32["nll"]) <= 0.3 else "does not hold",
-                    f"NLL {b16['nll']:.2f} (bf16) vs {f32['nll']:.2f} (float32); the posteriors differ: KL "
+                    f"NLL {b16['nll']:.2f} (bf16) vs {f32['nll']:.2f} (float32); the posteriors "
+                    f"{'differ (KL more than 0.5 nats apart)' if abs(b16['kl'] - f32['kl']) > 0.5 else 'agree (KL within 0.5 nats)'}: KL "
                     f"{b16['kl']:.2f} vs {f32['kl']:.2f}, {b16['active_units']} vs {f32['active_units']} active units"))
     base, wd = ev("vani-vae"), ev("vani-wd")
     for m_name in ("vani-mi1", "vani-mi5", "vani-mi10"):
