@@ -3,6 +3,7 @@
     python bench/reproduce.py list                                  # every run: command and state
     nohup python bench/reproduce.py train k19-vae k19-avg5 --max-minutes 600 --threads 1 > k19.log &
     python bench/reproduce.py evaluate k19-vae k19-avg5             # PTB test, on each run's OUT/best
+    python bench/reproduce.py evaluate k19-avg5 --zoo --iw 100      # ... or on its committed checkpoints/NAME
     python bench/reproduce.py report                                # docs/results.{md,json}
     python bench/reproduce.py ledger                                # docs/runs-ledger.md
 
@@ -14,6 +15,8 @@ invocation's `--max-minutes` are spent; run it again to continue. Two 1-thread i
 vae_core.train`, `python -m vae_core.evaluate`), and the report prints them exactly.
 `evaluate` scores `OUT/best` (the model that was best on validation, as Kruengkrai 2019 and Bowman et al.
 2016 report) on PTB test and writes `RUNS/NAME.eval.json`; `report` joins those with the papers' numbers.
+A run directory is lost with its machine: `report` then keeps the run's record from the committed
+docs/results.json, and `evaluate NAME --zoo` re-scores the run's committed float16 copy in checkpoints/.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "ptb"
 RUNS = ROOT.parent / "runs"
+ZOO = ROOT / "checkpoints"
 N_TEST = 3761
 
 K19, K19_T3 = "Kruengkrai 2019, Table 2a (PTB test)", "Kruengkrai 2019, Tables 2a and 3 (PTB test; IW-NLL K = 500)"
@@ -52,11 +56,14 @@ RUNS_SPEC: dict[str, dict] = {
     "k19-vae-bf16-s1": {"train": ["--preset", "kruengkrai2019-vae", "--amp", "bf16", "--seed", "1"], "iw": 10,
                         "paper": {"source": K19_T3 + ", LSTM-VAE, bf16 autocast, seed 1 (the bf16 gate's second pair)",
                                   "nll": 102.5, "kl": 1.5, "ppl": 107.5}},
+    # AVG's Table 3 figure is compared with iw_nll_avg, the importance-sampled counterpart of its Table 2 NLL
+    # (the KL counted once; `vae_core.estimators.iw_nll_avg`); iw_nll is the L-tuple model's bound.
     "k19-avg5": {"train": ["--preset", "kruengkrai2019-avg", "--avg-samples", "5"],
-                 "paper": {"source": K19 + ", LSTM-VAE-AVG L = 5", "nll": 97.3, "kl": 7.6, "ppl": 84.6}},
+                 "paper": {"source": K19_T3 + ", LSTM-VAE-AVG L = 5", "nll": 97.3, "kl": 7.6, "ppl": 84.6,
+                           "iw_nll_avg": 95.1}},
     "k19-avg10": {"train": ["--preset", "kruengkrai2019-avg", "--avg-samples", "10"],
                   "paper": {"source": K19_T3 + ", LSTM-VAE-AVG L = 10", "nll": 94.3, "kl": 8.1, "ppl": 73.8,
-                            "iw_nll": 91.7}},
+                            "iw_nll_avg": 91.7}},
     "bowman-lm": {"train": ["--preset", "bowman2016-lm"], "paper": {"source": BOWMAN + ", RNNLM", "nll": 100.0}},
     "bowman-vae": {"train": ["--preset", "bowman2016"],
                    "paper": {"source": BOWMAN + ", VAE", "nll": 101.0, "kl": 2.0},
@@ -145,11 +152,14 @@ def cmd_train(args) -> int:
     return 0
 
 
-def evaluate_commands(name: str, runs: Path, data: Path, threads: int, iw: int | None = None) -> list[list[str]]:
+def evaluate_commands(name: str, runs: Path, data: Path, threads: int, iw: int | None = None,
+                      checkpoint: Path | None = None) -> list[list[str]]:
     """The evaluate commands of run `name`: the main one (IW-NLL with the run's K, or `iw` to override it,
-    e.g. a quick first look before the K = 500 pass) and the run's extra evaluations."""
+    e.g. a quick first look before the K = 500 pass) and the run's extra evaluations. They score
+    `runs/NAME/best`, or `checkpoint` (the run's committed zoo copy once its directory is gone)."""
     spec = RUNS_SPEC[name]
-    base = [sys.executable, "-m", "vae_core.evaluate", str(runs / name / "best"), "--data", str(data),
+    ckpt = checkpoint if checkpoint is not None else runs / name / "best"
+    base = [sys.executable, "-m", "vae_core.evaluate", str(ckpt), "--data", str(data),
             "--split", "test", "--json", "--threads", str(threads), "--batch-size", "64"]
     k = spec.get("iw", DEFAULT_IW) if iw is None else iw
     return [base + ["--iw-samples", str(k)]] + [base + e for e in spec.get("extra_eval", [])]
@@ -158,11 +168,16 @@ def evaluate_commands(name: str, runs: Path, data: Path, threads: int, iw: int |
 def cmd_evaluate(args) -> int:
     for name in args.names:
         state = read_state(args.runs, name)
-        if not finished(state) and not args.unfinished:
+        zoo = ZOO / name if args.zoo else None
+        if zoo is not None:
+            if not (zoo / "config.json").is_file():
+                print(f"[{name}] no committed checkpoint {zoo}", file=sys.stderr)
+                return 2
+        elif not finished(state) and not args.unfinished:
             print(f"[{name}] not finished; --unfinished evaluates its best checkpoint so far", flush=True)
             continue
         evals = []
-        for cmd in evaluate_commands(name, args.runs, args.data, args.threads, args.iw):
+        for cmd in evaluate_commands(name, args.runs, args.data, args.threads, args.iw, zoo):
             print(f"[{name}] {paper_command(cmd)}", flush=True)
             res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
             if res.returncode:
@@ -171,7 +186,8 @@ def cmd_evaluate(args) -> int:
             e = json.loads(res.stdout.strip().splitlines()[-1])
             e["command"] = paper_command(cmd)
             evals.append(e)
-        (args.runs / f"{name}.eval.json").write_text(json.dumps({"evals": evals, "finished": finished(state)}, indent=1))
+        (args.runs / f"{name}.eval.json").write_text(json.dumps(
+            {"evals": evals, "finished": finished(state) or zoo is not None}, indent=1))
     return 0
 
 
@@ -287,8 +303,31 @@ def target(record: dict) -> str:
     return "within 2 nats" if within2 else "missed"
 
 
+def recorded(docs: Path) -> dict:
+    """The records of the committed report (docs/results.json), by run name; {} if there is none."""
+    f = docs / "results.json"
+    return json.loads(f.read_text()) if f.is_file() else {}
+
+
+def report_records(runs: Path, docs: Path, data: Path) -> dict:
+    """Every run the report shows: measured from its run directory where that has an evaluation, otherwise
+    the record the committed report already holds. Run directories live outside the checkout and are lost
+    with their machine; a run measured once stays in the report until it is trained and evaluated again."""
+    old, R = recorded(docs), {}
+    for name in RUNS_SPEC:
+        r = run_record(name, runs, data)
+        if r is None and name in old:
+            r = {**old[name], "paper": RUNS_SPEC[name]["paper"]}
+            f = runs / f"{name}.eval.json"
+            if f.is_file() and read_state(runs, name) is None:     # re-evaluated from its zoo copy (--zoo)
+                r["evals"] = json.loads(f.read_text())["evals"]
+        if r is not None:
+            R[name] = r
+    return R
+
+
 def write_report(runs: Path, docs: Path, data: Path) -> None:
-    R = {n: r for n in RUNS_SPEC if (r := run_record(n, runs, data)) is not None}
+    R = report_records(runs, docs, data)
     if not R:
         print("no evaluated runs yet", file=sys.stderr)
         return
@@ -398,8 +437,15 @@ def cmd_ledger(args) -> int:
     head = f.read_text().split(marker)[0] if f.is_file() else "# Run ledger\n\n"
     lines = [marker, "", f"State at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, run directories in "
              f"`{args.runs}`:", "", "| run | state | command (start; resume with `--out DIR --resume`) |", "|---|---|---|"]
+    old = recorded(args.docs)
     for name, spec in RUNS_SPEC.items():
-        lines.append(f"| {name} | {status_line(read_state(args.runs, name))} | `python -m vae_core.train --data "
+        state = read_state(args.runs, name)
+        line = status_line(state)
+        if state is None and name in old:
+            r = old[name]
+            line = (f"finished before (epoch {r['epochs']}, {r['train_hours']:.1f} h); its run directory is gone, "
+                    f"its record is in docs/results.json")
+        lines.append(f"| {name} | {line} | `python -m vae_core.train --data "
                      f"../shared/data/ptb --out {args.runs.name}/{name} {shlex.join(spec['train'])}` |")
     f.write_text(head + "\n".join(lines) + "\n")
     print(f"wrote {f}")
@@ -423,6 +469,8 @@ def main(argv=None) -> int:
     e.add_argument("names", nargs="+", choices=sorted(RUNS_SPEC))
     e.add_argument("--unfinished", action="store_true", help="also evaluate runs still training")
     e.add_argument("--iw", type=int, help="IW-NLL samples K instead of the run's own (a quick look first)")
+    e.add_argument("--zoo", action="store_true",
+                   help="score the committed copy checkpoints/NAME (for a run whose directory is gone)")
     sub.add_parser("report", parents=[common], help="write docs/results.md and docs/results.json")
     sub.add_parser("ledger", parents=[common], help="rewrite the state table of docs/runs-ledger.md")
     args = p.parse_args(argv)

@@ -122,6 +122,41 @@ def test_avg_averages_hidden_states_before_the_softmax():
     assert not torch.allclose(m.reconstruction_avg(x, lengths, z), m.reconstruction(x, lengths, z).mean(0))
 
 
+def test_avg_importance_weights_hand_computed():
+    """Both AVG importance-sampling estimators (Kruengkrai 2019, Table 3) against their formulas at K = 1:
+    the tuple model's weight counts log p(z)/q(z|x) of every z^l, the paper's convention averages it over l."""
+    from vae_core.estimators import iw_nll, iw_nll_avg
+    from vae_core.objectives import log_normal, log_standard_normal
+    m, (x, lengths) = tiny(model="vae-avg", avg_samples=3), batch()
+    mu, logvar = m.encode(x, lengths)
+    torch.manual_seed(3)
+    tup, paper = iw_nll_avg(m, x, lengths, 1, mu, logvar)
+    torch.manual_seed(3)
+    z = m.reparameterize(mu, logvar, 3)                                   # the same tuple
+    log_px = m.reconstruction_avg(x, lengths, z)
+    ratio = log_standard_normal(z) - log_normal(z, mu, logvar)            # (3, B)
+    torch.testing.assert_close(tup, -(log_px + ratio.sum(0)))
+    torch.testing.assert_close(paper, -(log_px + ratio.mean(0)))
+    torch.manual_seed(3)
+    torch.testing.assert_close(iw_nll(m, x, lengths, 1), tup)             # iw_nll keeps the tuple bound
+
+
+def test_avg_importance_sampling_with_one_latent_is_the_vae_estimator():
+    """With L = 1 the tuple and the paper's weighting coincide with the plain VAE's IW-NLL."""
+    from vae_core.estimators import iw_nll, iw_nll_avg
+    plain, avg = tiny(model="vae"), tiny(model="vae-avg", avg_samples=1)
+    avg.load_state_dict(plain.state_dict())
+    x, lengths = batch()
+    mu, logvar = avg.encode(x, lengths)
+    torch.manual_seed(4)
+    tup, paper = iw_nll_avg(avg, x, lengths, 7, mu, logvar)
+    torch.manual_seed(4)
+    ref = torch.stack([iw_nll(plain, x, lengths, 1, mu=mu, logvar=logvar) for _ in range(7)])   # 7 single draws
+    want = -(torch.logsumexp(-ref, 0) - math.log(7))
+    torch.testing.assert_close(tup, want)
+    torch.testing.assert_close(paper, want)
+
+
 def test_amim_equals_its_formula():
     """A-MIM (Livne et al. 2020, Algorithm 1): -(log p(x|z) + (log q(z|x) + log p(z)) / 2), z ~ q(z|x)."""
     m, (x, lengths) = tiny(model="smim", rnn="gru", encoder_reverse=True, z_to_init=False), batch()
@@ -323,6 +358,9 @@ def test_evaluate_cli_gives_one_schema_for_every_family(kind, model, tmp_path, t
     assert (res["nll_avg_tuple"] is not None) == (kind == "vae-avg")
     if kind == "vae-avg":
         assert res["nll_avg_tuple"] == pytest.approx(res["rec"] + 3 * res["kl"])
+        assert res["iw_nll_avg"] is not None and res["iw_nll_avg"] <= res["iw_nll"]
+    else:
+        assert res["iw_nll_avg"] is None
     assert (res["bleu1"] is None) == (kind == "bow")
     if kind == "bow":       # a bag has no <eos>: perplexity per word
         assert res["ppl"] == pytest.approx(math.exp(res["nll"] * 40 / res["n_words"]))

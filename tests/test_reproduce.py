@@ -1,0 +1,41 @@
+"""bench/reproduce.py keeps what was measured: a run whose directory was lost with its machine stays in the
+report from the committed docs/results.json, and a re-evaluation of its zoo copy replaces only its evals."""
+import importlib.util
+import json
+
+from tests.conftest import ROOT
+
+_spec = importlib.util.spec_from_file_location("reproduce", ROOT / "bench" / "reproduce.py")
+reproduce = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(reproduce)
+
+
+def _old_record(nll):
+    return {"name": "k19-vae", "model": {"model": "vae"}, "progress": {"epoch": 30}, "evals": [{"nll": nll}],
+            "paper": {"source": "stale text"}, "finished": True, "epochs": 30, "best_epoch": 30,
+            "train_hours": 3.4, "tokens_per_s": 2281.3, "threads": 1, "train_command": "python -m vae_core.train"}
+
+
+def test_a_lost_run_keeps_its_committed_record(tmp_path):
+    runs, docs = tmp_path / "runs", tmp_path / "docs"
+    runs.mkdir(), docs.mkdir()
+    (docs / "results.json").write_text(json.dumps({"k19-vae": _old_record(101.38)}))
+    R = reproduce.report_records(runs, docs, tmp_path)
+    assert list(R) == ["k19-vae"]
+    assert R["k19-vae"]["evals"] == [{"nll": 101.38}] and R["k19-vae"]["train_hours"] == 3.4
+    assert R["k19-vae"]["paper"] == reproduce.RUNS_SPEC["k19-vae"]["paper"]       # the paper's numbers refreshed
+
+
+def test_a_zoo_reevaluation_replaces_only_the_evals(tmp_path):
+    runs, docs = tmp_path / "runs", tmp_path / "docs"
+    runs.mkdir(), docs.mkdir()
+    (docs / "results.json").write_text(json.dumps({"k19-vae": _old_record(101.38)}))
+    (runs / "k19-vae.eval.json").write_text(json.dumps({"evals": [{"nll": 101.39, "iw_samples": 100}],
+                                                         "finished": True}))
+    r = reproduce.report_records(runs, docs, tmp_path)["k19-vae"]
+    assert r["evals"] == [{"nll": 101.39, "iw_samples": 100}] and r["epochs"] == 30
+
+
+def test_zoo_evaluation_scores_the_committed_copy():
+    cmds = reproduce.evaluate_commands("k19-avg5", ROOT / "runs", ROOT, 1, 100, ROOT / "checkpoints" / "k19-avg5")
+    assert cmds[0][3] == str(ROOT / "checkpoints" / "k19-avg5") and cmds[0][-2:] == ["--iw-samples", "100"]
