@@ -113,7 +113,7 @@ def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.
 
 
 def mutual_info(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None,
-                block: int = 1024) -> float:
+                block: int = 4096) -> float:
     """I_q(x; z) under the aggregate posterior of the whole split (He et al. 2019's estimator, Sec. 4.2).
 
         I = E_x E_{q(z|x)}[log q(z|x)] - E_{q(z)}[log q(z)],   q(z) ~= (1/N) sum_j q(z|x_j)
@@ -123,18 +123,26 @@ def mutual_info(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generat
     posterior, so the estimate is near log N when the posteriors do not overlap. It can exceed log N: the
     analytic entropy term and the one-sample term do not cancel exactly (the true I_q(x; z) <= H(x) = log N).
     He et al.'s released code averages per-batch estimates instead; that number is `mutual_info_batch`,
-    which is what published MI figures use. mu, logvar: (N, n). Returns nats. Memory is O(block x N x n),
-    block shrunk to stay under 256 MB (a z = 512 model on 3761 sentences would otherwise need 16 GB).
+    which is what published MI figures use. mu, logvar: (N, n). Returns nats.
+
+    The (N, N) matrix log q(z_i|x_j) is formed by expanding the square, -0.5 sum_d (z_id - mu_jd)^2 / s_jd^2
+    = -0.5 z^2 @ (1/s^2)^T + z @ (mu/s^2)^T - 0.5 sum_d mu_jd^2 / s_jd^2, so it costs two matrix products
+    (float64) instead of an (N, N, n) tensor: 0.2 s instead of about 30 s for the PTB validation split at
+    n = 100 on one core. Memory is O(block x N), block rows at a time (at most 256 MB).
     """
     mu, logvar = mu.double(), logvar.double()
     N, n = mu.shape
-    block = max(1, min(block, 2 ** 25 // max(1, N * n)))     # the (block, N, n) float64 tensor stays <= 256 MB
+    block = max(1, min(block, 2 ** 25 // max(1, N)))        # the (block, N) float64 matrix stays <= 256 MB
     neg_entropy = (-0.5 * n * math.log(2 * math.pi) - 0.5 * (1 + logvar).sum(-1)).mean()
     eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
     z = mu + torch.exp(0.5 * logvar) * eps
+    prec = torch.exp(-logvar)                                                   # (N, n) 1 / sigma^2
+    const = -0.5 * (n * math.log(2 * math.pi) + logvar.sum(-1) + (mu * mu * prec).sum(-1))     # (N,)
+    prec_t, mu_prec_t = prec.T.contiguous(), (mu * prec).T.contiguous()
     log_qz = []
     for s in range(0, N, block):
-        lq = log_normal(z[s: s + block, None, :], mu[None], logvar[None])   # (b, N)
+        zb = z[s: s + block]
+        lq = const[None] - 0.5 * (zb * zb) @ prec_t + zb @ mu_prec_t           # (b, N): log q(z_i | x_j)
         log_qz.append(torch.logsumexp(lq, dim=1) - math.log(N))
     return float(neg_entropy - torch.cat(log_qz).mean())
 
