@@ -101,6 +101,27 @@ def test_kruengkrai_presets_follow_the_paper():
         m, t = preset(name)
         assert (m.init_state, t.early_stop, t.optimizer, t.lr, t.lr_decay, t.lr_patience) == ("linear", 3, "sgd", 1.0, 0.5, 0)
         assert (m.emb_dim, m.hidden_dim, m.latent_dim, m.emb_dropout, m.out_dropout, t.init_uniform) == (100, 400, 32, 0.5, 0.5, 0.1)
+        assert m.encoder_emb_dropout is False          # the decoder's dropout only (Kim et al. 2018's code)
+
+
+def test_kruengkrai_encoder_reads_every_word_in_training():
+    """With the Kruengkrai preset, q(z|x) in training mode is the same as in evaluation mode (no dropout in
+    the encoder), while the decoder's log-likelihood is still noised by its 0.5 dropout."""
+    from vae_core.model import build_model
+    m, _ = preset("kruengkrai2019-vae")
+    m.vocab_size, m.emb_dim, m.hidden_dim, m.latent_dim = 20, 8, 9, 3
+    model = build_model(m).double()
+    x, lengths = torch.tensor([[4, 5, 6, 7, 3], [8, 9, 3, 0, 0]]), torch.tensor([5, 3])
+    model.eval()
+    mu_eval, logvar_eval = model.encode(x, lengths)
+    z = mu_eval.unsqueeze(0)
+    rec_eval = model.reconstruction(x, lengths, z)
+    model.train()
+    torch.manual_seed(0)
+    mu_train, logvar_train = model.encode(x, lengths)
+    torch.testing.assert_close(mu_train, mu_eval)
+    torch.testing.assert_close(logvar_train, logvar_eval)
+    assert not torch.allclose(model.reconstruction(x, lengths, z), rec_eval)
 
 
 def test_early_stop_after_three_epochs_without_improvement(tmp_path, tiny_ptb, monkeypatch):

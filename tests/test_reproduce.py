@@ -37,5 +37,5 @@ def test_a_zoo_reevaluation_replaces_only_the_evals(tmp_path):
 
 
 def test_zoo_evaluation_scores_the_committed_copy():
-    cmds = reproduce.evaluate_commands("k19-avg5", ROOT / "runs", ROOT, 1, 100, ROOT / "checkpoints" / "k19-avg5")
-    assert cmds[0][3] == str(ROOT / "checkpoints" / "k19-avg5") and cmds[0][-2:] == ["--iw-samples", "100"]
+    cmds = reproduce.evaluate_commands("k19-avg5-encdrop", ROOT / "runs", ROOT, 1, 100, ROOT / "checkpoints" / "k19-avg5-encdrop")
+    assert cmds[0][3] == str(ROOT / "checkpoints" / "k19-avg5-encdrop") and cmds[0][-2:] == ["--iw-samples", "100"]

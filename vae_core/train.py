@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         "init_state": "tanh (c0 = Wz, h0 = tanh(c0); He et al.) | linear (h0 = Wz, c0 = 0; Kruengkrai Eq. 5)",
         "inputless": "decoder sees <unk> for every input word (set automatically for --word-keep 0)",
         "early_stop": "stop after this many epochs without a better validation NLL (0 = off)",
-        "encoder_emb_dropout": "apply --emb-dropout in the encoder too (false: decoder only, as in sMIM's code)",
+        "encoder_emb_dropout": "apply --emb-dropout in the encoder too (false: decoder only, as in sMIM's and sa-vae's code)",
         "bow_decoder_layers": "hidden layers of the bag-of-words decoder",
         "tokenizer": "how typed text is tokenised, saved with the model: ptb-mikolov | whitespace | FILE.json",
     }
