@@ -4,6 +4,7 @@
     nohup python bench/reproduce.py train k19-vae k19-avg5 --max-minutes 600 --threads 1 > k19.log &
     python bench/reproduce.py evaluate k19-vae k19-avg5             # PTB test, on each run's OUT/best
     python bench/reproduce.py evaluate k19-avg5 --zoo --iw 100      # ... or on its committed checkpoints/NAME
+    python bench/reproduce.py zoo bowman-vae --iw 10                # float16 copy in checkpoints/, zoo.json entry
     python bench/reproduce.py report                                # docs/results.{md,json}
     python bench/reproduce.py ledger                                # docs/runs-ledger.md
 
@@ -202,6 +203,52 @@ def cmd_evaluate(args) -> int:
             evals.append(e)
         (args.runs / f"{name}.eval.json").write_text(json.dumps(
             {"evals": evals, "finished": finished(state) or zoo is not None}, indent=1))
+    return 0
+
+
+ZOO_TEST_KEYS = ("nll", "rec", "kl", "ppl", "iw_nll", "iw_nll_avg", "melbo", "melbo_ppl", "bleu1", "active_units",
+                 "mutual_info", "mutual_info_batch", "n_sentences", "iw_samples", "nll_avg_tuple")
+
+
+def cmd_zoo(args) -> int:
+    """Add a finished run to the checkpoint zoo: export OUT/best as float16 to checkpoints/NAME, evaluate that
+    committed copy on PTB test (IW-NLL with --iw samples) and on the first 300 test sentences (the check
+    tests/test_zoo.py recomputes), and write its checkpoints/zoo.json entry (what, command, paper, numbers)."""
+    sys.path.insert(0, str(ROOT))
+    import torch
+    from vae_core.checkpoint import export_checkpoint, load_checkpoint
+    from vae_core.data import Corpus, split_path
+    from vae_core.estimators import evaluate_corpus
+    for name in args.names:
+        state = read_state(args.runs, name)
+        if not finished(state):
+            print(f"[{name}] not finished; nothing exported", file=sys.stderr)
+            return 2
+        dest = export_checkpoint(args.runs / name / "best", ZOO / name, torch.float16)
+        cmd = evaluate_commands(name, args.runs, args.data, args.threads, args.iw, dest)[0]
+        print(f"[{name}] {paper_command(cmd)}", flush=True)
+        res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+        test = json.loads(res.stdout.strip().splitlines()[-1])
+        torch.set_num_threads(args.threads)
+        ck = load_checkpoint(dest)
+        first = Corpus(Corpus.from_file(split_path(args.data, "test"), ck.vocab).sentences[:300], ck.vocab)
+        check = evaluate_corpus(ck.model, first, iw_samples=0, bleu=False)
+        zoo_file = ZOO / "zoo.json"
+        zoo = json.loads(zoo_file.read_text())
+        m, p = state["model"], RUNS_SPEC[name]["paper"]
+        zoo[name] = {
+            "what": f"{p['source'].split(', ', 1)[-1]}: {m['model']} {m.get('rnn', 'lstm').upper()} "
+                    f"{m['emb_dim']}/{m['hidden_dim']}/{m['latent_dim']}, {state['progress']['epoch']} epochs, float16",
+            "command": (f"python bench/reproduce.py train {name} --max-minutes 600 --threads 1 && "
+                        f"python bench/reproduce.py zoo {name} --iw {args.iw}"),
+            "paper": p["source"] + ": " + ", ".join(f"{k} {v}" for k, v in p.items() if k != "source"),
+            "test": {k: (round(test[k], 4) if isinstance(test[k], float) else test[k])
+                     for k in ZOO_TEST_KEYS if test.get(k) is not None},
+            "check_first_300": {k: round(check[k], 4) for k in ("nll", "rec", "kl")} | {"active_units": check["active_units"]},
+        }
+        zoo_file.write_text(json.dumps(zoo, indent=1) + "\n")
+        size = sum(f.stat().st_size for f in dest.iterdir()) / 1e6
+        print(f"[{name}] {dest} ({size:.1f} MB) and its zoo.json entry written", flush=True)
     return 0
 
 
@@ -489,12 +536,15 @@ def main(argv=None) -> int:
     e.add_argument("--iw", type=int, help="IW-NLL samples K instead of the run's own (a quick look first)")
     e.add_argument("--zoo", action="store_true",
                    help="score the committed copy checkpoints/NAME (for a run whose directory is gone)")
+    z = sub.add_parser("zoo", parents=[common], help="export finished runs to checkpoints/ and write their zoo.json entries")
+    z.add_argument("names", nargs="+", choices=sorted(RUNS_SPEC))
+    z.add_argument("--iw", type=int, default=10, help="IW-NLL samples K of the committed copy's test evaluation")
     sub.add_parser("report", parents=[common], help="write docs/results.md and docs/results.json")
     sub.add_parser("ledger", parents=[common], help="rewrite the state table of docs/runs-ledger.md")
     args = p.parse_args(argv)
     args.runs = args.runs.resolve()
     return {"list": cmd_list, "train": cmd_train, "evaluate": cmd_evaluate, "report": cmd_report,
-            "ledger": cmd_ledger}[args.cmd](args)
+            "ledger": cmd_ledger, "zoo": cmd_zoo}[args.cmd](args)
 
 
 if __name__ == "__main__":
