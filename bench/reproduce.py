@@ -123,11 +123,23 @@ def read_state(runs: Path, name: str) -> dict | None:
     return {"progress": cfg["progress"], "train": cfg["train"], "model": cfg["model"], "history": cfg["history"]}
 
 
+def epochs_without_improvement(history: dict) -> int:
+    """How many of the last epochs did not improve on the best validation NLL before them (the trainer's
+    early-stopping count, recomputed from the history for checkpoints whose progress does not record it)."""
+    best, bad = math.inf, 0
+    for e in history.get("epochs", []):
+        v = e.get("val_amim", e["val_nll"])
+        best, bad = (v, 0) if v < best else (best, bad + 1)
+    return bad
+
+
 def finished(state: dict | None) -> bool:
+    """The run ended: all its epochs, or early stopping (`early_stop` epochs in a row without improvement)."""
     if state is None:
         return False
     p, t = state["progress"], state["train"]
-    return p["epoch"] >= t["epochs"] or (t.get("early_stop", 0) > 0 and p.get("bad_epochs", 0) >= t["early_stop"])
+    bad = p.get("bad_epochs", epochs_without_improvement(state["history"]))
+    return p["epoch"] >= t["epochs"] or (t.get("early_stop", 0) > 0 and bad >= t["early_stop"])
 
 
 def train_command(name: str, runs: Path, data: Path, threads: int, minutes: float) -> list[str]:

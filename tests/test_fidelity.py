@@ -135,6 +135,7 @@ def test_early_stop_after_three_epochs_without_improvement(tmp_path, tiny_ptb, m
     assert [e["val_nll"] for e in tr.history["epochs"]] == [10.0, 9.0, 9.5, 9.0, 9.7]
     from vae_core.checkpoint import read_config
     assert read_config(tmp_path / "best")["progress"]["epoch"] == 2       # the model to evaluate
+    assert read_config(tmp_path)["progress"]["bad_epochs"] == 3          # so a queue sees the run has ended
     # resuming a run that stopped early stops again at once, without training
     m2, t2 = tiny_configs(tiny_ptb, tmp_path, epochs=7, early_stop=3)
     again = Trainer(m2, t2, resume=True, quiet=True)

@@ -39,3 +39,15 @@ def test_a_zoo_reevaluation_replaces_only_the_evals(tmp_path):
 def test_zoo_evaluation_scores_the_committed_copy():
     cmds = reproduce.evaluate_commands("k19-avg5-encdrop", ROOT / "runs", ROOT, 1, 100, ROOT / "checkpoints" / "k19-avg5-encdrop")
     assert cmds[0][3] == str(ROOT / "checkpoints" / "k19-avg5-encdrop") and cmds[0][-2:] == ["--iw-samples", "100"]
+
+
+def test_a_run_that_stopped_early_is_finished():
+    """Early stopping ends a run: from the recorded count, or recomputed from the validation history for
+    checkpoints that do not record it (the queue must move on, not resume it again)."""
+    hist = {"epochs": [{"val_nll": v} for v in (10.0, 9.0, 9.5, 9.0, 9.7)]}
+    train = {"epochs": 30, "early_stop": 3}
+    assert reproduce.epochs_without_improvement(hist) == 3
+    assert reproduce.finished({"progress": {"epoch": 5}, "train": train, "history": hist})
+    assert not reproduce.finished({"progress": {"epoch": 5, "bad_epochs": 2}, "train": train, "history": hist})
+    assert not reproduce.finished({"progress": {"epoch": 4}, "train": train, "history": {"epochs": hist["epochs"][:4]}})
+    assert reproduce.finished({"progress": {"epoch": 30, "bad_epochs": 0}, "train": train, "history": hist})

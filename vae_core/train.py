@@ -309,7 +309,7 @@ class Trainer:
     def progress(self) -> dict:
         return {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
                 "best_val_nll": self.best_val, "train_seconds": round(self.train_seconds, 3),
-                "tokens_seen": self.tokens_seen, "amp": AMP_NAMES[self.amp_dtype],
+                "tokens_seen": self.tokens_seen, "amp": AMP_NAMES[self.amp_dtype], "bad_epochs": self.bad_epochs,
                 "tokens_per_s": round(self.tokens_seen / self.train_seconds, 1) if self.train_seconds else None}
 
     def global_sums(self) -> tuple[torch.Tensor, torch.Tensor]:
