@@ -153,7 +153,9 @@ def train_command(name: str, runs: Path, data: Path, threads: int, minutes: floa
 
 
 def paper_command(cmd: list[str]) -> str:
-    return shlex.join(["python", *cmd[1:]])
+    """The command as a reader types it: `python`, and paths inside the checkout relative to it."""
+    root = str(ROOT) + "/"
+    return shlex.join(["python", *(a[len(root):] if a.startswith(root) else a for a in cmd[1:])])
 
 
 # ------------------------------------------------------------------------------------------------ commands
