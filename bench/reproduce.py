@@ -251,8 +251,8 @@ def cmd_zoo(args) -> int:
         zoo = json.loads(zoo_file.read_text())
         m, p = state["model"], RUNS_SPEC[name]["paper"]
         zoo[name] = {
-            "what": f"{p['source'].split(', ', 1)[-1]}: {m['model']} {m.get('rnn', 'lstm').upper()} "
-                    f"{m['emb_dim']}/{m['hidden_dim']}/{m['latent_dim']}, {state['progress']['epoch']} epochs, float16",
+            "what": f"{m['model']} {m.get('rnn', 'lstm').upper()} {m['emb_dim']}/{m['hidden_dim']}/{m['latent_dim']}, "
+                    f"{state['progress']['epoch']} epochs with its paper's preset (run {name}), float16",
             "command": (f"python bench/reproduce.py train {name} --max-minutes 600 --threads 1 && "
                         f"python bench/reproduce.py zoo {name} --iw {args.iw}"),
             "paper": p["source"] + ": " + ", ".join(f"{k} {v}" for k, v in p.items() if k != "source"),
