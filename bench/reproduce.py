@@ -138,7 +138,7 @@ def finished(state: dict | None) -> bool:
     if state is None:
         return False
     p, t = state["progress"], state["train"]
-    bad = p.get("bad_epochs", epochs_without_improvement(state["history"]))
+    bad = p["bad_epochs"] if "bad_epochs" in p else epochs_without_improvement(state["history"])
     return p["epoch"] >= t["epochs"] or (t.get("early_stop", 0) > 0 and bad >= t["early_stop"])
 
 

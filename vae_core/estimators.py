@@ -127,8 +127,9 @@ def mutual_info(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generat
 
     The (N, N) matrix log q(z_i|x_j) is formed by expanding the square, -0.5 sum_d (z_id - mu_jd)^2 / s_jd^2
     = -0.5 z^2 @ (1/s^2)^T + z @ (mu/s^2)^T - 0.5 sum_d mu_jd^2 / s_jd^2, so it costs two matrix products
-    (float64) instead of an (N, N, n) tensor: 0.2 s instead of about 30 s for the PTB validation split at
-    n = 100 on one core. Memory is O(block x N), block rows at a time (at most 256 MB).
+    (float64) instead of an (N, N, n) tensor, with the same value to 1e-13: 1.0 s instead of 31 s for N = 3370
+    (the PTB validation split) at n = 100 on one thread, measured beside two training runs. Memory is
+    O(block x N), block rows at a time (at most 256 MB).
     """
     mu, logvar = mu.double(), logvar.double()
     N, n = mu.shape
