@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -163,6 +164,17 @@ def paper_command(cmd: list[str]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ commands
+def run_forwarding_sigterm(cmd: list[str]) -> int:
+    """Run `cmd` from the repository root; a SIGTERM to this process is passed on to it, so `kill QUEUE_PID`
+    stops the training run with its final checkpoint (SIGINT from a terminal reaches both already)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT)
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signum))
+    try:
+        return proc.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def cmd_train(args) -> int:
     start = time.monotonic()
     for name in args.names:
@@ -173,7 +185,7 @@ def cmd_train(args) -> int:
                 return 0
             cmd = train_command(name, args.runs, args.data, args.threads, left)
             print(f"[{name}] {paper_command(cmd)}", flush=True)
-            rc = subprocess.run(cmd, cwd=ROOT).returncode
+            rc = run_forwarding_sigterm(cmd)
             if rc:
                 print(f"[{name}] training exited with {rc}", flush=True)
                 return rc

@@ -1,6 +1,9 @@
 """bench/reproduce.py keeps what was measured: a run whose directory was lost with its machine stays in the
 report from the committed docs/results.json, and a re-evaluation of its zoo copy replaces only its evals."""
 import importlib.util
+import signal
+import subprocess
+import sys
 import json
 
 from tests.conftest import ROOT
@@ -51,3 +54,21 @@ def test_a_run_that_stopped_early_is_finished():
     assert not reproduce.finished({"progress": {"epoch": 5, "bad_epochs": 2}, "train": train, "history": hist})
     assert not reproduce.finished({"progress": {"epoch": 4}, "train": train, "history": {"epochs": hist["epochs"][:4]}})
     assert reproduce.finished({"progress": {"epoch": 30, "bad_epochs": 0}, "train": train, "history": hist})
+
+
+def test_sigterm_to_the_queue_reaches_the_training_run(tmp_path):
+    """`kill QUEUE_PID` must stop the training child too (it saves its checkpoint on SIGTERM), not orphan it."""
+    marker = tmp_path / "child-got-sigterm"
+    child = ("import pathlib, signal, sys, time\n"
+             f"signal.signal(signal.SIGTERM, lambda *a: (pathlib.Path({str(marker)!r}).write_text('yes'), sys.exit(0)))\n"
+             "print('ready', flush=True)\n"
+             "time.sleep(60)\n")
+    queue = ("import sys\n"
+             f"sys.path.insert(0, {str(ROOT)!r})\n"
+             "from bench import reproduce\n"
+             f"sys.exit(reproduce.run_forwarding_sigterm([sys.executable, '-c', {child!r}]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", queue], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0                    # the child's exit status, passed on
+    assert marker.read_text() == "yes"
