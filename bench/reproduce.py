@@ -266,8 +266,9 @@ ZOO_TEST_KEYS = ("nll", "rec", "kl", "ppl", "iw_nll", "iw_nll_avg", "melbo", "me
 
 def cmd_zoo(args) -> int:
     """Add a finished run to the checkpoint zoo: export OUT/best as float16 to checkpoints/NAME, evaluate that
-    committed copy on PTB test (IW-NLL with --iw samples) and on the first 300 test sentences (the check
-    tests/test_zoo.py recomputes), and write its checkpoints/zoo.json entry (what, command, paper, numbers)."""
+    committed copy on PTB test (IW-NLL with --iw samples; also the report's evaluation, runs/NAME.eval.json,
+    for runs without extra evaluations) and on the first 300 test sentences (the check tests/test_zoo.py
+    recomputes), and write its checkpoints/zoo.json entry (what, command, paper, numbers)."""
     sys.path.insert(0, str(ROOT))
     import torch
     from vae_core.checkpoint import export_checkpoint, load_checkpoint
@@ -285,6 +286,10 @@ def cmd_zoo(args) -> int:
         print(f"[{name}] {paper_command(cmd)}", flush=True)
         res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
         test = json.loads(res.stdout.strip().splitlines()[-1])
+        if not RUNS_SPEC[name].get("extra_eval"):
+            # the report's evaluation too (what `evaluate NAME --zoo` would compute again)
+            (args.runs / f"{name}.eval.json").write_text(json.dumps(
+                {"evals": [test | {"command": paper_command(cmd)}], "finished": done}, indent=1))
         torch.set_num_threads(args.threads)
         ck = load_checkpoint(dest)
         first = Corpus(Corpus.from_file(split_path(args.data, "test"), ck.vocab).sentences[:300], ck.vocab)
