@@ -6,6 +6,7 @@ message (never a traceback). The model is loaded once per (path, modification ti
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -16,7 +17,12 @@ from app.state import persist
 from vae_core.checkpoint import CONFIG, Checkpoint, CheckpointError, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "demo-vae"
+# The checkpoint the app opens with: sentenceMIM with z = 128 (Livne et al. 2020's preset), the zoo model whose
+# codes carry the sentence, so the views' default examples show their phenomena on it (latent arithmetic turns
+# "fell" into "rose"; the ranking puts the unrelated candidate last; tests/test_app.py checks both).
+# VAE_APP_CHECKPOINT overrides it (the test suite uses the small demo VAE).
+SHIPPED_DEFAULT = ROOT / "checkpoints" / "smim128"
+DEFAULT_CHECKPOINT = ROOT / Path(os.environ.get("VAE_APP_CHECKPOINT") or SHIPPED_DEFAULT)   # relative: to ROOT
 DEFAULT_SENTENCE = "the company said it expects to report a loss for the third quarter"   # shared by the views of one sentence
 SEARCH_DIRS = (ROOT / "checkpoints", ROOT / "runs")
 

@@ -1,6 +1,7 @@
 """Shared fixtures: paths to the real corpora in ../shared/data and tiny models trained in-process."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ from vae_core.train import Trainer
 ROOT = Path(__file__).resolve().parents[1]
 PTB = ROOT.parent / "shared" / "data" / "ptb"
 DEMO = ROOT / "checkpoints" / "demo-vae"
+# The app's views are tested on the small demo VAE (fast); the shipped default (checkpoints/smim128) has its
+# own test in tests/test_app.py. Set before app.common is imported, and inherited by served apps.
+os.environ["VAE_APP_CHECKPOINT"] = str(DEMO)
 
 torch.set_num_threads(1)   # steady timings on 2 cores; tests are small
 

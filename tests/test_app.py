@@ -24,6 +24,22 @@ def demo(demo_dir):
     return load_checkpoint(demo_dir)
 
 
+def test_the_default_examples_work_on_the_shipped_default_checkpoint():
+    """The issue's requirement for the app's default model: the latent arithmetic example turns "fell" into
+    "rose", and the ranking example puts the unrelated candidate last (the tests below run on the demo VAE)."""
+    from app import examples
+    from app.common import SHIPPED_DEFAULT
+    from vae_core.downstream import apply_direction, latent_direction, rank_candidates
+    ck = load_checkpoint(SHIPPED_DEFAULT)
+    d = latent_direction(ck.model, ck.vocab, examples.ARITHMETIC_GROUP_A.splitlines(),
+                         examples.ARITHMETIC_GROUP_B.splitlines())["direction"]
+    s = examples.ARITHMETIC_STRENGTH
+    path = apply_direction(ck.model, ck.vocab, examples.ARITHMETIC_SENTENCE, d, [0.0, s / 4, s / 2, s])["sentences"]
+    assert "rose" not in path[0].split() and all("rose" in p.split() for p in path[1:]), path
+    ranked = rank_candidates(ck.model, ck.vocab, examples.RANK_PROMPT, examples.RANK_CANDIDATES.splitlines())
+    assert ranked[-1]["candidate"] == "the weather was nice today", ranked
+
+
 def test_main_opens_on_demo_checkpoint():
     at = AppTest.from_file(str(APP / "main.py"), default_timeout=TIMEOUT).run()
     assert not at.exception

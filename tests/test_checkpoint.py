@@ -157,3 +157,25 @@ def test_failed_write_keeps_previous_checkpoint(tmp_path, monkeypatch):
         save_checkpoint(d, new, cfg, v)
     monkeypatch.undo()
     assert _same_weights(load_checkpoint(d).model, old) and not (d / ".next").exists()
+
+
+def test_a_tied_embedding_is_stored_once_and_tied_again_on_load(tmp_path):
+    """sMIM shares one embedding between encoder and decoder (Livne et al.'s code): the file holds it once,
+    and the loaded model has one shared tensor again, equal to the saved one."""
+    from safetensors import safe_open
+    from vae_core.config import ModelConfig
+    from vae_core.data import Vocab
+    from vae_core.model import build_model
+    words = [f"w{i}" for i in range(20)]
+    vocab = Vocab.build([words])
+    cfg = ModelConfig(model="smim", vocab_size=len(vocab), emb_dim=8, hidden_dim=8, latent_dim=4, rnn="gru",
+                      tie_embeddings=True)
+    model = build_model(cfg)
+    assert model.encoder.embedding.weight is model.decoder.embedding.weight
+    save_checkpoint(tmp_path / "ck", model, cfg, vocab)
+    with safe_open(str(tmp_path / "ck" / "weights.safetensors"), "pt") as f:
+        keys = set(f.keys())
+    assert ("encoder.embedding.weight" in keys) != ("decoder.embedding.weight" in keys)
+    ck = load_checkpoint(tmp_path / "ck")
+    assert ck.model.encoder.embedding.weight is ck.model.decoder.embedding.weight
+    assert torch.equal(ck.model.decoder.embedding.weight, model.decoder.embedding.weight)

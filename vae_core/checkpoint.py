@@ -76,6 +76,36 @@ def _write_json(path: Path, obj: Any) -> None:
         os.fsync(f.fileno())
 
 
+def _untie(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Split a state dict into the tensors to store and {alias: stored name} for entries that are the same
+    tensor as an earlier one (a tied embedding, `ModelConfig.tie_embeddings`), so each is stored once."""
+    first: dict[tuple, str] = {}
+    tied: dict[str, str] = {}
+    for k, v in state.items():
+        key = (v.device, v.untyped_storage().data_ptr(), v.storage_offset(), tuple(v.shape), tuple(v.stride()))
+        if key in first:
+            tied[k] = first[key]
+        else:
+            first[key] = k
+    return {k: v for k, v in state.items() if k not in tied}, tied
+
+
+def _retie(weights: dict[str, torch.Tensor], meta: dict, path: Path) -> dict[str, torch.Tensor]:
+    """The stored tensors plus the aliases `_untie` left out (safetensors metadata "tied", a JSON object).
+    Raises CheckpointError for a malformed record."""
+    if "tied" not in meta:
+        return weights
+    try:
+        tied = json.loads(meta["tied"])
+        ok = isinstance(tied, dict) and all(isinstance(a, str) and isinstance(b, str) and b in weights and a not in weights
+                                            for a, b in tied.items())
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise CheckpointError(f"{path}: malformed record of tied tensors in its metadata")
+    return weights | {a: weights[b] for a, b in tied.items()}
+
+
 def _cpu_tensors(state: dict[str, torch.Tensor], dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
     """Detached, contiguous CPU copies (a CUDA state dict saves like a CPU one); floats cast to `dtype`."""
     out = {}
@@ -120,8 +150,9 @@ def save_checkpoint(directory: str | os.PathLike, model: torch.nn.Module, model_
     nxt = d / ".next"
     nxt.mkdir()
     try:
-        weights = _cpu_tensors(model.state_dict(), dtype)
-        save_file(weights, str(nxt / WEIGHTS), metadata={"format": FORMAT, "checkpoint_id": ckpt_id})
+        stored, tied = _untie(model.state_dict())
+        meta = {"format": FORMAT, "checkpoint_id": ckpt_id} | ({"tied": json.dumps(tied)} if tied else {})
+        save_file(_cpu_tensors(stored, dtype), str(nxt / WEIGHTS), metadata=meta)
         _fsync_file(nxt / WEIGHTS)
         if trainer_tensors is not None:
             meta = {"format": FORMAT, "checkpoint_id": ckpt_id, "trainer": json.dumps(trainer_meta or {})}
@@ -229,7 +260,8 @@ def load_checkpoint(directory: str | os.PathLike, device: torch.device | str = "
     if len(vocab) != model_config.vocab_size:
         raise CheckpointError(f"{d / CONFIG}: vocabulary has {len(vocab)} words but model.vocab_size is "
                               f"{model_config.vocab_size}")
-    weights, _ = _read_safetensors(d / WEIGHTS, cfg["checkpoint_id"])
+    weights, meta = _read_safetensors(d / WEIGHTS, cfg["checkpoint_id"])
+    weights = _retie(weights, meta, d / WEIGHTS)
     # Compare shapes on the meta device first: a hostile config (say hidden_dim = 10**9) allocates nothing.
     try:
         with torch.device("meta"):

@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 
 import streamlit as st
 
-from app import figures
+from app import examples, figures
 from app.common import (analysis_page, path_map_controls, show_notices, show_path_on_map, show_problem, show_table,
                         side_by_side)
 from app.state import persist
@@ -32,13 +32,13 @@ def group(label: str, default: str, key: str) -> list[str]:
 
 c1, c2 = st.columns(2)
 with c1:
-    group_a = group("Group A", "stock prices fell sharply\nthe market fell\nshares fell in heavy trading", "group_a")
+    group_a = group("Group A", examples.ARITHMETIC_GROUP_A, "group_a")
 with c2:
-    group_b = group("Group B", "stock prices rose sharply\nthe market rose\nshares rose in heavy trading", "group_b")
-persist("arith_text", "the dollar fell against the yen")
+    group_b = group("Group B", examples.ARITHMETIC_GROUP_B, "group_b")
+persist("arith_text", examples.ARITHMETIC_SENTENCE)
 text = st.text_input("Sentence to move", key="arith_text")
 c1, c2 = st.columns(2)
-persist("arith_strength", 2.0)
+persist("arith_strength", examples.ARITHMETIC_STRENGTH)
 strength = c1.slider("Strength s", -5.0, 5.0, step=0.25, key="arith_strength")
 persist("arith_steps", 9)
 steps = c2.slider("Decoded points on the path", 2, 21, key="arith_steps")

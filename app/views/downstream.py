@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 
 import streamlit as st
 
-from app import figures
+from app import examples, figures
 from app.common import analysis_page, show_problem, show_table, side_by_side
 from app.state import persist
 from vae_core.data import TextError
@@ -46,9 +46,9 @@ st.caption("Each candidate k is appended to the prompt and encoded (z_k); the pr
            "candidate has words gives z_unk with standard deviation σ_unk. Score ‖(z_unk − z_k)/σ_unk‖: lower "
            "ranks first (Livne et al. 2020, Sec. 4.6). Candidates made of unknown words encode like the masked "
            "prompt and score near 0: the last column counts them.")
-persist("rank_prompt", "the company said it expects")
+persist("rank_prompt", examples.RANK_PROMPT)
 prompt = st.text_input("Prompt", key="rank_prompt")
-persist("rank_candidates", "to report a loss\nto report a profit\nthe weather was nice today")
+persist("rank_candidates", examples.RANK_CANDIDATES)
 cands = st.text_area("Candidates, one a line", key="rank_candidates")
 for m, box, key in side_by_side(models):
     with box:
