@@ -1,10 +1,10 @@
 """bench/reproduce.py keeps what was measured: a run whose directory was lost with its machine stays in the
 report from the committed docs/results.json, and a re-evaluation of its zoo copy replaces only its evals."""
 import importlib.util
+import json
 import signal
 import subprocess
 import sys
-import json
 
 from tests.conftest import ROOT
 
@@ -84,7 +84,23 @@ def test_an_unfinished_run_says_so_and_how_far_it_got():
     r["paper"] = {"source": "x", "melbo": 75.58}
     r["evals"] = [{"melbo": 90.0}]
     assert reproduce.target(r) == "missed (unfinished)"
-    done = _old_record(101.38)
     assert reproduce.why_missed("smim16", r | {"val_last_drop": -5.2}).endswith("the validation loss rose 5.20 nats "
                                                                                "in the last epoch.")
+    done = _old_record(101.38)
     assert reproduce._epochs_cell(done) == "30 (best 30)" and reproduce.why_missed("smim16", done) is None
+
+
+def test_the_mi_claim_compares_with_word_dropout_once_that_run_exists():
+    vae = {"mutual_info": 2.9, "active_units": 13, "ppl": 134.9}
+    mi = {"mutual_info": 4.0, "active_units": 32, "ppl": 133.0}
+    rec = lambda e: {"evals": [e]}                                      # noqa: E731
+    (claim, verdict, numbers), = [c for c in reproduce.claims({"vani-vae": rec(vae), "vani-mi1": rec(mi)})
+                                  if "MI criterion" in c[0]]
+    assert verdict == "holds" and "still to train" in claim
+    worse = {"mutual_info": 4.0, "active_units": 32, "ppl": 140.0}       # MI up, but perplexity above the VAE's
+    (_, verdict, _), = [c for c in reproduce.claims({"vani-vae": rec(vae), "vani-mi1": rec(worse)}) if "MI" in c[0]]
+    assert verdict == "does not hold"
+    wd = {"mutual_info": 5.0, "active_units": 32, "ppl": 8000.0}         # annealing's perplexity cost
+    (claim, verdict, numbers), = [c for c in reproduce.claims({"vani-vae": rec(vae), "vani-wd": rec(wd),
+                                                               "vani-mi1": rec(worse)}) if "MI criterion" in c[0]]
+    assert verdict == "holds" and "word-dropout annealing 5.00 / 32 / 8000.0" in numbers

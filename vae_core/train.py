@@ -544,14 +544,11 @@ class Trainer:
                  "loss": loss / n, "rec": rec / n, "kl": kl / n,
                  "ppl": math.exp(min(rec_tok + kl / max(ntok, 1), 50.0)), "lr": self.opt.param_groups[0]["lr"]}
         self.history["steps"].append(entry)
-        if self.mcfg.model == "smim":
-            # sMIM's posteriors sit near the log-variance floor, so its KL is hundreds of nats and the ELBO
-            # perplexity is meaningless to watch; show the reconstruction's perplexity instead.
-            bar.set_postfix(loss=f"{loss / n:.2f}", kl=f"{entry['kl']:.2f}",
-                            rec_ppl=f"{math.exp(min(rec_tok, 50.0)):.1f}")
-        else:
-            bar.set_postfix(loss=f"{loss / n:.2f}", kl=f"{entry['kl']:.2f}", ppl=f"{entry['ppl']:.1f}",
-                            beta=f"{entry['kl_weight']:.2f}")
+        # sMIM's posteriors sit near the log-variance floor, so its KL is hundreds of nats and the ELBO
+        # perplexity is meaningless to watch; it shows the reconstruction's perplexity instead (and no KL weight).
+        watch = ({"rec_ppl": f"{math.exp(min(rec_tok, 50.0)):.1f}"} if self.mcfg.model == "smim" else
+                 {"ppl": f"{entry['ppl']:.1f}", "beta": f"{entry['kl_weight']:.2f}"})
+        bar.set_postfix(loss=f"{loss / n:.2f}", kl=f"{entry['kl']:.2f}", **watch)
 
     def _epoch_record(self, seconds: float, tokens: float, sentences: int) -> dict:
         """Validate (rank 0; every rank gets the result) and build the history record of the epoch so far."""
