@@ -76,6 +76,13 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
             axis.update(tickangle=0)
         elif axis.tickmode != "array":
             axis.update(dtick=None, tick0=None, nticks=max_ticks, tickangle=0)
+    # Side-by-side panels with one x title each: at one column (about 1.6 in a panel) the repeated titles run
+    # into each other, so only the first panel keeps it.
+    titled = [out.layout[k] for k in sorted((k for k in out.layout if k.startswith("xaxis")),
+                                            key=lambda k: int(k[5:] or 1)) if out.layout[k].title.text]
+    if layout == "one-column" and panels > 1 and len(titled) > 1 and len({a.title.text for a in titled}) == 1:
+        for axis in titled[1:]:
+            axis.update(title_text=None)
     for axis in [out.layout[k] for k in out.layout if k.startswith("yaxis")]:
         if axis.type == "log":
             axis.update(dtick=1)                                   # one label a decade

@@ -146,3 +146,15 @@ def test_every_view_figure_exports_at_one_and_two_columns(browser):
             text = " ".join(t.text or "" for t in ET.fromstring(svg).iter() if t.tag.endswith("text"))
             for t in titles:
                 assert t.split("<br>")[0] in text, (name, layout, t)
+
+
+def test_side_by_side_panels_keep_one_shared_x_title_at_one_column():
+    """At 3.5 in the two overlap panels' identical x titles collided (seen in the exported PDF, 2026-12-02);
+    at one column only the first keeps it, at two columns both do."""
+    m = [[-10.0, -50.0], [-60.0, -12.0]]
+    fig = figures.overlap_compare_figure([{"name": "VAE", "matrix": m, "auroc": 0.5},
+                                          {"name": "sMIM", "matrix": m, "auroc": 0.9}], "log p(x_i | z_j)")
+    one, two = export.paper_figure(fig, "one-column"), export.paper_figure(fig, "two-column")
+    assert (one.layout.xaxis.title.text, one.layout.xaxis2.title.text) == ("log p(x_i | z_j)", None)
+    assert two.layout.xaxis.title.text == two.layout.xaxis2.title.text == "log p(x_i | z_j)"
+    assert fig.layout.xaxis2.title.text == "log p(x_i | z_j)"                   # the app's figure is untouched
