@@ -170,7 +170,8 @@ def test_bleu1_is_a_mean_of_sentence_scores(demo_dir, ptb_dir, monkeypatch):
 
 def test_melbo_and_nll_excl_eos_leave_out_the_eos_term(tmp_path, tiny_ptb):
     """MELBO (Livne et al. 2020, Eq. 16) = -(1/N) sum_i log p(words of x_i | z_i) + log N, the <eos> removed
-    (Sec. 4.3); PPL over the words. nll_excl_eos is the ELBO with the same convention (their sVAE rows)."""
+    (Sec. 4.3); its PPL divides by words + one per sentence, as their test.py's count ends up doing (the <eos>
+    targets are overwritten in place before they are subtracted). nll_excl_eos is the ELBO with the same convention (their sVAE rows)."""
     from vae_core.checkpoint import load_checkpoint
     from test_families import _trained
     ck = load_checkpoint(_trained("smim", tmp_path, tiny_ptb, rnn="gru", encoder_reverse=True))
@@ -189,7 +190,7 @@ def test_melbo_and_nll_excl_eos_leave_out_the_eos_term(tmp_path, tiny_ptb):
             kl += float((0.5 * (mu ** 2 + logvar.exp() - logvar - 1)).sum())
     N, n_words = len(corpus), corpus.n_tokens - len(corpus)
     assert res["melbo"] == pytest.approx(-words / N + math.log(N), rel=1e-5)
-    assert res["melbo_ppl"] == pytest.approx(math.exp(N * res["melbo"] / n_words), rel=1e-9)
+    assert res["melbo_ppl"] == pytest.approx(math.exp(N * res["melbo"] / (n_words + N)), rel=1e-9)
     assert res["rec"] == pytest.approx(-(words + eos) / N, rel=1e-5)
     assert res["nll_excl_eos"] == pytest.approx((-words + kl) / N, rel=1e-5)
     assert eos < 0                                                   # the <eos> term is real, and left out

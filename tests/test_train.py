@@ -216,3 +216,25 @@ def test_a_resumed_run_keeps_the_precision_it_trained_with(tmp_path, tiny_ptb, c
     assert train.main(["--out", str(out), "--resume", "--max-steps", "3", "--threads", "1"]) == 0
     assert "amp torch.bfloat16" in capsys.readouterr().out
     assert read_config(out)["progress"]["amp"] == "bf16"
+
+
+def test_random_batches_reach_the_trainer_when_bucketing_is_off(tmp_path, tiny_ptb, monkeypatch):
+    """--bucket false (sMIM's code draws batches at random) must change the batches the trainer sees:
+    the median bucketed batch holds sentences of (nearly) one length, the median random one a wide range."""
+    from vae_core import data
+    spread = {}
+
+    def spy(self, batch_size, shuffle=False, seed=0, epoch=0, bucket=True):
+        out = data.bucket_batches(self.lengths, batch_size, shuffle, seed, epoch, bucket)
+        if shuffle:                                                       # the training batches
+            spread[bucket] = sorted(int(self.lengths[b].max() - self.lengths[b].min()) for b in out)[len(out) // 2]
+        return out
+
+    monkeypatch.setattr(data.Corpus, "batches", spy)
+    for flag in ("true", "false"):
+        m, t = train.configs_from_args(train.build_parser().parse_args(
+            ["--data", str(tiny_ptb), "--out", str(tmp_path / flag), "--bucket", flag, "--epochs", "1",
+             "--emb-dim", "8", "--hidden-dim", "8", "--latent-dim", "2", "--batch-size", "20"]))
+        assert t.bucket is (flag == "true")
+        Trainer(m, t, quiet=True).run()
+    assert spread[True] <= 2 < 5 < spread[False]

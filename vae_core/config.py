@@ -157,6 +157,9 @@ class TrainConfig:
                Kruengkrai 2019, Sec. 5.1: "until the validation perplexity has not improved for 3 times"; the
                count is consecutive as in the code it builds on (Xu & Durrett 2018, vmf_vae_nlp: `dead_cnt` is
                reset by an improvement). The checkpoint in OUT/best is the one to evaluate.
+    bucket: build training batches from sentences of about the same length (less padding, faster); false
+               draws each batch at random from the whole split, as Livne et al.'s code does
+               (seraphlabs-ca/SentenceMIM-demo, train.py: DataLoader(shuffle=True)).
     refine_steps, refine_lr: secondary optimisation of the local variational parameters at training time
                (Krishnan et al. 2018): the decoder is updated at the refined (mu, logvar), the encoder by its
                own ELBO; 0 = off.
@@ -200,6 +203,7 @@ class TrainConfig:
     mi_max_len: int = 40
     refine_steps: int = 0
     refine_lr: float = 0.01
+    bucket: bool = True
 
     def __post_init__(self):
         check_types(self)

@@ -244,7 +244,13 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
         their sVAE rows ("We remove the <EOS> token during evaluation", Sec. 4.3).
     melbo: the MELBO upper bound on NLL (Livne et al. 2020, Eq. 16) = rec + log N, N = sentences in the
         split, with rec over the words only (their test.py masks the `<eos>` target); melbo_ppl =
-        exp(N melbo / words), EOS excluded from the count too.
+        exp(N melbo / (words + N)): the released code means to leave `<eos>` out of the count as well, but
+        its loss_fn overwrites the `<eos>` targets with `<pad>` in place before the count subtracts them
+        (SentenceMIM-demo, test.py: `target[eos_I] = pad_idx`, then `word_count -= (target == eos).sum()`,
+        which is 0), so the published perplexities divide by words + one per sentence. Table 2's three sMIM
+        rows all give melbo / log(ppl) = 22.70 tokens per PTB test sentence: their TweetTokenizer's 21.71
+        tokens (it splits "'s" and "mr.") plus one. Our whitespace PTB tokens are 20.92 + 1 a sentence, so
+        compare MELBO (nats per sentence), not its perplexity, with the paper.
     bleu1: Livne et al.'s BLEU-1 (`reconstruction_bleu1`, mode "posterior_sample"); bleu1_mean_greedy: the
         same score for greedy decodes from the posterior means.
     active_units (Burda et al. 2016); mutual_info over the whole split and mutual_info_batch as He et al.
@@ -306,7 +312,7 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
         out["iw_ppl"] = math.exp(sums["iw_nll"] / denom)
     if latent:
         out["melbo"] = (sums["rec"] - sums["rec_eos"]) / n + math.log(n)
-        out["melbo_ppl"] = math.exp(n * out["melbo"] / n_words)
+        out["melbo_ppl"] = math.exp(n * out["melbo"] / denom)        # as the released code counts (above)
         out["active_units"], _ = active_units(mus)
         out["mutual_info"] = mutual_info(mus, logvars, torch.Generator().manual_seed(seed))
         out["mutual_info_batch"] = mutual_info_batch(mus, logvars, corpus.lengths, 32,
@@ -328,7 +334,8 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
     else:
         out["active_units"], out["mutual_info"], out["mutual_info_batch"] = 0, 0.0, 0.0
     out["ppl_convention"] = ("ppl and iw_ppl count one <eos> per sentence; ppl_excl_eos divides the same total by "
-                             "words only; melbo, melbo_ppl and nll_excl_eos leave the <eos> term out (Livne et al.)"
+                             "words only; melbo and nll_excl_eos leave the <eos> term out, melbo_ppl divides melbo by "
+                             "words + one per sentence (Livne et al.'s code)"
                              if sequence else "bag-of-words model: every perplexity is per word (no <eos>)")
     out["bleu_convention"] = ("bleu1: mean sentence BLEU-1 on PTB tokens, z ~ q(z|x) and sampled words (Livne et al. "
                               "2020's code); bleu1_mean_greedy: the same from greedy decodes of the posterior mean")

@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "inputless": "decoder sees <unk> for every input word (set automatically for --word-keep 0)",
         "early_stop": "stop after this many epochs without a better validation NLL (0 = off)",
         "encoder_emb_dropout": "apply --emb-dropout in the encoder too (false: decoder only, as in sMIM's and sa-vae's code)",
+        "bucket": "length-bucketed training batches (false: random batches, as sMIM's code)",
         "bow_decoder_layers": "hidden layers of the bag-of-words decoder",
         "tokenizer": "how typed text is tokenised, saved with the model: ptb-mikolov | whitespace | FILE.json",
     }
@@ -470,7 +471,7 @@ class Trainer:
             if t.early_stop and self.bad_epochs >= t.early_stop:
                 return "early_stop"
             # the global batches; every rank builds the same list and trains on its share of each
-            batches = self.train.batches(t.batch_size, shuffle=True, seed=t.seed, epoch=self.epoch)
+            batches = self.train.batches(t.batch_size, shuffle=True, seed=t.seed, epoch=self.epoch, bucket=t.bucket)
             bar = tqdm(total=len(batches), initial=self.batch_in_epoch, desc=f"epoch {self.epoch + 1}/{t.epochs}",
                        disable=self.quiet, dynamic_ncols=True, leave=True)
             epoch_start_time, tokens_this_run = time.monotonic(), 0
@@ -578,7 +579,7 @@ class Trainer:
         "partial", with the batches done) and keeps OUT/best, so it can be evaluated and shown. The learning-
         rate schedule and early stopping only count whole epochs; a resumed run finishes the epoch."""
         sentences = sum(len(b) for b in self.train.batches(self.tcfg.batch_size, shuffle=True, seed=self.tcfg.seed,
-                                                          epoch=self.epoch)[: self.batch_in_epoch])
+                                                          epoch=self.epoch, bucket=self.tcfg.bucket)[: self.batch_in_epoch])
         record = self._epoch_record(seconds, tokens, sentences)
         record.update(partial=True, batches=self.batch_in_epoch)
         self._save_best_if_improved(record.get("val_amim", record["val_nll"]))
