@@ -135,14 +135,22 @@ WHY_MISSED: dict[str, str] = {
         "halved before epoch 15 (harvardnlp/sa-vae, train_text.py); our run halved it first at epoch 10. "
         "Encoder dropout is not the cause (the fixed preset's KL was the same through 10 epochs)."),
     "smim128": (
-        "MELBO 96.44 against 75.58, BLEU-1 0.345 against 0.61. The run over-fitted before the time budget ended: "
-        "from epoch 7 (its best) to 9 the training reconstruction fell from 72.2 to 67.3 nats while the "
-        "validation one rose from 90.3 to 96.8, so more epochs of this run would not close the gap. The "
-        "released code (seraphlabs-ca/SentenceMIM-demo: train.py, model.py, test.py) was compared line by line: "
-        "objective, dropout (decoder embeddings only), shared embedding, z to h_0 and to every input, clipping "
-        "at 0.25, the log-variance floor, MELBO and BLEU-1 agree; it batches sentences at random where we bucket "
-        "them by length, and keeps words seen more than once (9,877) where we keep the 10k PTB vocabulary. "
-        "The cause of the gap is not found yet."),
+        "MELBO 90.78 against 75.58, BLEU-1 0.41 against 0.61. The authors' protocol matters: at lr 1e-3 the "
+        "run over-fitted from epoch 7 (validation reconstruction 90.3, then 91.8 and 96.8 while the training one "
+        "fell); once the learning rate fell to 2.5e-4 after three epochs without improvement (lr x 0.25, as "
+        "their train.py), epoch 11 reached 85.7 and epoch 16 85.5, the exported best (test MELBO 96.44 -> "
+        "90.78). The released code (seraphlabs-ca/SentenceMIM-demo: train.py, model.py, test.py) was compared "
+        "line by line: objective, dropout (decoder embeddings only), shared embedding, z to h_0 and to every "
+        "input, clipping at 0.25, the log-variance floor, 11 M parameters, MELBO and BLEU-1 agree. What differs: "
+        "(1) they draw batches at random where we bucket by length; `--bucket false` changes nothing measurable "
+        "in two epochs (validation reconstruction 105.14 / 96.88 against 104.84 / 97.01); (2) their PTB is "
+        "re-tokenised by NLTK's TweetTokenizer (\"'s\" and \"mr.\" split: 21.71 tokens a test sentence against "
+        "20.92 words; vocabulary 9,877), which changes the per-token perplexity's denominator but should not "
+        "lower the per-sentence MELBO; (3) their runs go on until the learning rate is below 1e-8 (200 "
+        "epochs at most), ours stop after 6 epochs without improvement or at the session's budget. The "
+        "remaining 15 nats are a generalisation gap: on 300 sentences the exported epoch-7 model reconstructed "
+        "training sentences at 57.3 nats and validation ones at 86.9, with the decoder smooth in z (10 sigma "
+        "of noise cost 1 nat) and codes 460 sigma apart."),
     "bowman-vae": (
         "NLL 106.77 against 101: Bowman et al. chose their Table 11 settings with 200 ten-hour runs of Bayesian "
         "optimisation and do not publish the optimiser, learning rate or annealing midpoint (ours: Adam 1e-3, "
@@ -438,7 +446,9 @@ def claims(R: dict) -> list[tuple[str, str, str]]:
                     "holds" if raises and m["ppl"] <= cost["ppl"] else "does not hold",
                     f"MI {m['mutual_info']:.2f} / AU {m['active_units']} / PPL {m['ppl']:.1f} vs VAE "
                     f"{base['mutual_info']:.2f} / {base['active_units']} / {base['ppl']:.1f}"
-                    + (f" and word-dropout annealing {wd['mutual_info']:.2f} / {wd['active_units']} / {wd['ppl']:.1f}"
+                    + (f" and word-dropout annealing {wd['mutual_info']:.2f} / {wd['active_units']} / {wd['ppl']:.1f} "
+                       f"(its perplexity is {wd['ppl'] / base['ppl']:.2f}x the VAE's once the annealing has ended; "
+                       "the paper's 'about 60 times' is of validation curves on Yelp)"
                        if wd else "")))
     return out
 
