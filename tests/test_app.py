@@ -26,7 +26,8 @@ def demo(demo_dir):
 
 def test_the_default_examples_work_on_the_shipped_default_checkpoint():
     """The issue's requirement for the app's default model: the latent arithmetic example is reconstructed
-    at s = 0 and turns "fell" into "rose" from s / 4 on, and the ranking example puts the unrelated candidate last (the tests below run on the demo VAE)."""
+    at s = 0 and turns "fell" into "rose" from s / 4 on, and the ranking example puts the unrelated candidate
+    last (the tests below run on the demo VAE)."""
     from app import examples
     from app.common import SHIPPED_DEFAULT
     from vae_core.downstream import apply_direction, latent_direction, rank_candidates

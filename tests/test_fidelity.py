@@ -171,7 +171,8 @@ def test_bleu1_is_a_mean_of_sentence_scores(demo_dir, ptb_dir, monkeypatch):
 def test_melbo_and_nll_excl_eos_leave_out_the_eos_term(tmp_path, tiny_ptb):
     """MELBO (Livne et al. 2020, Eq. 16) = -(1/N) sum_i log p(words of x_i | z_i) + log N, the <eos> removed
     (Sec. 4.3); its PPL divides by words + one per sentence, as their test.py's count ends up doing (the <eos>
-    targets are overwritten in place before they are subtracted). nll_excl_eos is the ELBO with the same convention (their sVAE rows)."""
+    targets are overwritten in place before they are subtracted). nll_excl_eos is the ELBO with the same
+    convention (their sVAE rows)."""
     from vae_core.checkpoint import load_checkpoint
     from test_families import _trained
     ck = load_checkpoint(_trained("smim", tmp_path, tiny_ptb, rnn="gru", encoder_reverse=True))

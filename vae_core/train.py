@@ -471,7 +471,7 @@ class Trainer:
             if t.early_stop and self.bad_epochs >= t.early_stop:
                 return "early_stop"
             # the global batches; every rank builds the same list and trains on its share of each
-            batches = self.train.batches(t.batch_size, shuffle=True, seed=t.seed, epoch=self.epoch, bucket=t.bucket)
+            batches = self._epoch_batches()
             bar = tqdm(total=len(batches), initial=self.batch_in_epoch, desc=f"epoch {self.epoch + 1}/{t.epochs}",
                        disable=self.quiet, dynamic_ncols=True, leave=True)
             epoch_start_time, tokens_this_run = time.monotonic(), 0
@@ -574,12 +574,17 @@ class Trainer:
                                 self.progress())
         return improved
 
+    def _epoch_batches(self) -> list[list[int]]:
+        """The current epoch's global training batches (sentence indices), the same on every rank and after a
+        resume: shuffled with (seed, epoch), length-bucketed unless --bucket false."""
+        t = self.tcfg
+        return self.train.batches(t.batch_size, shuffle=True, seed=t.seed, epoch=self.epoch, bucket=t.bucket)
+
     def _record_partial_epoch(self, seconds: float, tokens: float) -> None:
         """A run that reaches --max-steps inside an epoch still validates, records the epoch so far (marked
         "partial", with the batches done) and keeps OUT/best, so it can be evaluated and shown. The learning-
         rate schedule and early stopping only count whole epochs; a resumed run finishes the epoch."""
-        sentences = sum(len(b) for b in self.train.batches(self.tcfg.batch_size, shuffle=True, seed=self.tcfg.seed,
-                                                          epoch=self.epoch, bucket=self.tcfg.bucket)[: self.batch_in_epoch])
+        sentences = sum(len(b) for b in self._epoch_batches()[: self.batch_in_epoch])
         record = self._epoch_record(seconds, tokens, sentences)
         record.update(partial=True, batches=self.batch_in_epoch)
         self._save_best_if_improved(record.get("val_amim", record["val_nll"]))
