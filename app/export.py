@@ -41,6 +41,20 @@ class ExportError(RuntimeError):
     """A static export failed (no browser, or the browser failed); the message says how to fix it."""
 
 
+def _wrap(line: str, chars: int) -> str:
+    """`line` broken with <br> into pieces of at most `chars` characters where it can be: after a space or a
+    "/" (a path). A piece without such a break stays whole."""
+    import re
+    pieces, cur = [], ""
+    for tok in re.findall(r"[^ /]+/?|[ ]+", line):
+        if cur and len(cur) + len(tok.rstrip()) > chars:
+            pieces.append(cur.rstrip())
+            cur = tok.lstrip()
+        else:
+            cur += tok
+    return "<br>".join(pieces + [cur.rstrip()]) if cur or pieces else line
+
+
 def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7, keep_title: bool = False) -> go.Figure:
     """A copy of `fig` in the paper style at the size of `layout` ("one-column" | "two-column").
 
@@ -51,6 +65,13 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
         raise ValueError(f"unknown layout {layout!r}; expected one of {sorted(LAYOUTS)}")
     width = round(LAYOUTS[layout] * PX_PER_INCH)
     out = go.Figure(fig)
+    xaxes = [out.layout[k] for k in out.layout if k.startswith("xaxis")]
+    panels = len({tuple(a.domain) for a in xaxes if a.domain is not None}) or 1
+    # Subplot titles wrap to their panel's width (about 0.55 em a character); at one column two panels'
+    # titles such as a checkpoint path ran into each other (seen in the exported overlap PDF).
+    chars = max(8, int(width / panels / (0.55 * FONT_PX)))
+    for a in out.layout.annotations:
+        a.update(text="<br>".join(_wrap(line, chars) for line in str(a.text).split("<br>")))
     # the top margin stacks, from the top: the legend (one horizontal row), the title, subplot titles
     legend = sum(1 for t in out.data if t.showlegend is not False) > 1
     title_lines = max((str(a.text).count("<br>") + 1 for a in out.layout.annotations), default=0)
@@ -63,13 +84,14 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
     if not keep_title:
         out.update_layout(title=None)
     out.update_annotations(font=dict(family=FONT, size=FONT_PX))      # subplot titles
+    # simple_white outlines histogram bars in white: at print size narrow bars were all outline (the i = j
+    # histogram of the overlap PDF all but vanished at one column)
+    out.update_traces(marker_line_width=0, selector=dict(type="histogram"))
     out.update_xaxes(showgrid=False, ticks="outside", title_font=dict(size=FONT_PX))
     out.update_yaxes(showgrid=False, ticks="outside", title_font=dict(size=FONT_PX))
     # At print size a tick label per category or per unit overlaps and gets rotated: let plotly choose
     # round ticks, about one per 0.35 in of width (axes with explicit tick values keep them).
     # Side-by-side panels share the width, so each gets its share of the ticks.
-    xaxes = [out.layout[k] for k in out.layout if k.startswith("xaxis")]
-    panels = len({tuple(a.domain) for a in xaxes if a.domain is not None}) or 1
     max_ticks = max(3, round(LAYOUTS[layout] / 0.35 / panels))
     for axis in xaxes:
         if axis.type == "category":

@@ -158,3 +158,16 @@ def test_side_by_side_panels_keep_one_shared_x_title_at_one_column():
     assert (one.layout.xaxis.title.text, one.layout.xaxis2.title.text) == ("log p(x_i | z_j)", None)
     assert two.layout.xaxis.title.text == two.layout.xaxis2.title.text == "log p(x_i | z_j)"
     assert fig.layout.xaxis2.title.text == "log p(x_i | z_j)"                   # the app's figure is untouched
+
+
+def test_long_panel_titles_wrap_to_their_panel_at_one_column():
+    """Two checkpoint paths as panel titles ran into each other at 3.5 in (seen in the exported overlap PDF):
+    they now break after a "/" or a space to fit half the width, and keep one line at two columns."""
+    m = [[-10.0, -50.0], [-60.0, -12.0]]
+    fig = figures.overlap_compare_figure([{"name": "checkpoints/smim128 (smim)", "matrix": m, "auroc": 0.9},
+                                          {"name": "checkpoints/k19-vae-encdrop (vae)", "matrix": m, "auroc": 0.5}],
+                                         "log p(x_i | z_j)")
+    one = [a.text for a in export.paper_figure(fig, "one-column").layout.annotations]
+    two = [a.text for a in export.paper_figure(fig, "two-column").layout.annotations]
+    assert one[:2] == ["checkpoints/smim128<br>(smim)<br>AUROC 0.90", "checkpoints/<br>k19-vae-encdrop (vae)<br>AUROC 0.50"]
+    assert two[:2] == [a.text for a in fig.layout.annotations][:2]
