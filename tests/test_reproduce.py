@@ -44,6 +44,18 @@ def test_zoo_evaluation_scores_the_committed_copy():
     assert cmds[0][3] == str(ROOT / "checkpoints" / "k19-avg5-encdrop") and cmds[0][-2:] == ["--iw-samples", "100"]
 
 
+def test_a_run_with_its_own_tokenisation_trains_and_is_scored_on_it(tmp_path):
+    """smim128-livnetok is compared with Table 2 on the authors' tokens: training and test must both read
+    RUNS/data/ptb-livne, while every other run keeps the shared PTB directory."""
+    runs, ptb = tmp_path / "runs", tmp_path / "ptb"
+    train = reproduce.train_command("smim128-livnetok", runs, ptb, 1, 10)
+    assert train[train.index("--data") + 1] == str(runs / "data" / "ptb-livne")
+    score = reproduce.evaluate_commands("smim128-livnetok", runs, ptb, 1)[0]
+    assert score[score.index("--data") + 1] == str(runs / "data" / "ptb-livne")
+    other = reproduce.evaluate_commands("smim128", runs, ptb, 1)[0]
+    assert other[other.index("--data") + 1] == str(ptb)
+
+
 def test_a_run_that_stopped_early_is_finished():
     """Early stopping ends a run: from the recorded count, or recomputed from the validation history for
     checkpoints that do not record it (the queue must move on, not resume it again)."""
