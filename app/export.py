@@ -19,6 +19,7 @@ Chromium sizes the PDF, so a one-column PDF is 3.5 in wide. Text is 9 pt (12 px)
 """
 from __future__ import annotations
 
+import re
 import threading
 import warnings
 
@@ -44,7 +45,6 @@ class ExportError(RuntimeError):
 def _wrap(line: str, chars: int) -> str:
     """`line` broken with <br> into pieces of at most `chars` characters where it can be: after a space or a
     "/" (a path). A piece without such a break stays whole."""
-    import re
     pieces, cur = [], ""
     for tok in re.findall(r"[^ /]+/?|[ ]+", line):
         if cur and len(cur) + len(tok.rstrip()) > chars:
@@ -52,7 +52,7 @@ def _wrap(line: str, chars: int) -> str:
             cur = tok.lstrip()
         else:
             cur += tok
-    return "<br>".join(pieces + [cur.rstrip()]) if cur or pieces else line
+    return "<br>".join(pieces + [cur.rstrip()])
 
 
 def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7, keep_title: bool = False) -> go.Figure:

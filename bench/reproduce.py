@@ -419,11 +419,11 @@ def claims(R: dict) -> list[tuple[str, str, str]]:
     # best-reconstructing sequence VAE measured here (other sizes and decoders, so a weaker comparison)
     vaes = {n: e for n in R if R[n].get("model", {}).get("model") in ("vae", "vae-avg", "mi-vae")
             and (e := ev(n)) and e.get("bleu1") is not None}
+    b_name = "svae16" if ev("svae16") else max(vaes, key=lambda n: vaes[n]["bleu1"], default=None)
+    against = "the sVAE" if b_name == "svae16" else "every sequence VAE here (the sVAE is still to train)"
     for s_name in ("smim16", "smim128", "smim512", "smim128-livnetok"):
-        s, b_name = ev(s_name), "svae16" if ev("svae16") else max(vaes, key=lambda n: vaes[n]["bleu1"], default=None)
-        if s and b_name:
-            b = ev(b_name)
-            against = "the sVAE" if b_name == "svae16" else "every sequence VAE here (the sVAE is still to train)"
+        s, b = ev(s_name), ev(b_name) if b_name else None
+        if s and b:
             out.append((f"sMIM ({s_name}) reconstructs far better (BLEU-1) than {against} (Livne et al. 2020)",
                         "holds" if s["bleu1"] > b["bleu1"] + 0.1 else "does not hold",
                         f"BLEU-1 {s['bleu1']:.3f} vs {b['bleu1']:.3f} ({b_name})"))
@@ -676,7 +676,7 @@ def cmd_ledger(args) -> int:
             r = old[name]
             line = (f"finished before (epoch {r['epochs']}, {r['train_hours']:.1f} h); its run directory is gone, "
                     f"its record is in docs/results.json")
-        data = f"{args.runs.name}/{spec['data']}" if spec.get("data") else "../shared/data/ptb"
+        data = run_data(name, Path(args.runs.name), Path("../shared/data/ptb"))      # as a reader types it
         lines.append(f"| {name} | {line} | `python -m vae_core.train --data "
                      f"{data} --out {args.runs.name}/{name} {shlex.join(spec['train'])}` |")
     f.write_text(head + "\n".join(lines) + "\n")
