@@ -1,4 +1,4 @@
-"""Sentence-VAE explorer: `streamlit run app/main.py` (opens on the committed demo checkpoint)."""
+"""Sentence-VAE explorer: `streamlit run app/main.py` (opens on the committed default checkpoint, checkpoints/smim128)."""
 import sys
 from pathlib import Path
 

@@ -1,6 +1,6 @@
-"""Explorer latencies on this machine, for the demo checkpoint. Prints figures; asserts nothing.
+"""Explorer latencies on this machine, for a zoo checkpoint (default checkpoints/bowman-vae). Prints figures; asserts nothing.
 
-    python bench/explorer.py [--checkpoint checkpoints/demo-vae] [--data ../shared/data/ptb] [--threads 2]
+    python bench/explorer.py [--checkpoint checkpoints/bowman-vae] [--data ../shared/data/ptb] [--threads 2]
 
 Measures (medians of repeated runs where cheap): encode + reconstruct one sentence; a 10-step homotopy;
 overlap matrices at N = 100 and 200 (with the achieved FLOP/s of the teacher-forced scoring, from a FLOP
@@ -31,7 +31,7 @@ from bench.common import flops_per_token, matmul_flops, timed
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--checkpoint", default="checkpoints/demo-vae")
+    p.add_argument("--checkpoint", default="checkpoints/bowman-vae")
     p.add_argument("--data", default="../shared/data/ptb")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--skip-umap", action="store_true")

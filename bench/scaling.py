@@ -1,6 +1,6 @@
 """How the corpus-sized analyses grow: time and peak memory against N. Prints figures; asserts nothing.
 
-    python bench/scaling.py [--checkpoint checkpoints/demo-vae] [--data ../shared/data/ptb] [--threads 2]
+    python bench/scaling.py [--checkpoint checkpoints/bowman-vae] [--data ../shared/data/ptb] [--threads 2]
 
 - Overlap matrices (Livne et al. 2020, Fig. 3) for N = 50, 100, 200, 400 PTB test sentences: N^2 decoder
   runs scored in memory-bounded blocks (`analysis.loglik_matrix`), so time grows as N^2 and memory as the
@@ -71,7 +71,7 @@ def measure(kind: str, n: int, checkpoint: str, data: str, threads: int) -> dict
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--checkpoint", default="checkpoints/demo-vae")
+    p.add_argument("--checkpoint", default="checkpoints/bowman-vae")
     p.add_argument("--data", default="../shared/data/ptb")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--overlap-n", type=int, nargs="*", default=[50, 100, 200, 400])

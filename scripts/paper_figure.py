@@ -1,4 +1,4 @@
-"""Write the README's exported figure: overlap histograms of log p(x_i | z_j) for the two demo models side by
+"""Write the README's exported figure: overlap histograms of log p(x_i | z_j) for two zoo models side by
 side (Livne et al. 2020, Fig. 3), in PNG, SVG and PDF (paper style, two-column) plus its data as CSV.
 
     python scripts/paper_figure.py [--n 100] [--out docs/figures]
@@ -29,7 +29,7 @@ def main() -> None:
     args = p.parse_args()
     sents = [" ".join(s) for s in read_corpus(split_path(args.data, "test"))[0][: args.n]]
     panels = []
-    for name, d in (("VAE", "demo-vae"), ("sentenceMIM", "demo-smim")):
+    for name, d in (("VAE (bowman-vae)", "bowman-vae"), ("sentenceMIM (smim128)", "smim128")):
         ck = load_checkpoint(ROOT / "checkpoints" / d)
         res = overlap(ck.model, ck.vocab, sents, seed=0)
         panels.append({"name": name, "matrix": res["loglik"].numpy(), "auroc": res["auroc_loglik"]})

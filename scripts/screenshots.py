@@ -1,8 +1,8 @@
 """Serve the app and save a screenshot of every view into docs/screenshots/ (for the README).
 
     python scripts/screenshots.py [--out docs/screenshots]
-    python scripts/screenshots.py --checkpoint checkpoints/demo-smim --prefix smim- --pages encode overlap
-    python scripts/screenshots.py --compare checkpoints/demo-smim --prefix compare- --pages encode overlap
+    python scripts/screenshots.py --checkpoint checkpoints/smim128 --prefix smim- --pages encode overlap
+    python scripts/screenshots.py --compare checkpoints/smim128 --prefix compare- --pages encode overlap
 
 Needs the system Chromium (apt-get install chromium fonts-liberation). Waits for each page's spinners to
 finish (UMAP's first fit compiles numba code, so the projection page can take a minute).
@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     ap.add_argument("--checkpoint", help="typed into the sidebar on every page (default: the app's default)")
     ap.add_argument("--prefix", default="", help="file-name prefix of the screenshots")
-    ap.add_argument("--compare", help="the sidebar's 'Compare with' choice, as listed (e.g. checkpoints/demo-smim)")
+    ap.add_argument("--compare", help="the sidebar's 'Compare with' choice, as listed (e.g. checkpoints/smim128)")
     ap.add_argument("--pages", nargs="*", default=list(PAGES), choices=list(PAGES))
     args = ap.parse_args()
     out = Path(args.out)

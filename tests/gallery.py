@@ -20,7 +20,7 @@ def every_figure() -> dict:
     from vae_core.checkpoint import load_checkpoint
     from vae_core.data import Corpus, split_path
     from vae_core.projection import project
-    ck = load_checkpoint(ROOT / "checkpoints" / "demo-vae")
+    ck = load_checkpoint(ROOT / "checkpoints" / "bowman-vae")
     m, v = ck.model, ck.vocab
     test = Corpus.from_file(split_path(ROOT.parent / "shared" / "data" / "ptb", "test"), v)
     sents = [" ".join(s) for s in test.sentences[:200]]
@@ -42,8 +42,8 @@ def every_figure() -> dict:
             {"name": "homotopy", "xy": coords[2:9], "text": hom["sentences"], "path": True}]),
         "overlap": figures.overlap_figure(ov["loglik"], "log p(x_i | z_j)", "nats per sentence", ov["auroc_loglik"]),
         "overlap-compare": figures.overlap_compare_figure(
-            [{"name": "demo-vae", "matrix": ov["loglik"], "auroc": ov["auroc_loglik"]},
-             {"name": "demo-vae again", "matrix": ov["logq"], "auroc": ov["auroc_logq"]}], "nats"),
+            [{"name": "bowman-vae", "matrix": ov["loglik"], "auroc": ov["auroc_loglik"]},
+             {"name": "bowman-vae again", "matrix": ov["logq"], "auroc": ov["auroc_logq"]}], "nats"),
         "spectrum": figures.spectrum_figure(jacobian.singular_values(J).tolist(), 9, 5),
         "training-curves": figures.training_curves_figure(ck.history),
         "traversal": figures.traversal_figure(latent.traverse(m, v, stats, dims, sents[0], steps=7)),

@@ -100,6 +100,21 @@ def test_reconstruction_rows_layout(tiny):
     assert rows[0]["sentence"] == "a b <unk>" and rows[0]["bleu"] == 100.0
 
 
+def test_reconstruction_rows_r_rows_are_the_posterior_samples_of_reconstruct():
+    """The app's R rows and `vae_core.latent reconstruct` give the same samples for one seed. bowman-vae's z has
+    13 dimensions, where one (2n, d) normal draw would not begin with the (n, d) one (torch fills in blocks of 16)."""
+    from tests.conftest import DEMO
+    from vae_core.checkpoint import load_checkpoint
+    from vae_core.latent import reconstruct
+    ck = load_checkpoint(DEMO)
+    assert ck.model.latent_dim % 16 != 0
+    text = "the market fell sharply in new york"
+    for seed in (0, 3):
+        rows = analysis.reconstruction_rows(ck.model, ck.vocab, text, n_samples=2, seed=seed)
+        want = reconstruct(ck.model, ck.vocab, text, n_samples=2, seed=seed)
+        assert [r["sentence"] for r in rows[1:4]] == [want["mean"]] + want["samples"]
+
+
 def test_stretch_matrix_and_prior_samples(tiny):
     model, vocab = tiny
     assert torch.equal(analysis.stretch_matrix(3, 0.0), torch.eye(3))

@@ -45,9 +45,9 @@ def test_the_default_examples_work_on_the_shipped_default_checkpoint():
 def test_main_opens_on_demo_checkpoint():
     at = AppTest.from_file(str(APP / "main.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
-    assert at.sidebar.selectbox(key="ckpt_choice").value == "checkpoints/demo-vae"
+    assert at.sidebar.selectbox(key="ckpt_choice").value == "checkpoints/bowman-vae"
     assert at.title[0].value == "Sentence VAE explorer"                       # the start page
-    assert any("Active:" in m.value and "demo-vae" in m.value for m in at.sidebar.markdown)
+    assert any("Active:" in m.value and "bowman-vae" in m.value for m in at.sidebar.markdown)
 
 
 def test_encode_page_shows_reconstructions_and_posterior(demo):
@@ -198,10 +198,10 @@ def test_prior_samples_page_plain_and_stretched():
 def test_model_card_shows_training_curves(demo):
     at = _page("model_card").run()
     assert not at.exception
-    assert len(demo.history["epochs"]) == 8
+    assert len(demo.history["epochs"]) == 14           # bowman-vae's best checkpoint: epoch 14 of 17
     spec = at.get("plotly_chart")[0].proto.spec
     assert "KL weight" in spec and "train KL" in spec and "valid KL" in spec
-    assert [m.value for m in at.metric][0] == "8" and at.json
+    assert [m.value for m in at.metric][0] == "14" and at.json
 
 
 @pytest.mark.parametrize("page,key,preset", [
@@ -233,7 +233,7 @@ def test_other_text_fields_survive_hostile_text(page, key, preset, tmp_path, mon
             assert any("not in the vocabulary" in i.value for i in at.info), (page, name)
 
 
-SMIM = Path(__file__).resolve().parents[1] / "checkpoints" / "demo-smim"
+SMIM = Path(__file__).resolve().parents[1] / "checkpoints" / "smim128"
 
 
 def test_smim_demo_is_offered_and_separates_sentences_in_the_overlap_view():
@@ -242,8 +242,8 @@ def test_smim_demo_is_offered_and_separates_sentences_in_the_overlap_view():
     al. 2020, Fig. 3)."""
     at = _page("overlap").run()
     options = at.sidebar.selectbox(key="ckpt_choice").options
-    assert any(o.endswith("checkpoints/demo-smim") for o in options)
-    at.sidebar.selectbox(key="ckpt_choice").set_value("checkpoints/demo-smim").run()
+    assert any(o.endswith("checkpoints/smim128") for o in options)
+    at.sidebar.selectbox(key="ckpt_choice").set_value("checkpoints/smim128").run()
     at.slider(key="ov_n").set_value(20)
     at.button(key="ov_go").click().run()
     assert not at.exception
@@ -289,7 +289,7 @@ def test_figures_and_tables_offer_paper_exports():
 def _compare_with_smim(at: AppTest) -> AppTest:
     box = at.sidebar.selectbox(key="ckpt_compare")
     assert box.value == "(none)"                               # compare mode is off until asked for
-    return box.set_value(next(o for o in box.options if o.endswith("checkpoints/demo-smim"))).run()
+    return box.set_value(next(o for o in box.options if o.endswith("checkpoints/smim128"))).run()
 
 
 @pytest.mark.parametrize("view,charts,tables", [
@@ -303,7 +303,7 @@ def test_compare_mode_renders_both_models_side_by_side(view, charts, tables):
     at = _compare_with_smim(at.run())
     assert not at.exception
     heads = [m.value for m in at.markdown if m.value.startswith("####")]
-    assert any("demo-vae" in h for h in heads) and any("demo-smim" in h for h in heads)
+    assert any("bowman-vae" in h for h in heads) and any("smim128" in h for h in heads)
     assert len(at.get("plotly_chart")) == charts and len(at.table) == tables
 
 
@@ -315,7 +315,7 @@ def test_compare_mode_overlap_puts_both_models_in_one_figure_per_quantity():
     aurocs = [float(m.value) for m in at.metric]
     assert len(aurocs) == 4 and aurocs[3] > 0.99               # sMIM's log q(z_i|x_j) separates (Livne Fig. 3)
     specs = [c.proto.spec for c in at.get("plotly_chart")]
-    assert len(specs) == 2 and all("demo-vae" in s and "demo-smim" in s for s in specs)
+    assert len(specs) == 2 and all("bowman-vae" in s and "smim128" in s for s in specs)
 
 
 # ------------------------------------------------------------------------------------------ daily use
@@ -327,46 +327,46 @@ def test_choices_persist_across_views_and_live_in_the_url():
     at = _main().run()
     at.switch_page("views/encode.py").run()
     at.text_input(key="sentence").set_value("The market fell sharply.").run()
-    at.sidebar.selectbox(key="ckpt_compare").set_value("checkpoints/demo-smim").run()
+    at.sidebar.selectbox(key="ckpt_compare").set_value("checkpoints/smim128").run()
     at.switch_page("views/homotopy.py").run()
     assert at.title[0].value == "Homotopy" and not at.exception
-    assert at.sidebar.selectbox(key="ckpt_compare").value == "checkpoints/demo-smim"      # compare mode kept
+    assert at.sidebar.selectbox(key="ckpt_compare").value == "checkpoints/smim128"      # compare mode kept
     at.text_input(key="hom_first").set_value("the dollar rose").run()
     at.switch_page("views/perturb.py").run()                                     # shares the sentence
     assert at.text_input(key="sentence").value == "The market fell sharply."
     at.switch_page("views/homotopy.py").run()
     assert at.text_input(key="hom_first").value == "the dollar rose"
-    assert dict(at.query_params) == {"compare": "checkpoints/demo-smim", "a": "the dollar rose"}
+    assert dict(at.query_params) == {"compare": "checkpoints/smim128", "a": "the dollar rose"}
     at.switch_page("views/encode.py").run()
     assert at.query_params["s"] == "The market fell sharply."
 
 
 def test_a_shared_link_opens_on_its_checkpoint_and_inputs():
     at = _main()
-    at.query_params["ckpt"] = "checkpoints/demo-smim"
+    at.query_params["ckpt"] = "checkpoints/smim128"
     at.query_params["s"] = "stock prices rose"
     at.run()
     at.switch_page("views/encode.py").run()
     assert not at.exception
-    assert at.sidebar.selectbox(key="ckpt_choice").value == "checkpoints/demo-smim"
+    assert at.sidebar.selectbox(key="ckpt_choice").value == "checkpoints/smim128"
     assert at.text_input(key="sentence").value == "stock prices rose"
     at = _main()
     at.query_params["ckpt"] = "checkpoints/no-such-model"                       # a stale link: the default
     at.run()
-    assert not at.exception and at.sidebar.selectbox(key="ckpt_choice").value == "checkpoints/demo-vae"
+    assert not at.exception and at.sidebar.selectbox(key="ckpt_choice").value == "checkpoints/bowman-vae"
 
 
 def test_typed_checkpoint_persists_and_a_bad_one_is_reported_in_the_main_pane(tmp_path):
     at = _main().run()
-    at.sidebar.text_input(key="ckpt_typed").set_value("checkpoints/demo-smim").run()
+    at.sidebar.text_input(key="ckpt_typed").set_value("checkpoints/smim128").run()
     at.switch_page("views/encode.py").run()
-    assert at.sidebar.text_input(key="ckpt_typed").value == "checkpoints/demo-smim"
-    assert any("Active:" in m.value and "demo-smim" in m.value for m in at.sidebar.markdown)
+    assert at.sidebar.text_input(key="ckpt_typed").value == "checkpoints/smim128"
+    assert any("Active:" in m.value and "smim128" in m.value for m in at.sidebar.markdown)
     at.sidebar.text_input(key="ckpt_typed").set_value(str(tmp_path / "nothing")).run()
     assert not at.exception and at.table                                        # the main pane is not blank
-    assert any("Cannot load the directory typed" in e.value and "Showing `checkpoints/demo-vae`" in e.value
+    assert any("Cannot load the directory typed" in e.value and "Showing `checkpoints/bowman-vae`" in e.value
                for e in at.main.error)
-    assert any("Active:" in m.value and "demo-vae" in m.value for m in at.sidebar.markdown)
+    assert any("Active:" in m.value and "bowman-vae" in m.value for m in at.sidebar.markdown)
 
 
 def test_raw_text_is_tokenised_in_the_views(demo):
@@ -448,7 +448,7 @@ def test_prior_view_reports_sample_quality():
 def test_start_page_names_the_model_and_where_to_begin():
     at = _main().run()
     assert not at.exception
-    assert any("demo-vae" in s.value for s in at.subheader)
+    assert any("bowman-vae" in s.value for s in at.subheader)
     assert len(at.get("page_link")) >= 8
 
 

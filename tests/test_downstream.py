@@ -1,4 +1,4 @@
-"""Imputation by iterated conditional modes and ranking by latent distance, with known answers on the demos."""
+"""Imputation by iterated conditional modes and ranking by latent distance, with known answers on zoo models."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,12 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def smim():
-    return load_checkpoint(ROOT / "checkpoints" / "demo-smim")
+    return load_checkpoint(ROOT / "checkpoints" / "smim128")
 
 
 @pytest.fixture(scope="module")
 def vae():
-    return load_checkpoint(ROOT / "checkpoints" / "demo-vae")
+    return load_checkpoint(ROOT / "checkpoints" / "bowman-vae")
 
 
 def test_constrained_beam_with_every_word_known_scores_log_p_of_the_sentence(vae):
@@ -40,8 +40,10 @@ def test_constrained_beam_with_every_word_known_scores_log_p_of_the_sentence(vae
 
 @pytest.mark.parametrize("text,answer", [("terms were n't ___", ["disclosed"]),
                                          ("source telerate ___ inc", ["systems"]),
-                                         ("___ were n't disclosed", ["terms"])])
-def test_impute_recovers_words_of_sentences_the_smim_demo_reconstructs(smim, text, answer):
+                                         ("paintings are just ___ of the picture", ["part"])])
+def test_impute_recovers_words_of_sentences_the_smim_model_reconstructs(smim, text, answer):
+    # (a sentence's first word is the hard case for smim128: 0 of 60 short validation sentences recover it, as
+    # its near-deterministic code of "<unk> w_2 .. w_n" reconstructs the <unk>; middle words: 33 blanks recovered)
     res = impute(smim.model, smim.vocab, text)
     assert res["steps"][-1]["filled"] == answer
     assert "<unk>" not in res["final"].split()
@@ -63,7 +65,7 @@ def test_impute_rejects_sentences_without_blanks(vae):
         parse_blanks("   ")
 
 
-def test_rank_puts_the_true_continuation_first_for_the_smim_demo(smim):
+def test_rank_puts_the_true_continuation_first_for_the_smim_model(smim):
     r = rank_candidates(smim.model, smim.vocab, "source telerate systems", ["said", "shares", "inc"])
     assert [x["candidate"] for x in r][0] == "inc" and [x["rank"] for x in r] == [1, 2, 3]
     assert r[0]["score"] < r[1]["score"] < r[2]["score"]
@@ -101,8 +103,8 @@ def test_latent_direction_is_the_difference_of_group_means(vae):
         latent_direction(vae.model, vae.vocab, ["  "], b)
 
 
-def test_applying_a_to_b_at_strength_one_lands_on_b_for_the_smim_demo(smim):
-    """z(1) = mu(a) + (mu(b) - mu(a)) = mu(b): decodes b, which the sMIM demo reconstructs exactly."""
+def test_applying_a_to_b_at_strength_one_lands_on_b_for_the_smim_model(smim):
+    """z(1) = mu(a) + (mu(b) - mu(a)) = mu(b): decodes b, which smim128 reconstructs exactly."""
     a, b = "terms were n't disclosed", "source telerate systems inc"
     d = latent_direction(smim.model, smim.vocab, [a], [b])["direction"]
     res = apply_direction(smim.model, smim.vocab, a, d, [0.0, 0.5, 1.0])

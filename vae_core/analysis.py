@@ -38,14 +38,17 @@ def reconstruction_rows(model: SentenceVAE, vocab: Vocab, text: str, n_samples: 
     """The reconstruction table of Livne et al. 2020 (Tables 11-12) for one sentence.
 
     Rows (dicts with kind, label, sentence, bleu): D the data; M decoded from the posterior mean;
-    R decoded from z ~ q(z|x) (n_samples rows); P decoded from z ~ N(mu, (k sigma)^2) (n_samples rows).
-    Raises TextError for empty text.
+    R decoded from z ~ q(z|x) (n_samples rows; the same samples as `latent.reconstruct` with this seed);
+    P decoded from z ~ N(mu, (k sigma)^2) (n_samples rows). Raises TextError for empty text.
     """
     post = encode_sentences(model, vocab, [text])
     ref = " ".join(post.inputs[0].tokens)
     g = torch.Generator().manual_seed(seed)
-    eps = torch.randn((2 * n_samples, post.mu.size(1)), generator=g)
-    z = torch.cat([post.mu, post.mu + post.sigma * eps[:n_samples], post.mu + k * post.sigma * eps[n_samples:]])
+    # R's noise is drawn first and alone, so the R rows are `latent.reconstruct`'s samples for the same seed
+    # (torch fills a tensor's normals in blocks of 16: one (2n, d) draw would not start with the (n, d) one)
+    eps_r = torch.randn((n_samples, post.mu.size(1)), generator=g)
+    eps_p = torch.randn((n_samples, post.mu.size(1)), generator=g)
+    z = torch.cat([post.mu, post.mu + post.sigma * eps_r, post.mu + k * post.sigma * eps_p])
     out = ids_to_text(vocab, decode(model, z, strategy))
     labels = ["M"] + [f"R{i + 1}" for i in range(n_samples)] + [f"P{i + 1}" for i in range(n_samples)]
     rows = [{"kind": "D", "label": "D", "sentence": ref, "bleu": 100.0}]

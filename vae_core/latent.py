@@ -3,8 +3,8 @@
 These are the functions the app, notebooks and tests call; they take text, return plain Python/tensors,
 and never touch a UI. The same operations from the shell (one JSON object on stdout):
 
-    python -m vae_core.latent checkpoints/demo-vae reconstruct "the market fell sharply" --samples 3
-    python -m vae_core.latent checkpoints/demo-vae homotopy "the market fell" "mr. smith resigned" --steps 7
+    python -m vae_core.latent checkpoints/bowman-vae reconstruct "the market fell sharply" --samples 3
+    python -m vae_core.latent checkpoints/bowman-vae homotopy "the market fell" "mr. smith resigned" --steps 7
 """
 from __future__ import annotations
 
