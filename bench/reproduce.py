@@ -357,12 +357,13 @@ def cmd_zoo(args) -> int:
             (f", best on validation at epoch {b['epoch']} (the exported weights)" if b else "") + \
             ("" if done else " (unfinished: stopped by the time budget, not converged)")
         minutes = 600 if done else math.ceil(prog["train_seconds"] / 60)
+        numbers = ", ".join(f"{k} {v}" for k, v in p.items() if k != "source")     # none for the unpublished rows
         zoo[name] = {
             "what": f"{m['model']} {m.get('rnn', 'lstm').upper()} {m['emb_dim']}/{m['hidden_dim']}/{m['latent_dim']}, "
                     f"{epochs} with its paper's preset (run {name}), float16",
             "command": (f"python bench/reproduce.py train {name} --max-minutes {minutes} --threads 1 && "
                         f"python bench/reproduce.py zoo {name} --iw {args.iw}{'' if done else ' --unfinished'}"),
-            "paper": p["source"] + ": " + ", ".join(f"{k} {v}" for k, v in p.items() if k != "source"),
+            "paper": f"{p['source']}: {numbers}" if numbers else p["source"],
             "test": {k: (round(test[k], 4) if isinstance(test[k], float) else test[k])
                      for k in ZOO_TEST_KEYS if test.get(k) is not None},
             "check_first_300": {k: round(check[k], 4) for k in ("nll", "rec", "kl")} | {"active_units": check["active_units"]},
