@@ -1,8 +1,8 @@
 """Serve the app and save a screenshot of every view into docs/screenshots/ (for the README).
 
     python scripts/screenshots.py [--out docs/screenshots]
-    python scripts/screenshots.py --checkpoint checkpoints/smim128 --prefix smim- --pages encode overlap
-    python scripts/screenshots.py --compare checkpoints/smim128 --prefix compare- --pages encode overlap
+    python scripts/screenshots.py --checkpoint checkpoints/vani-mi1 --prefix mi- --pages encode overlap
+    python scripts/screenshots.py --compare checkpoints/bowman-vae --prefix compare- --pages encode overlap
 
 Needs the system Chromium (apt-get install chromium fonts-liberation). Waits for each page's spinners to
 finish (UMAP's first fit compiles numba code, so the projection page can take a minute).

@@ -121,7 +121,7 @@ def test_eight_concurrent_sessions_share_one_model_and_keep_their_own_results(se
     rss_peak = sampler.stop()
     print(f"server RSS: {rss_one:.0f} MB with one session, peak {rss_peak:.0f} MB with 9 (one of them heavy); "
           f"8 light sessions done {light_done:.1f} s after a heavy overlap started, which took {heavy_done:.1f} s")
-    # one shared float32 demo model is ~35 MB; the overlap scoring holds at most TOKEN_BUDGET x |V| logits
+    # one shared float32 model (bowman-vae) is ~40 MB; the overlap scoring holds at most TOKEN_BUDGET x |V| logits
     assert rss_peak - rss_one < 1500
     assert (ARTIFACTS / "homotopy.png").stat().st_size > 10_000
 
