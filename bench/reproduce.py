@@ -123,8 +123,14 @@ RUNS_SPEC: dict[str, dict] = {
 }
 DEFAULT_IW = 100
 
-# Why a row misses its paper's number, as far as measured (the report prints these under "Against the papers").
+# Why a row misses its paper's number, as far as measured, or what differs in a row within its target (the report
+# prints these under "Against the papers").
 WHY_MISSED: dict[str, str] = {
+    "svae16": (
+        "Within 1 nat on NLL* (+0.84), KL (-0.02) and MELBO (+0.87); only BLEU-1 differs, 0.081 against 0.124. "
+        "That is the paper's convention (a posterior sample, sampled words, as their test.py decodes); a greedy "
+        "decode of the posterior mean gives 0.129 (`bleu1_mean_greedy`). The claim the number serves holds either "
+        "way: sMIM (128) over the sVAE is 0.411 / 0.081 = 5.1x here and 0.61 / 0.124 = 4.9x in Table 2."),
     "k19-vae-encdrop": (
         "Within 2 nats, not 1: the NLL is 1.12 nats *lower* (better) than the paper's 102.5 and the KL 0.85 nats "
         "lower than its 1.5. One run (seed 0) against the paper's mean of five, for which it gives no spread."),
@@ -590,10 +596,10 @@ def write_report(runs: Path, docs: Path, data: Path) -> None:
                          f"{e2['active_units']} -> {e2['active_units_refined']} |")
     cmds = [f"# {n}\n{r['train_command']}\n" + "\n".join(e["command"] for e in r["evals"]) for n, r in R.items()]
     unfinished = [n for n, r in R.items() if not r["finished"]]
-    misses = [f"- **{n}**: {w}" for n, r in R.items() if target(r).startswith(("missed", "within 2"))
-              and (w := why_missed(n, r))]
+    noted = [n for n, r in R.items() if target(r).startswith(("missed", "within 2")) or n in WHY_MISSED]
+    misses = [f"- **{n}**: {w}" for n in noted if (w := why_missed(n, R[n]))]
     if misses:
-        misses.insert(0, "\nWhy the misses:\n")
+        misses.insert(0, "\nWhy the misses (and what differs in a row within its target):\n")
     md = f"""# PTB reproduction: converged runs beside the papers' numbers
 
 Made by `python bench/reproduce.py report` from the runs in `docs/runs-ledger.md`. Each run trains with its
