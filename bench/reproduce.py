@@ -421,11 +421,13 @@ def claims(R: dict) -> list[tuple[str, str, str]]:
                         f"Kruengkrai 2019)",
                         "holds" if a["kl"] > v["kl"] and a["nll"] < v["nll"] else "does not hold",
                         f"KL {a['kl']:.2f} vs {v['kl']:.2f}; NLL {a['nll']:.2f} vs {v['nll']:.2f}"))
-    lm, v = ev("k19-lm"), ev("k19-vae")
-    if lm and v:
-        out.append(("LSTM-VAE is slightly worse than LSTM-LM, with a low KL (Kruengkrai 2019, Sec. 5.2)",
-                    "holds" if lm["nll"] <= v["nll"] <= lm["nll"] + 3 and v["kl"] < 3 else "does not hold",
-                    f"NLL {v['nll']:.2f} (VAE, KL {v['kl']:.2f}) vs {lm['nll']:.2f} (LM)"))
+    for v_name in ("k19-vae", "k19-vae-encdrop"):
+        lm, v = ev("k19-lm"), ev(v_name)
+        if lm and v:
+            out.append((f"LSTM-VAE ({v_name}) is slightly worse than LSTM-LM (k19-lm), with a low KL "
+                        f"(Kruengkrai 2019, Table 2a: 102.5 vs 100.8, KL 1.5)",
+                        "holds" if lm["nll"] <= v["nll"] <= lm["nll"] + 3 and v["kl"] < 3 else "does not hold",
+                        f"NLL {v['nll']:.2f} (VAE, KL {v['kl']:.2f}) vs {lm['nll']:.2f} (LM)"))
     # the paper compares with its sVAE (the same network trained on the ELBO); until svae16 is trained, with the
     # best-reconstructing sequence VAE measured here (other sizes and decoders, so a weaker comparison)
     vaes = {n: e for n in R if R[n].get("model", {}).get("model") in ("vae", "vae-avg", "mi-vae")

@@ -132,6 +132,18 @@ def test_smim_bleu_claim_falls_back_to_the_best_sequence_vae_until_the_svae_is_t
     assert verdict == "does not hold" and "(svae16)" in numbers and "than the sVAE" in claim
 
 
+def test_the_lm_claim_is_tested_on_every_measured_lstm_vae():
+    """Kruengkrai's LSTM-VAE is slightly worse than the LSTM-LM with a low KL: the claim is made for each
+    measured LSTM-VAE (the paper's preset and the encoder-dropout variant) and fails for a VAE that beats the LM."""
+    rec = lambda nll, kl: {"evals": [{"nll": nll, "kl": kl}]}                # noqa: E731
+    R = {"k19-lm": rec(100.45, 0.0), "k19-vae-encdrop": rec(101.38, 0.65)}
+    (claim, verdict, numbers), = [c for c in reproduce.claims(R) if "LSTM-LM" in c[0]]
+    assert verdict == "holds" and "(k19-vae-encdrop)" in claim and numbers.endswith("vs 100.45 (LM)")
+    R["k19-vae"] = rec(99.9, 1.4)                                              # below the LM: not the paper's finding
+    verdicts = {c[0].split("(")[1].split(")")[0]: c[1] for c in reproduce.claims(R) if "LSTM-LM" in c[0]}
+    assert verdicts == {"k19-vae": "does not hold", "k19-vae-encdrop": "holds"}
+
+
 def test_the_epochs_cell_says_when_the_best_epoch_moved_on_after_the_evaluation():
     r = {"finished": False, "epochs_planned": 40, "epochs": 18, "best_epoch": 18, "scored_epoch": 16}
     assert reproduce._epochs_cell(r) == "18 of 40, unfinished (best 18; scored: epoch 16)"
