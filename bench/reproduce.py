@@ -421,9 +421,9 @@ def claims(R: dict) -> list[tuple[str, str, str]]:
                         f"Kruengkrai 2019)",
                         "holds" if a["kl"] > v["kl"] and a["nll"] < v["nll"] else "does not hold",
                         f"KL {a['kl']:.2f} vs {v['kl']:.2f}; NLL {a['nll']:.2f} vs {v['nll']:.2f}"))
+    lm = ev("k19-lm")
     for v_name in ("k19-vae", "k19-vae-encdrop"):
-        lm, v = ev("k19-lm"), ev(v_name)
-        if lm and v:
+        if lm and (v := ev(v_name)):
             out.append((f"LSTM-VAE ({v_name}) is slightly worse than LSTM-LM (k19-lm), with a low KL "
                         f"(Kruengkrai 2019, Table 2a: 102.5 vs 100.8, KL 1.5)",
                         "holds" if lm["nll"] <= v["nll"] <= lm["nll"] + 3 and v["kl"] < 3 else "does not hold",
@@ -506,8 +506,9 @@ def _last_drop(epochs: list[dict]) -> float | None:
 
 
 def why_missed(name: str, r: dict) -> str | None:
-    """The explanation of a row that misses its paper's number (`WHY_MISSED`, and for an unfinished run how
-    far it got and whether validation was still improving), or None."""
+    """The report's note on a row, or None: `WHY_MISSED[name]` (why it misses its paper's number, or what
+    differs in a row within its target) and, for an unfinished run, how far it got and whether validation was
+    still improving. Every row with a note is listed under "Why the misses"."""
     parts = [WHY_MISSED[name]] if name in WHY_MISSED else []
     if not r["finished"]:
         drop = r.get("val_last_drop")
@@ -598,8 +599,7 @@ def write_report(runs: Path, docs: Path, data: Path) -> None:
                          f"{e2['active_units']} -> {e2['active_units_refined']} |")
     cmds = [f"# {n}\n{r['train_command']}\n" + "\n".join(e["command"] for e in r["evals"]) for n, r in R.items()]
     unfinished = [n for n, r in R.items() if not r["finished"]]
-    noted = [n for n, r in R.items() if target(r).startswith(("missed", "within 2")) or n in WHY_MISSED]
-    misses = [f"- **{n}**: {w}" for n in noted if (w := why_missed(n, R[n]))]
+    misses = [f"- **{n}**: {w}" for n, r in R.items() if (w := why_missed(n, r))]
     if misses:
         misses.insert(0, "\nWhy the misses (and what differs in a row within its target):\n")
     md = f"""# PTB reproduction: converged runs beside the papers' numbers
