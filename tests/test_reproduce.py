@@ -44,6 +44,17 @@ def test_zoo_evaluation_scores_the_committed_copy():
     assert cmds[0][3] == str(ROOT / "checkpoints" / "k19-avg5-encdrop") and cmds[0][-2:] == ["--iw-samples", "100"]
 
 
+def test_a_zoo_export_keeps_a_slower_evaluation_of_the_same_checkpoint(tmp_path):
+    """`zoo NAME --iw 10` must not overwrite the hour-long K = 500 evaluation of the same weights, but does
+    replace one of an earlier epoch, or one with fewer samples."""
+    f = tmp_path / "k19-vae.eval.json"
+    assert not reproduce.has_better_eval(f, {"step": 39450, "epoch": 30}, 10)
+    f.write_text(json.dumps({"evals": [{"iw_samples": 500}], "scored": {"step": 39450, "epoch": 30}}))
+    assert reproduce.has_better_eval(f, {"step": 39450, "epoch": 30}, 10)
+    assert not reproduce.has_better_eval(f, {"step": 40765, "epoch": 31}, 10)      # a later best epoch
+    assert not reproduce.has_better_eval(f, {"step": 39450, "epoch": 30}, 1000)
+
+
 def test_a_run_with_its_own_tokenisation_trains_and_is_scored_on_it(tmp_path):
     """smim128-livnetok is compared with Table 2 on the authors' tokens: training and test must both read
     RUNS/data/ptb-livne, while every other run keeps the shared PTB directory."""
