@@ -112,10 +112,12 @@ def current_checkpoint() -> Checkpoint:
         st.caption(f"**{cfg.model.upper()}** · z={cfg.latent_dim if ck.model.has_latent else '–'} · "
                    f"hidden={cfg.hidden_dim} · emb={cfg.emb_dim} · |V|={cfg.vocab_size}")
         last = (ck.history.get("epochs") or [{}])[-1]
-        if last:
-            extra = f" · A-MIM loss {last['val_amim']:.1f}" if "val_amim" in last else ""
+        if last and "val_amim" in last:     # sMIM: its KL to the prior is not minimised, so no NLL bound here
+            st.caption(f"trained {last.get('epoch')} epochs · valid reconstruction {last['val_rec']:.1f} · "
+                       f"A-MIM loss {last['val_amim']:.1f} · AU {last.get('val_active_units', '–')}")
+        elif last:
             st.caption(f"trained {last.get('epoch')} epochs · valid NLL {last.get('val_nll', float('nan')):.1f} · "
-                       f"KL {last.get('val_kl', float('nan')):.2f} · AU {last.get('val_active_units', '–')}{extra}")
+                       f"KL {last.get('val_kl', float('nan')):.2f} · AU {last.get('val_active_units', '–')}")
     return ck
 
 
