@@ -374,12 +374,11 @@ def cmd_zoo(args) -> int:
         print(f"[{name}] {paper_command(cmd)}", flush=True)
         res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
         test = json.loads(res.stdout.strip().splitlines()[-1])
-        report_eval = args.runs / f"{name}.eval.json"
-        if not (RUNS_SPEC[name].get("extra_eval") or has_better_eval(report_eval, scored_checkpoint(dest), args.iw)):
+        report_eval, scored = args.runs / f"{name}.eval.json", scored_checkpoint(dest)
+        if not (RUNS_SPEC[name].get("extra_eval") or has_better_eval(report_eval, scored, args.iw)):
             # the report's evaluation too (what `evaluate NAME --zoo` would compute again)
             report_eval.write_text(json.dumps(
-                {"evals": [test | {"command": paper_command(cmd)}], "finished": done,
-                 "scored": scored_checkpoint(dest)}, indent=1))
+                {"evals": [test | {"command": paper_command(cmd)}], "finished": done, "scored": scored}, indent=1))
         torch.set_num_threads(args.threads)
         ck = load_checkpoint(dest)
         test_path = split_path(run_data(name, args.runs, args.data), "test")

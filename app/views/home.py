@@ -6,7 +6,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 
 import streamlit as st
 
-from app.common import current_checkpoint, model_name
+from app.common import current_checkpoint, model_name, validation_headline
 
 VIEWS = [   # (file, title, what it shows)
     ("encode.py", "Encode & reconstruct", "type a sentence: its posterior q(z|x) and decodes from μ, samples and k·σ perturbations"),
@@ -31,12 +31,12 @@ last = (ck.history.get("epochs") or [{}])[-1]
 st.subheader(f"Loaded: {model_name(ck)}")
 c = st.columns(3)
 c[0].metric("latent dimensions", cfg.latent_dim if ck.model.has_latent else "–")
-if "val_amim" in last:    # sMIM: its KL to N(0, I) is not penalised (hundreds of nats), so the NLL bound says little
-    c[1].metric("validation reconstruction", f"{last['val_rec']:.1f}",
-                help="−log p(x|z), z ~ q(z|x): nats per sentence on the validation split (sMIM selects on its "
-                     "A-MIM loss; its KL to the prior is not a bound it minimises)")
+if last:
+    name, value = validation_headline(last)
+    c[1].metric(f"validation {name}", f"{value:.1f}", help="nats per sentence on the validation split"
+                + ("; sMIM's KL to the prior is not a bound it minimises" if name == "reconstruction" else ""))
 else:
-    c[1].metric("validation NLL", f"{last['val_nll']:.1f}" if "val_nll" in last else "–")
+    c[1].metric("validation NLL", "–")
 c[2].metric("active units", last.get("val_active_units", "–"))
 st.caption(f"{cfg.rnn.upper() if cfg.is_sequence else 'MLP'} {cfg.emb_dim}/{cfg.hidden_dim}, vocabulary "
            f"{cfg.vocab_size:,}, tokenizer `{ck.vocab.tokenizer.name}`, trained {last.get('epoch', '–')} epochs. "
