@@ -2,6 +2,7 @@
 report from the committed docs/results.json, and a re-evaluation of its zoo copy replaces only its evals."""
 import importlib.util
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -160,3 +161,32 @@ def test_the_epochs_cell_says_when_the_best_epoch_moved_on_after_the_evaluation(
     assert reproduce._epochs_cell(r) == "18 of 40, unfinished (best 18; scored: epoch 16)"
     assert reproduce._epochs_cell(r | {"scored_epoch": 18}) == "18 of 40, unfinished (best 18)"
     assert reproduce._epochs_cell({"finished": True, "epochs": 17, "best_epoch": 14}) == "17 (best 14)"
+
+
+def test_a_papers_nll_and_perplexity_tell_how_long_its_test_sentences_are():
+    ours = 82430 / 3761                                   # PTB test (Mikolov split), one <eos> a sentence: 21.917
+    lo, hi = reproduce.implied_tokens(100.8, 99.4)        # Kruengkrai 2019, Table 2a, LSTM-LM
+    assert lo < ours < hi and hi - lo < 0.05
+    lo, hi = reproduce.implied_tokens(100, 116)           # Bowman et al. 2016, Table 2, RNNLM (printed as integers)
+    assert abs(lo - 99.5 / math.log(116.5)) < 1e-9 and abs(hi - 100.5 / math.log(115.5)) < 1e-9
+    assert hi < 21.17 < ours
+    assert [reproduce._rounding(v) for v in (100, 99.4, 27.93, 100.0)] == [0.5, 0.05, 0.005, 0.5]
+
+
+def test_a_row_on_another_test_set_is_also_judged_per_token():
+    bowman = {"name": "bowman-lm", "evals": [{"nll": 106.04, "ppl": 126.27}],
+              "paper": {"source": "x", "nll": 100, "ppl": 116}}
+    (check,) = reproduce.length_checks(bowman)
+    assert not check["same"]
+    t_paper = sum(reproduce.implied_tokens(100, 116)) / 2
+    assert abs(check["per_token_gap"] - t_paper * math.log(126.27 / 116)) < 1e-9 and 1.7 < check["per_token_gap"] < 1.9
+    assert reproduce.target(bowman) == ("missed per sentence; within 2 nats per token (the paper's test set has "
+                                        "21.0 tokens a sentence, ours 21.9)")
+    # the same test set (Kruengkrai's figures fit ours): judged per sentence only
+    k19 = {"name": "k19-vae", "evals": [{"nll": 103.9, "ppl": 114.4, "kl": 1.5}],
+           "paper": {"source": "x", "nll": 102.5, "kl": 1.5, "ppl": 107.5}}
+    assert reproduce.length_checks(k19)[0]["same"] and reproduce.target(k19) == "within 2 nats"
+    # the same sentences in the authors' tokens (Livne et al.): no per-token verdict
+    smim = {"name": "smim128", "evals": [{"melbo": 88.43, "melbo_ppl": 56.54}],
+            "paper": {"source": "x", "melbo": 75.58, "melbo_ppl": 27.93}}
+    assert reproduce.length_checks(smim)[0]["same"] and reproduce.target(smim) == "missed"
