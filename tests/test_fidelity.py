@@ -78,8 +78,12 @@ def test_stretched_prior_samples_preserve_volume():
 def test_bowman_presets_are_table_11():
     m, t = preset("bowman2016")
     assert (m.emb_dim, m.hidden_dim, m.latent_dim, t.word_keep, m.z_to_init, m.z_concat) == (353, 191, 13, 0.62, True, False)
+    assert (t.optimizer, t.lr) == ("adam", 1e-3)                  # SGD collapsed this VAE's posterior
     m, t = preset("bowman2016-lm")
     assert (m.model, m.emb_dim, m.hidden_dim, t.word_keep) == ("lm", 464, 337, 0.66)
+    # the paper gives no optimiser; Kruengkrai's SGD protocol reproduces Table 2's RNNLM per token (bowman-lm-sgd)
+    assert (t.optimizer, t.lr, t.lr_decay, t.lr_patience, t.clip, t.init_uniform, t.early_stop) == \
+        ("sgd", 1.0, 0.5, 0, 5.0, 0.1, 3)
 
 
 # ------------------------------------------------------------------------------ Kruengkrai 2019
