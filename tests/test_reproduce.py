@@ -190,3 +190,14 @@ def test_a_row_on_another_test_set_is_also_judged_per_token():
     smim = {"name": "smim128", "evals": [{"melbo": 88.43, "melbo_ppl": 56.54}],
             "paper": {"source": "x", "melbo": 75.58, "melbo_ppl": 27.93}}
     assert reproduce.length_checks(smim)[0]["same"] and reproduce.target(smim) == "missed"
+
+
+def test_bowmans_vae_claim_compares_with_the_best_rnnlm():
+    rec = lambda e: {"evals": [e]}                                      # noqa: E731
+    vae = {"rec": 103.37, "kl": 3.40, "nll": 106.77}
+    R = {"bowman-lm": rec({"nll": 106.04}), "bowman-lm-sgd": rec({"nll": 103.65}), "bowman-vae": rec(vae)}
+    (claim, verdict, numbers), = [c for c in reproduce.claims(R) if "reconstructs better than the RNNLM" in c[0]]
+    assert "(bowman-lm-sgd)" in claim and verdict == "holds" and numbers.endswith("against 103.65")
+    R["bowman-vae"] = rec({"rec": 103.90, "kl": 2.0, "nll": 105.90})   # reconstructs worse than the SGD RNNLM
+    (_, verdict, _), = [c for c in reproduce.claims(R) if "reconstructs better than the RNNLM" in c[0]]
+    assert verdict == "does not hold"
