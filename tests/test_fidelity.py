@@ -12,7 +12,7 @@ import torch
 from vae_core import estimators
 from vae_core.analysis import stretch_matrix
 from vae_core.bow import BowVAE
-from vae_core.config import ModelConfig
+from vae_core.config import ModelConfig, TrainConfig
 from vae_core.data import Corpus, Vocab, load_splits, split_path
 from vae_core.decoding import decode
 from vae_core.estimators import evaluate_corpus, mutual_info_batch, reconstruction_bleu1, sentence_bleu1
@@ -144,6 +144,42 @@ def test_early_stop_after_three_epochs_without_improvement(tmp_path, tiny_ptb, m
     m2, t2 = tiny_configs(tiny_ptb, tmp_path, epochs=7, early_stop=3)
     again = Trainer(m2, t2, resume=True, quiet=True)
     assert again.run() == "early_stop" and again.step == tr.step
+
+
+
+def test_sa_vae_schedule_decays_every_epoch_from_the_first_late_miss(tmp_path, tiny_ptb, monkeypatch):
+    """Kim et al. 2018's code (harvardnlp/sa-vae, train_text.py), the setup Kruengkrai 2019 builds on: a miss
+    at or before epoch `lr_decay_start` changes nothing; the first later one starts a halving after every
+    epoch, improved or not, and training stops once the lr is below `min_lr`. Survives a resume."""
+    vals = iter([10.0, 11.0, 9.0, 9.5, 8.0, 7.0, 6.0, 5.0, 4.0])   # misses at epochs 2 (early) and 4
+    monkeypatch.setattr(Trainer, "validate", lambda self: {"val_nll": next(vals), "val_rec": 0.0, "val_kl": 0.0,
+                                                           "val_ppl": 1.0})
+    kw = dict(epochs=9, optimizer="sgd", lr=1.0, lr_decay=0.5, lr_schedule="sa-vae", lr_decay_start=2,
+              min_lr=0.2, early_stop=0)
+    m, t = tiny_configs(tiny_ptb, tmp_path, max_steps=5 * 25, **kw)       # 25 steps an epoch: stop after epoch 5
+    tr = Trainer(m, t, quiet=True)
+    assert tr.run() == "max_steps" and tr.epoch == 5
+    m, t = tiny_configs(tiny_ptb, tmp_path, **kw)
+    tr = Trainer(m, t, resume=True, quiet=True)
+    assert tr.lr_decaying
+    assert tr.run() == "lr_floor"
+    # the lr each epoch trained with: 1 until the miss of epoch 4, then halved after epochs 4, 5 and 6
+    assert [e["lr"] for e in tr.history["epochs"]] == [1.0, 1.0, 1.0, 1.0, 0.5, 0.25]
+    assert tr.epoch == 6 and tr.opt.param_groups[0]["lr"] == 0.125
+    from vae_core.checkpoint import read_config
+    assert read_config(tmp_path)["progress"]["stopped_early"]              # so a queue sees the run has ended
+
+
+def test_linear_kl_annealing_can_start_above_zero():
+    from vae_core.schedules import kl_weight
+    assert kl_weight(0, "linear", 100, start=0.1) == pytest.approx(0.1)
+    assert kl_weight(45, "linear", 100, start=0.1) == pytest.approx(0.55)   # the same slope as from 0
+    assert kl_weight(90, "linear", 100, start=0.1) == 1.0
+    assert kl_weight(50, "logistic", 50, 0.1, start=0.1) == pytest.approx(0.5)   # other schedules ignore it
+    with pytest.raises(ValueError, match="kl_start"):
+        TrainConfig(kl_start=1.5)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig(lr_schedule="cosine")
 
 
 # ------------------------------------------------------------------------------ Livne et al. 2020

@@ -140,8 +140,14 @@ class TrainConfig:
 
     Objective: Bowman et al. 2016, Eq. (1) with a KL weight (Sec. 3.1, KL cost annealing) and word dropout
     with keep rate `word_keep` (Sec. 3.1; 0 = inputless decoder, 1 = no word dropout).
-    kl_anneal: "linear" (0 -> 1 over `kl_anneal_steps`), "logistic" (1 / (1 + exp(-k (step - x0))) with
-               k = `kl_logistic_k`, x0 = `kl_anneal_steps`), or "none" (weight 1 from the start).
+    kl_anneal: "linear" (`kl_start` -> 1 at a slope of 1 / `kl_anneal_steps` a step), "logistic"
+               (1 / (1 + exp(-k (step - x0))) with k = `kl_logistic_k`, x0 = `kl_anneal_steps`), or "none"
+               (weight 1 from the start).
+    lr_schedule: "plateau": the lr is multiplied by `lr_decay` once validation has not improved for
+               `lr_patience` + 1 epochs in a row (ReduceLROnPlateau, never below `min_lr`). "sa-vae": Kim et
+               al. 2018's code (harvardnlp/sa-vae, train_text.py): from the first epoch after epoch
+               `lr_decay_start` whose validation does not improve, the lr is multiplied by `lr_decay` after
+               every epoch, and training stops once it falls below `min_lr` (their 0.02).
     Budget: stops at the first of `epochs`, `max_steps`, `max_minutes` (0 = no limit for the last two).
     word_dropout_anneal: "none" or "linear": the word-dropout rate goes from 1.0 at `word_dropout_start`
                to 0.0 at `word_dropout_end` (Vani & Birodkar, Sec. 4: steps 2000 and 20000); replaces word_keep.
@@ -179,11 +185,14 @@ class TrainConfig:
     lr_decay: float = 0.5
     lr_patience: int = 1
     min_lr: float = 1e-5
+    lr_schedule: str = "plateau"
+    lr_decay_start: int = 0
     early_stop: int = 0
     tokenizer: str = "ptb-mikolov"
     kl_anneal: str = "logistic"
     kl_anneal_steps: int = 2500
     kl_logistic_k: float = 0.0025
+    kl_start: float = 0.0
     word_keep: float = 1.0
     max_tokens: int = 0
     max_vocab: int = 0
@@ -211,6 +220,10 @@ class TrainConfig:
             raise ValueError(f"optimizer must be sgd or adam, got {self.optimizer!r}")
         if self.kl_anneal not in ("linear", "logistic", "none"):
             raise ValueError(f"kl_anneal must be linear, logistic or none, got {self.kl_anneal!r}")
+        if self.lr_schedule not in ("plateau", "sa-vae"):
+            raise ValueError(f"lr_schedule must be plateau or sa-vae, got {self.lr_schedule!r}")
+        if not 0.0 <= self.kl_start <= 1.0:
+            raise ValueError(f"kl_start must be in [0, 1], got {self.kl_start}")
         if not 0.0 <= self.word_keep <= 1.0:
             raise ValueError(f"word_keep must be in [0, 1], got {self.word_keep}")
         if self.amp not in ("auto", "off", "bf16", "fp16"):
@@ -224,7 +237,7 @@ class TrainConfig:
         for name in ("z_samples",):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("free_bits", "mi_weight", "refine_steps", "refine_lr", "mi_max_len", "early_stop"):
+        for name in ("free_bits", "mi_weight", "refine_steps", "refine_lr", "mi_max_len", "early_stop", "lr_decay_start"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 

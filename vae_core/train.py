@@ -143,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
         "init_state": "tanh (c0 = Wz, h0 = tanh(c0); He et al.) | linear (h0 = Wz, c0 = 0; Kruengkrai Eq. 5)",
         "inputless": "decoder sees <unk> for every input word (set automatically for --word-keep 0)",
         "early_stop": "stop after this many epochs without a better validation NLL (0 = off)",
+        "lr_schedule": "plateau (halve on a validation plateau) | sa-vae (Kim et al. 2018's code: decay every "
+                       "epoch from the first miss after --lr-decay-start, stop below --min-lr)",
+        "lr_decay_start": "sa-vae: epochs before a validation miss starts the decay (their 15)",
+        "kl_start": "KL weight at step 0 of the linear schedule (Kim et al. 2018's code: 0.1)",
         "encoder_emb_dropout": "apply --emb-dropout in the encoder too (false: decoder only, as in sMIM's and sa-vae's code)",
         "bucket": "length-bucketed training batches (false: random batches, as sMIM's code)",
         "bow_decoder_layers": "hidden layers of the bag-of-words decoder",
@@ -260,6 +264,7 @@ class Trainer:
         self.step = self.epoch = self.batch_in_epoch = 0
         self.best_val = math.inf
         self.bad_epochs = 0                                       # consecutive epochs without improvement
+        self.lr_decaying = False                                  # lr_schedule "sa-vae": decay has started
         self.history: dict = {"epochs": [], "steps": []}
         self.train_seconds = 0.0
         self.tokens_seen = 0                                      # target tokens trained on, all invocations
@@ -305,12 +310,14 @@ class Trainer:
         self.best_val, self.train_seconds = lp["best_val"], lp["train_seconds"]
         self.tokens_seen = lp.get("tokens_seen", 0)        # absent in states written before it existed
         self.bad_epochs = lp.get("bad_epochs", 0)
+        self.lr_decaying = lp.get("lr_decaying", False)
         self.history = prev.history
 
     def progress(self) -> dict:
         return {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
                 "best_val_nll": self.best_val, "train_seconds": round(self.train_seconds, 3),
                 "tokens_seen": self.tokens_seen, "amp": AMP_NAMES[self.amp_dtype], "bad_epochs": self.bad_epochs,
+                "stopped_early": self._early_stop_reason() is not None,
                 "tokens_per_s": round(self.tokens_seen / self.train_seconds, 1) if self.train_seconds else None}
 
     def global_sums(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -343,14 +350,15 @@ class Trainer:
                 "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
                 "loop": {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
                          "best_val": self.best_val, "train_seconds": self.train_seconds,
-                         "tokens_seen": self.tokens_seen, "bad_epochs": self.bad_epochs}}
+                         "tokens_seen": self.tokens_seen, "bad_epochs": self.bad_epochs,
+                         "lr_decaying": self.lr_decaying}}
         save_checkpoint(self.out, self.model, self.mcfg, self.vocab, self.tcfg, self.history, self.progress(),
                         tensors, meta)
 
     # ----- one step
     def kl_weight(self) -> float:
         t = self.tcfg
-        return kl_weight(self.step, t.kl_anneal, t.kl_anneal_steps, t.kl_logistic_k)
+        return kl_weight(self.step, t.kl_anneal, t.kl_anneal_steps, t.kl_logistic_k, t.kl_start)
 
     def word_keep(self) -> float:
         t = self.tcfg
@@ -447,8 +455,8 @@ class Trainer:
 
     # ----- loop
     def run(self) -> str:
-        """Train until the budget ends; returns why it stopped ("done", "early_stop", "max_steps", "max_minutes",
-        "signal")."""
+        """Train until the budget ends; returns why it stopped ("done", "early_stop", "lr_floor", "max_steps",
+        "max_minutes", "signal")."""
         stop = {"flag": None}
 
         def on_signal(signum, frame):
@@ -468,8 +476,8 @@ class Trainer:
         start = time.monotonic()
         seconds_before = self.train_seconds
         while self.epoch < t.epochs:
-            if t.early_stop and self.bad_epochs >= t.early_stop:
-                return "early_stop"
+            if (reason := self._early_stop_reason()) is not None:
+                return reason
             # the global batches; every rank builds the same list and trains on its share of each
             batches = self._epoch_batches()
             bar = tqdm(total=len(batches), initial=self.batch_in_epoch, desc=f"epoch {self.epoch + 1}/{t.epochs}",
@@ -512,9 +520,18 @@ class Trainer:
             self._end_epoch(time.monotonic() - epoch_start_time, tokens_this_run)
             self.train_seconds = seconds_before + time.monotonic() - start
             self.save()
+        return self._early_stop_reason() or "done"
+
+    def _early_stop_reason(self) -> str | None:
+        """Why training stops before its epochs end: "early_stop" after `early_stop` epochs in a row without a
+        better validation NLL, "lr_floor" once the "sa-vae" schedule has brought the lr below `min_lr`; None
+        while training goes on."""
+        t = self.tcfg
         if t.early_stop and self.bad_epochs >= t.early_stop:
             return "early_stop"
-        return "done"
+        if t.lr_schedule == "sa-vae" and self.opt.param_groups[0]["lr"] < t.min_lr:
+            return "lr_floor"
+        return None
 
     def _budget_exhausted(self, start: float, stop: dict) -> str | None:
         """Why to stop now, or None; under torchrun every rank agrees (the most urgent reason wins)."""
@@ -596,13 +613,28 @@ class Trainer:
         """
         record = self._epoch_record(seconds, tokens, len(self.train))
         metric = record.get("val_amim", record["val_nll"])      # sMIM is selected by its own objective
-        self.plateau.step(metric)
+        if self.tcfg.lr_schedule == "plateau":
+            self.plateau.step(metric)
         self.epoch += 1
         self.batch_in_epoch = 0
         self.epoch_acc.zero_()
         self.epoch_tokens = 0
         improved = self._save_best_if_improved(metric)
         self.bad_epochs = 0 if improved else self.bad_epochs + 1
+        if self.tcfg.lr_schedule == "sa-vae":
+            self._sa_vae_decay(improved)
+
+    def _sa_vae_decay(self, improved: bool) -> None:
+        """Kim et al. 2018's learning-rate rule (harvardnlp/sa-vae, train_text.py): a validation miss after epoch
+        `lr_decay_start` starts the decay, and from then on the lr is multiplied by `lr_decay` after every
+        epoch, improved or not (their `args.decay` stays set). `self.epoch` counts the finished epochs, 1-based
+        like theirs."""
+        t = self.tcfg
+        if not improved and self.epoch > t.lr_decay_start:
+            self.lr_decaying = True
+        if self.lr_decaying:
+            for group in self.opt.param_groups:
+                group["lr"] *= t.lr_decay
 
 
 def main(argv=None) -> int:
