@@ -188,9 +188,10 @@ WHY_MISSED: dict[str, str] = {
         "dropout on the encoder's input as well, float32) the NLL is 1.39 nats better and the KL 1.18 higher. "
         "The KL follows the learning rate: validation KL 4.1 at epoch 5 while its weight was still annealing, "
         "2.5 once the weight reached 1 at epoch 10 (lr 0.5), then it climbed as the lr fell after the validation "
-        "misses of epochs 12, 21 and 26: 2.9-3.4 at lr 0.25 (epochs 13-20), 3.7 at 0.125, 3.8 at 0.0625. Kim et al. 2018's code, whose setup the paper copies, keeps "
-        "the lr at 1 until epoch 15 and starts the KL weight at 0.1 (harvardnlp/sa-vae, train_text.py); the "
-        "paper states its own protocol, which we follow, and run k19-avg5-kim tests theirs."),
+        "misses of epochs 12, 21 and 26: 2.9-3.4 at lr 0.25 (epochs 13-20), 3.7 at 0.125, 3.8 at 0.0625. Kim et "
+        "al. 2018's code, whose setup the paper copies, keeps the lr at 1 until epoch 15 and starts the KL weight "
+        "at 0.1 (harvardnlp/sa-vae, train_text.py); the paper states its own protocol, which we follow, and run "
+        "k19-avg5-kim tests theirs."),
     "smim128": (
         "MELBO 88.43 against 75.58, BLEU-1 0.45 against 0.61, after all 40 epochs. The authors' protocol "
         "matters: at lr 1e-3 the run over-fitted from epoch 7 (validation reconstruction 90.3, then 91.8 and "

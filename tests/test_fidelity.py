@@ -146,7 +146,6 @@ def test_early_stop_after_three_epochs_without_improvement(tmp_path, tiny_ptb, m
     assert again.run() == "early_stop" and again.step == tr.step
 
 
-
 def test_sa_vae_schedule_decays_every_epoch_from_the_first_late_miss(tmp_path, tiny_ptb, monkeypatch):
     """Kim et al. 2018's code (harvardnlp/sa-vae, train_text.py), the setup Kruengkrai 2019 builds on: a miss
     at or before epoch `lr_decay_start` changes nothing; the first later one starts a halving after every

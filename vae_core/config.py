@@ -237,7 +237,8 @@ class TrainConfig:
         for name in ("z_samples",):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("free_bits", "mi_weight", "refine_steps", "refine_lr", "mi_max_len", "early_stop", "lr_decay_start"):
+        for name in ("free_bits", "mi_weight", "refine_steps", "refine_lr", "mi_max_len", "early_stop",
+                     "lr_decay_start"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
