@@ -264,7 +264,6 @@ class Trainer:
         self.step = self.epoch = self.batch_in_epoch = 0
         self.best_val = math.inf
         self.bad_epochs = 0                                       # consecutive epochs without improvement
-        self.lr_decaying = False                                  # lr_schedule "sa-vae": decay has started
         self.history: dict = {"epochs": [], "steps": []}
         self.train_seconds = 0.0
         self.tokens_seen = 0                                      # target tokens trained on, all invocations
@@ -310,7 +309,6 @@ class Trainer:
         self.best_val, self.train_seconds = lp["best_val"], lp["train_seconds"]
         self.tokens_seen = lp.get("tokens_seen", 0)        # absent in states written before it existed
         self.bad_epochs = lp.get("bad_epochs", 0)
-        self.lr_decaying = lp.get("lr_decaying", False)
         self.history = prev.history
 
     def progress(self) -> dict:
@@ -350,8 +348,7 @@ class Trainer:
                 "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
                 "loop": {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
                          "best_val": self.best_val, "train_seconds": self.train_seconds,
-                         "tokens_seen": self.tokens_seen, "bad_epochs": self.bad_epochs,
-                         "lr_decaying": self.lr_decaying}}
+                         "tokens_seen": self.tokens_seen, "bad_epochs": self.bad_epochs}}
         save_checkpoint(self.out, self.model, self.mcfg, self.vocab, self.tcfg, self.history, self.progress(),
                         tensors, meta)
 
@@ -613,26 +610,26 @@ class Trainer:
         """
         record = self._epoch_record(seconds, tokens, len(self.train))
         metric = record.get("val_amim", record["val_nll"])      # sMIM is selected by its own objective
-        if self.tcfg.lr_schedule == "plateau":
-            self.plateau.step(metric)
         self.epoch += 1
         self.batch_in_epoch = 0
         self.epoch_acc.zero_()
         self.epoch_tokens = 0
         improved = self._save_best_if_improved(metric)
         self.bad_epochs = 0 if improved else self.bad_epochs + 1
-        if self.tcfg.lr_schedule == "sa-vae":
+        if self.tcfg.lr_schedule == "plateau":
+            self.plateau.step(metric)
+        else:
             self._sa_vae_decay(improved)
 
     def _sa_vae_decay(self, improved: bool) -> None:
         """Kim et al. 2018's learning-rate rule (harvardnlp/sa-vae, train_text.py): a validation miss after epoch
         `lr_decay_start` starts the decay, and from then on the lr is multiplied by `lr_decay` after every
         epoch, improved or not (their `args.decay` stays set). `self.epoch` counts the finished epochs, 1-based
-        like theirs."""
+        like theirs. Nothing else changes the lr under this schedule, so "the decay has started" is "the lr is
+        below its start", which the optimizer's saved state carries through a resume."""
         t = self.tcfg
-        if not improved and self.epoch > t.lr_decay_start:
-            self.lr_decaying = True
-        if self.lr_decaying:
+        started = self.opt.param_groups[0]["lr"] < t.lr
+        if started or (not improved and self.epoch > t.lr_decay_start):
             for group in self.opt.param_groups:
                 group["lr"] *= t.lr_decay
 
