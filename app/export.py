@@ -106,8 +106,8 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
         for axis in titled[1:]:
             axis.update(title_text=None)
     for axis in [out.layout[k] for k in out.layout if k.startswith("yaxis")]:
-        if axis.type == "log":
-            axis.update(dtick=1)                                   # one label a decade
+        if axis.type == "log":                                     # one label a decade
+            axis.update(tickmode="linear", tick0=0, dtick=1, tickvals=None, ticktext=None)
     # WebGL scatters render as bitmaps in static export: redraw them as SVG scatters (a trace's type is
     # read-only, so each is rebuilt from its properties)
     if any(t.type == "scattergl" for t in out.data):

@@ -240,7 +240,10 @@ def training_curves_figure(history: dict) -> go.Figure:
         fig.add_trace(go.Scatter(x=x, y=[e.get("val_kl") for e in epochs], mode="markers+lines", name="valid KL",
                                  marker=dict(symbol="diamond", size=9)))
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text="nats per sentence", type="log", dtick="D2", secondary_y=False)   # 1 2 5 10 20 50
+    # 1 2 5 10 20 50 ... written out in full (plotly's dtick="D2" prints the 2 and 5 as small bare digits)
+    nice = [m * 10 ** e for e in range(-2, 4) for m in (1, 2, 5)]
+    fig.update_yaxes(title_text="nats per sentence", type="log", tickmode="array", tickvals=nice,
+                     ticktext=[f"{v:g}" for v in nice], secondary_y=False)
     fig.update_yaxes(title_text="KL weight β", range=[0, 1.1], tickvals=[0, 0.25, 0.5, 0.75, 1.0],
                      showgrid=False, secondary_y=True)
     fig.update_layout(template=TEMPLATE, height=460, legend=dict(orientation="h", y=1.15))

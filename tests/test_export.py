@@ -130,6 +130,20 @@ def test_posterior_csv_has_sigma_and_export_has_round_upright_ticks():
         assert ax.dtick is None and ax.nticks == 10 and ax.tickangle == 0
 
 
+def test_training_curves_label_their_log_axis_in_full_and_the_export_once_a_decade():
+    history = {"steps": [{"step": s, "rec": 120.0 - s / 10, "kl": 0.5 + s / 100, "kl_weight": min(1.0, s / 200)}
+                         for s in range(0, 400, 50)],
+               "epochs": [{"step": 350, "val_rec": 90.0, "val_kl": 4.0}]}
+    fig = figures.training_curves_figure(history)
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.tickmode == "array"
+    labels = dict(zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext))
+    assert (labels[2], labels[5], labels[50], labels[100], labels[0.5]) == ("2", "5", "50", "100", "0.5")
+    paper = export.paper_figure(fig, "one-column")
+    y = paper.layout.yaxis
+    assert (y.tickmode, y.tick0, y.dtick, y.tickvals, y.ticktext) == ("linear", 0, 1, None, None)
+    assert fig.layout.yaxis.tickmode == "array"                                # the app's figure is untouched
+
+
 def test_every_view_figure_exports_at_one_and_two_columns(browser):
     """Each kind of figure the views show renders as a PDF of the paper width at both layouts, and as an SVG
     whose axis titles are all present (nothing dropped or clipped away). The figures come from
