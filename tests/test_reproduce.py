@@ -40,6 +40,14 @@ def test_a_zoo_reevaluation_replaces_only_the_evals(tmp_path):
     assert r["evals"] == [{"nll": 101.39, "iw_samples": 100}] and r["epochs"] == 30
 
 
+def test_a_record_scored_under_an_older_run_name_says_so_in_the_commands():
+    renamed = {"evals": [{"checkpoint": "/work/runs/k19-vae/best"}]}
+    assert reproduce._trained_as("k19-vae-encdrop", renamed) == (
+        " (trained and scored as k19-vae: renamed afterwards, see docs/runs-ledger.md)")
+    assert reproduce._trained_as("k19-vae", renamed) == ""
+    assert reproduce._trained_as("smim128", {"evals": [{"checkpoint": "/work/main/checkpoints/smim128"}]}) == ""
+
+
 def test_zoo_evaluation_scores_the_committed_copy():
     cmds = reproduce.evaluate_commands("k19-avg5-encdrop", ROOT / "runs", ROOT, 1, 100, ROOT / "checkpoints" / "k19-avg5-encdrop")
     assert cmds[0][3] == str(ROOT / "checkpoints" / "k19-avg5-encdrop") and cmds[0][-2:] == ["--iw-samples", "100"]
