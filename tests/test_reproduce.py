@@ -48,6 +48,13 @@ def test_a_record_scored_under_an_older_run_name_says_so_in_the_commands():
     assert reproduce._trained_as("smim128", {"evals": [{"checkpoint": "/work/main/checkpoints/smim128"}]}) == ""
 
 
+def test_every_avg_run_is_judged_against_the_vae_with_its_encoder_dropout():
+    pairs = reproduce.avg_against_vae()
+    assert pairs["k19-avg5-encdrop"] == "k19-vae-encdrop"
+    assert pairs["k19-avg5-bf16"] == pairs["k19-avg10-bf16"] == pairs["k19-avg5-kim"] == "k19-vae"
+    assert "k19-vae" not in pairs and "k19-lm" not in pairs and "bowman-vae" not in pairs
+
+
 def test_zoo_evaluation_scores_the_committed_copy():
     cmds = reproduce.evaluate_commands("k19-avg5-encdrop", ROOT / "runs", ROOT, 1, 100, ROOT / "checkpoints" / "k19-avg5-encdrop")
     assert cmds[0][3] == str(ROOT / "checkpoints" / "k19-avg5-encdrop") and cmds[0][-2:] == ["--iw-samples", "100"]
