@@ -55,6 +55,17 @@ def _wrap(line: str, chars: int) -> str:
     return "<br>".join(pieces + [cur.rstrip()])
 
 
+def _legend_rows(fig: go.Figure, width: int) -> int:
+    """Rows a horizontal legend takes at `width` px: 0 for fewer than two entries. Plotly lays the entries
+    out in columns as wide as the widest (symbol about 40 px, text about 0.6 em a character)."""
+    names = [str(t.name or "") for t in fig.data if t.showlegend is not False]
+    if len(names) < 2:
+        return 0
+    entry = 45 + 0.6 * (FONT_PX - 1) * max(len(n) for n in names)
+    columns = max(1, int((width - 60) // entry))
+    return -(-len(names) // columns)
+
+
 def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7, keep_title: bool = False) -> go.Figure:
     """A copy of `fig` in the paper style at the size of `layout` ("one-column" | "two-column").
 
@@ -72,11 +83,13 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
     chars = max(8, int(width / panels / (0.55 * FONT_PX)))
     for a in out.layout.annotations:
         a.update(text="<br>".join(_wrap(line, chars) for line in str(a.text).split("<br>")))
-    # the top margin stacks, from the top: the legend (one horizontal row), the title, subplot titles
-    legend = sum(1 for t in out.data if t.showlegend is not False) > 1
+    # the top margin stacks, from the top: the legend (horizontal rows), the title, subplot titles. A legend
+    # that wraps adds its extra rows to the height, so the plot keeps its size (at one column the five
+    # entries of the training curves took three rows and squeezed the plot to half the figure).
+    rows = _legend_rows(out, width)
     title_lines = max((str(a.text).count("<br>") + 1 for a in out.layout.annotations), default=0)
-    top = 8 + (22 if legend else 0) + (20 if keep_title and fig.layout.title.text else 0) + 16 * title_lines
-    out.update_layout(template="simple_white", width=width, height=round(width * aspect),
+    top = 8 + 18 * rows + (4 if rows else 0) + (20 if keep_title and fig.layout.title.text else 0) + 16 * title_lines
+    out.update_layout(template="simple_white", width=width, height=round(width * aspect) + 18 * max(0, rows - 1),
                       font=dict(family=FONT, size=FONT_PX, color="black"),
                       margin=dict(l=48, r=12, t=top, b=40), paper_bgcolor="white", plot_bgcolor="white",
                       legend=dict(font=dict(size=FONT_PX - 1), orientation="h", yref="container", y=1,
@@ -87,6 +100,11 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
     # simple_white outlines histogram bars in white: at print size narrow bars were all outline (the i = j
     # histogram of the overlap PDF all but vanished at one column)
     out.update_traces(marker_line_width=0, selector=dict(type="histogram"))
+    # markers sized for the screen (e.g. the validation diamonds of the training curves) hid the lines under
+    # them at print size
+    for t in out.data:
+        if t.type in ("scatter", "scattergl") and isinstance(t.marker.size, (int, float)) and t.marker.size > 6:
+            t.marker.size = 6
     out.update_xaxes(showgrid=False, ticks="outside", title_font=dict(size=FONT_PX))
     out.update_yaxes(showgrid=False, ticks="outside", title_font=dict(size=FONT_PX))
     # At print size a tick label per category or per unit overlaps and gets rotated: let plotly choose

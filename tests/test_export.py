@@ -144,6 +144,22 @@ def test_training_curves_label_their_log_axis_in_full_and_the_export_once_a_deca
     assert fig.layout.yaxis.tickmode == "array"                                # the app's figure is untouched
 
 
+def test_a_legend_that_wraps_adds_height_instead_of_squeezing_the_plot_and_markers_shrink_for_print():
+    history = {"steps": [{"step": s, "rec": 100.0, "kl": 1.0, "kl_weight": 1.0} for s in range(0, 400, 50)],
+               "epochs": [{"step": 350, "val_rec": 90.0, "val_kl": 4.0}]}
+    fig = figures.training_curves_figure(history)                     # five legend entries
+    base = round(336 * 0.7)
+    one, two = export.paper_figure(fig, "one-column"), export.paper_figure(fig, "two-column")
+    assert export._legend_rows(one, 336) == 3 and export._legend_rows(two, 672) == 1
+    assert one.layout.height == base + 2 * 18 and one.layout.margin.t == 8 + 3 * 18 + 4
+    assert two.layout.height == round(672 * 0.7)
+    # the plot area (height less the margins) is the same as with a one-row legend
+    assert one.layout.height - one.layout.margin.t == base - (8 + 18 + 4)
+    assert {t.marker.size for t in one.data if t.mode == "markers+lines"} == {6}
+    assert {t.marker.size for t in fig.data if t.mode == "markers+lines"} == {9}      # the app's figure keeps its own
+    assert export._legend_rows(export.paper_figure(_overlap_fig(), "one-column"), 336) <= 1
+
+
 def test_every_view_figure_exports_at_one_and_two_columns(browser):
     """Each kind of figure the views show renders as a PDF of the paper width at both layouts, and as an SVG
     whose axis titles are all present (nothing dropped or clipped away). The figures come from
