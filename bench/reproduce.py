@@ -470,7 +470,8 @@ def cmd_zoo(args) -> int:
         zoo[name] = {
             "what": f"{m['model']} {m.get('rnn', 'lstm').upper()} {m['emb_dim']}/{m['hidden_dim']}/{m['latent_dim']}, "
                     f"{epochs} with its paper's preset (run {name}), float16",
-            "command": (f"python bench/reproduce.py train {name} --max-minutes {minutes} --threads 1 && "
+            "command": (f"python bench/reproduce.py train {name} --max-minutes {minutes} "
+                        f"--threads {state['train']['threads']} && "
                         f"python bench/reproduce.py zoo {name} --iw {args.iw}{'' if done else ' --unfinished'}"),
             "paper": f"{p['source']}: {numbers}" if numbers else p["source"],
             "test": {k: (round(test[k], 4) if isinstance(test[k], float) else test[k])
