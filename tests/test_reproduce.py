@@ -234,3 +234,15 @@ def test_avgs_k500_figure_is_measured_on_part_of_test_and_its_gap_carried_to_the
               "paper": {}}
     assert reproduce.iw_on_subset(refine) is None
     assert reproduce.iw_on_subset({"evals": record["evals"][:1], "paper": {}}) is None
+
+
+def test_the_l10_claim_needs_both_a_lower_nll_and_a_higher_kl_than_l5():
+    def rec(nll, kl):
+        return {"evals": [{"nll": nll, "kl": kl}]}
+
+    def verdict(R):
+        return [v for c, v, _ in reproduce.claims(R) if "L = 10" in c]
+    assert verdict({"k19-avg5-bf16": rec(97.64, 3.80)}) == []                      # not judged before L = 10 exists
+    assert verdict({"k19-avg5-bf16": rec(97.64, 3.80), "k19-avg10-bf16": rec(93.66, 4.77)}) == ["holds"]
+    assert verdict({"k19-avg5-bf16": rec(97.64, 3.80), "k19-avg10-bf16": rec(93.66, 3.70)}) == ["does not hold"]
+    assert verdict({"k19-avg5-bf16": rec(97.64, 3.80), "k19-avg10-bf16": rec(97.70, 4.77)}) == ["does not hold"]
