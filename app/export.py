@@ -55,10 +55,18 @@ def _wrap(line: str, chars: int) -> str:
     return "<br>".join(pieces + [cur.rstrip()])
 
 
+# trace types plotly leaves out of the legend unless told otherwise
+_NO_LEGEND_BY_DEFAULT = {"heatmap", "histogram2d", "contour", "histogram2dcontour"}
+
+
 def _legend_rows(fig: go.Figure, width: int) -> int:
-    """Rows a horizontal legend takes at `width` px: 0 for fewer than two entries. Plotly lays the entries
-    out in columns as wide as the widest (symbol about 40 px, text about 0.6 em a character)."""
-    names = [str(t.name or "") for t in fig.data if t.showlegend is not False]
+    """Rows a horizontal legend takes at `width` px: 0 when the figure hides its legend or has fewer than two
+    entries. Plotly lays the entries out in columns as wide as the widest (symbol about 40 px, text about
+    0.6 em a character)."""
+    if fig.layout.showlegend is False:
+        return 0
+    names = [str(t.name or "") for t in fig.data if t.showlegend is True
+             or (t.showlegend is None and t.type not in _NO_LEGEND_BY_DEFAULT)]
     if len(names) < 2:
         return 0
     entry = 45 + 0.6 * (FONT_PX - 1) * max(len(n) for n in names)

@@ -157,7 +157,11 @@ def test_a_legend_that_wraps_adds_height_instead_of_squeezing_the_plot_and_marke
     assert one.layout.height - one.layout.margin.t == base - (8 + 18 + 4)
     assert {t.marker.size for t in one.data if t.mode == "markers+lines"} == {6}
     assert {t.marker.size for t in fig.data if t.mode == "markers+lines"} == {9}      # the app's figure keeps its own
-    assert export._legend_rows(export.paper_figure(_overlap_fig(), "one-column"), 336) <= 1
+    assert export._legend_rows(export.paper_figure(_overlap_fig(), "one-column"), 336) == 1
+    # a figure that hides its legend gets no room for one (the posterior figure: two traces, showlegend=False)
+    per_dim = {"dimension": [0, 1], "mu": [0.1, -0.2], "sigma": [0.9, 1.0], "kl": [0.3, 0.1]}
+    hidden = export.paper_figure(figures.posterior_figure(per_dim), "one-column")
+    assert export._legend_rows(hidden, 336) == 0 and hidden.layout.margin.t == 8 and hidden.layout.height == base
 
 
 def test_every_view_figure_exports_at_one_and_two_columns(browser):
