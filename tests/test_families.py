@@ -157,6 +157,52 @@ def test_avg_importance_sampling_with_one_latent_is_the_vae_estimator():
     torch.testing.assert_close(paper, want)
 
 
+def test_avg_decoding_steps_l_decoders_and_averages_their_states():
+    """Decoding an AVG model from an L-tuple (L, B, n) follows Eq. 7-8 step by step: each greedy word is the
+    argmax of the teacher-forced softmax over the L decoders' averaged states, constrained beam search
+    scores a sentence as `reconstruction_avg` does, and a tuple of L copies of one code decodes like that
+    code alone (greedy, beam, and sampling with the same noise)."""
+    from vae_core.decoding import constrained_beam_search, decode
+    m = tiny(model="vae-avg", avg_samples=3, z_concat=True, init_state="linear")     # Kruengkrai's decoder
+    torch.manual_seed(3)
+    z = torch.randn(3, 3, 3, dtype=torch.float64) * 3                     # (L, B, n): one tuple per sentence
+    out = decode(m, z, "greedy", max_len=8)
+    assert len(set(out[2])) > 1 and out != decode(m, z[0], "greedy", max_len=8)     # z is read
+    for b, ids in enumerate(out):
+        inp = torch.tensor([[Vocab.bos_id] + ids])
+        h = torch.stack([m.decoder.hidden(inp, z[l, b:b + 1])[0] for l in range(3)]).mean(0)     # (1, T, H)
+        best = m.decoder.logits(h)[0].argmax(-1).tolist()
+        assert best[:len(ids)] == ids
+        if len(ids) < 8:
+            assert best[len(ids)] == Vocab.eos_id
+        if not ids:
+            continue
+        _, log_p = constrained_beam_search(m, z[:, b], ids)
+        x = torch.tensor([ids + [Vocab.eos_id]])
+        with torch.no_grad():
+            want = float(m.reconstruction_avg(x, torch.tensor([len(ids) + 1]), z[:, b:b + 1]))
+        assert log_p == pytest.approx(want)
+    assert decode(m, z, "beam", max_len=8, beam_size=1) == out
+    copies = z[:1].expand(3, -1, -1)
+    for strategy in ("greedy", "beam", "sample"):
+        a = decode(m, copies, strategy, max_len=8, generator=torch.Generator().manual_seed(0))
+        assert a == decode(m, z[0], strategy, max_len=8, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="L-tuple"):
+        decode(m, z[None], "greedy")
+
+
+def test_avg_diagnostics_score_l_tuples():
+    """The overlap matrix and the collapse test read an AVG model's codes as L-tuples: loglik[i, j] is
+    `reconstruction_avg` of x_i under the tuple drawn from q(z | x_j), and log q sums over the L draws."""
+    from vae_core.analysis import loglik_matrix
+    m, (x, lengths) = tiny(model="vae-avg", avg_samples=3), batch()
+    assert m.codes_per_sentence == 3 and tiny(model="vae").codes_per_sentence == 1
+    z = torch.randn(3, 4, 3, dtype=torch.float64)                          # 4 tuples
+    got = loglik_matrix(m, x, lengths, z, token_budget=7)                 # small budget: several blocks
+    want = torch.stack([m.reconstruction_avg(x, lengths, z[:, j:j + 1].expand(-1, 3, -1)) for j in range(4)], 1)
+    torch.testing.assert_close(got, want.float())
+
+
 def test_amim_equals_its_formula():
     """A-MIM (Livne et al. 2020, Algorithm 1): -(log p(x|z) + (log q(z|x) + log p(z)) / 2), z ~ q(z|x)."""
     m, (x, lengths) = tiny(model="smim", rnn="gru", encoder_reverse=True, z_to_init=False), batch()

@@ -46,9 +46,10 @@ def reconstruction_rows(model: SentenceVAE, vocab: Vocab, text: str, n_samples: 
     g = torch.Generator().manual_seed(seed)
     # R's noise is drawn first and alone, so the R rows are `latent.reconstruct`'s samples for the same seed
     # (torch fills a tensor's normals in blocks of 16: one (2n, d) draw would not start with the (n, d) one)
-    eps_r = torch.randn((n_samples, post.mu.size(1)), generator=g)
-    eps_p = torch.randn((n_samples, post.mu.size(1)), generator=g)
-    z = torch.cat([post.mu, post.mu + post.sigma * eps_r, post.mu + k * post.sigma * eps_p])
+    L = model.codes_per_sentence                  # an AVG model's sample is an L-tuple (vae_core.decoding)
+    eps_r = torch.randn((L, n_samples, post.mu.size(1)), generator=g)
+    eps_p = torch.randn((L, n_samples, post.mu.size(1)), generator=g)
+    z = torch.cat([post.mu.expand(L, 1, -1), post.mu + post.sigma * eps_r, post.mu + k * post.sigma * eps_p], 1)
     out = ids_to_text(vocab, decode(model, z, strategy))
     labels = ["M"] + [f"R{i + 1}" for i in range(n_samples)] + [f"P{i + 1}" for i in range(n_samples)]
     rows = [{"kind": "D", "label": "D", "sentence": ref, "bleu": 100.0}]
@@ -68,9 +69,10 @@ def perturb(model: SentenceVAE, vocab: Vocab, text: str, ks: Sequence[float] = (
     post = encode_sentences(model, vocab, [text])
     ref = " ".join(post.inputs[0].tokens)
     g = torch.Generator().manual_seed(seed)
-    eps = torch.randn((len(ks), n_samples, post.mu.size(1)), generator=g)
+    L = model.codes_per_sentence                  # an AVG model's sample is an L-tuple (vae_core.decoding)
+    eps = torch.randn((L, len(ks), n_samples, post.mu.size(1)), generator=g)
     kk = torch.tensor([float(k) for k in ks])[:, None, None]
-    z = (post.mu + kk * post.sigma * eps).reshape(-1, post.mu.size(1))
+    z = (post.mu + kk * post.sigma * eps).reshape(L, -1, post.mu.size(1))
     sents = ids_to_text(vocab, decode(model, z, strategy))
     out = []
     for i, k in enumerate(ks):
@@ -78,7 +80,7 @@ def perturb(model: SentenceVAE, vocab: Vocab, text: str, ks: Sequence[float] = (
         scores = [bleu(s, ref) for s in chunk]
         out.append({"k": float(k), "sentences": chunk, "n_distinct": len(set(chunk)),
                     "bleu": sum(scores) / len(scores), "exact": sum(s == ref for s in chunk) / len(chunk),
-                    "kl_shift": float(0.5 * (kk[i] * eps[i]).pow(2).sum(-1).mean())})
+                    "kl_shift": float(0.5 * (kk[i] * eps[:, i]).pow(2).sum(-1).mean())})
     return out
 
 
@@ -103,17 +105,21 @@ def prior_samples(model: SentenceVAE, vocab: Vocab, n: int = 10, strategy: str =
     `stretch_matrix(n, c)` (Table 6's lower-probability samples). For the LM baseline, plain samples.
 
     Returns dicts with sentence and log_prior (log N(z; 0, I), nats; None for the LM).
+    LSTM-VAE-AVG decodes an L-tuple of independent draws (`vae_core.decoding`): its generative model is
+    p(z^(1..L)) = prod_l N(z^(l); 0, I), the "tuple" model whose bound `estimators` reports as
+    nll_avg_tuple (Kruengkrai 2019 count the KL once in training); log_prior is then the tuple's, summed
+    over the L draws.
     """
     g = torch.Generator().manual_seed(seed)
     if not model.has_latent:
         ids = decode(model, None, "sample" if strategy == "greedy" else strategy, temperature=temperature,
                      batch_size=n, generator=g)
         return [{"sentence": s, "log_prior": None} for s in ids_to_text(vocab, ids)]
-    z = torch.randn((n, model.latent_dim), generator=g)
+    z = torch.randn((model.codes_per_sentence, n, model.latent_dim), generator=g)      # (L, n, d)
     if stretch > 0:
         z = z @ stretch_matrix(model.latent_dim, stretch, g).T
     sents = ids_to_text(vocab, decode(model, z, strategy, temperature=temperature, generator=g))
-    logp = (-0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)).tolist()
+    logp = (-0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)).sum(0).tolist()
     return [{"sentence": s, "log_prior": lp} for s, lp in zip(sents, logp)]
 
 
@@ -122,14 +128,16 @@ def prior_samples(model: SentenceVAE, vocab: Vocab, n: int = 10, strategy: str =
 def loglik_matrix(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor,
                   token_budget: int = TOKEN_BUDGET,
                   progress: Callable[[Iterable], Iterable] = lambda it: it) -> torch.Tensor:
-    """L[i, j] = log p(x_i | z_j), (N, M) nats per sentence; x: (N, T), lengths: (N,), z: (M, n).
+    """L[i, j] = log p(x_i | z_j), (N, M) nats per sentence; x: (N, T), lengths: (N,), z: (M, n), or
+    (L, M, n) for LSTM-VAE-AVG, whose code z_j is an L-tuple scored by `SentenceVAE.reconstruction_avg`.
 
     Block-wise: the sentences are sorted by length and cut into groups, each padded only to its own
     longest sentence (so the decoder does not run over padding of the longest sentence of all N); each
     group is scored against blocks of codes sized so that a block holds about `token_budget` padded
     tokens. Memory is bounded by the budget plus the (N, M) result, whatever N and M are.
     """
-    N, M = x.size(0), z.size(0)
+    z = z if z.dim() == 3 else z[None]                                  # (L, M, n); L = 1 but for AVG
+    L, (N, M) = z.size(0), (x.size(0), z.size(1))
     dev = next(model.parameters()).device
     order = torch.argsort(lengths, stable=True)
     # groups of sentences of similar length, about token_budget / 8 padded tokens each
@@ -143,15 +151,17 @@ def loglik_matrix(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, z:
     blocks = []
     for rows in groups:
         t = int(lengths[rows].max())
-        bz = max(1, token_budget // (len(rows) * t))
+        bz = max(1, token_budget // (len(rows) * t * L))
         blocks += [(rows, t, s, bz) for s in range(0, M, bz)]
     out = torch.empty((N, M))
     z = z.to(dev)
     for rows, t, s, bz in progress(blocks):
         xg, lg = x[rows, :t].to(dev), lengths[rows].to(dev)
-        zb = z[s:s + bz]
-        zz = zb[:, None, :].expand(-1, len(rows), -1)                   # (bz, G, n): z_j for every x_i
-        out[rows, s:s + bz] = model.reconstruction(xg, lg, zz).T.float().cpu()
+        zb = z[:, s:s + bz]                                             # (L, b, n), b <= bz codes
+        b, G = zb.size(1), len(rows)
+        zz = zb[:, :, None, :].expand(-1, -1, G, -1).reshape(L, b * G, -1)   # z_j for every x_i, j-major
+        ll = model.reconstruction_avg(xg.repeat(b, 1), lg.repeat(b), zz)      # (b * G,); L = 1: reconstruction
+        out[rows, s:s + bz] = ll.view(b, G).T.float().cpu()
     return out
 
 
@@ -172,14 +182,18 @@ def overlap(model: SentenceVAE, vocab: Vocab, sentences: Sequence[str], seed: in
         loglik[i, j] = log p(x_i | z_j)      (N, N) nats per sentence
         logq[i, j]   = log q(z_i | x_j)      (N, N) nats, z_i the sample drawn from x_i's own posterior
 
+    (for LSTM-VAE-AVG z_j is an L-tuple of draws from q(z | x_j), its log q the sum over the L draws)
+
     and their AUROCs (`auroc_diagonal`). Overlapping histograms (AUROC near 0.5) mean sentences share
     latent regions; separated ones (near 1) mean each code belongs to its sentence.
     """
     post = encode_sentences(model, vocab, list(sentences))
     x, lengths = pad_batch([torch.tensor(e.ids + [vocab.eos_id]) for e in post.inputs])
     g = torch.Generator().manual_seed(seed)
-    z = post.mu + post.sigma * torch.randn(post.mu.shape, generator=g)
+    L = model.codes_per_sentence                  # an AVG model's sample is an L-tuple (vae_core.decoding)
+    z = post.mu + post.sigma * torch.randn((L, *post.mu.shape), generator=g)       # (L, N, n)
     ll = loglik_matrix(model, x, lengths, z, progress=progress)
-    logq = log_normal(z[:, None, :], post.mu[None], post.logvar[None])    # (N, N): [i, j] = log q(z_i|x_j)
+    # (N, N): [i, j] = log q(z_i | x_j), summed over a tuple's L independent draws
+    logq = log_normal(z[:, :, None, :], post.mu[None, None], post.logvar[None, None]).sum(0)
     return {"loglik": ll, "logq": logq, "auroc_loglik": auroc_diagonal(ll), "auroc_logq": auroc_diagonal(logq),
             "n": len(sentences)}

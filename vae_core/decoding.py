@@ -2,6 +2,15 @@
 
 All functions take z of shape (B, n) (or None with `batch_size` for the language-model baseline) and return
 B token-id lists, each without `<bos>` and cut before the first `<eos>`.
+
+LSTM-VAE-AVG (Kruengkrai 2019, Eq. 7-8) was trained on the average of L decoders' states, one decoder per
+posterior sample. Its codes are therefore L-tuples, z of shape (L, B, n): every function steps the L
+decoders side by side (each with its own recurrent state and h_0 from its own z^(l)), feeds all of them
+the same previous word, and takes one softmax over the averaged output h~_t = (1/L) sum_l h_t^(l), as
+`SentenceVAE.reconstruction_avg` does when it scores a sentence. A (B, n) code is the 1-tuple; for an AVG
+model it decodes exactly like the L-tuple of L copies of that code (L equal states average to themselves),
+which is right for deterministic codes such as the posterior mean. `SentenceVAE.sample_codes` draws the
+tuples.
 """
 from __future__ import annotations
 
@@ -14,16 +23,39 @@ STRATEGIES = ("greedy", "sample", "beam")
 
 
 def _start(model: SentenceVAE, z: torch.Tensor | None, batch_size: int | None):
+    """Check z and bring it to the model's device: returns (z as an L-tuple (L, B, n) or None, B, device).
+    Raises ValueError for a missing z (latent models), a missing batch_size (LM) or a z of another rank."""
     param = next(model.parameters())
     device = param.device
     if z is not None:
+        if z.dim() not in (2, 3):
+            raise ValueError(f"z must be (B, n) or an L-tuple (L, B, n), got shape {tuple(z.shape)}")
         z = z.to(device=device, dtype=param.dtype)
-        batch_size = z.size(0)
+        z = z[None] if z.dim() == 2 else z
+        batch_size = z.size(1)
     elif model.has_latent:
         raise ValueError("z is required for a model with a latent variable")
     elif batch_size is None:
         raise ValueError("batch_size is required when z is None")
     return z, batch_size, device
+
+
+def _step(model: SentenceVAE, tok: torch.Tensor, z: torch.Tensor | None, state):
+    """Advance the decoder(s) by one word for B rows: tok (B, 1), z (L, B, n) or None -> float logits
+    (B, |V|) from the L decoders' averaged output (Kruengkrai 2019, Eq. 7-8; L = 1 is the plain decoder),
+    and the state of all L * B decoder rows (row l * B + b is decoder l of sentence b)."""
+    if z is None:
+        h, state = model.decoder.hidden(tok, None, state)
+        return model.decoder.logits(h[:, -1]).float(), state
+    L, B = z.shape[:2]
+    h, state = model.decoder.hidden(tok.repeat(L, 1), z.reshape(L * B, -1), state)
+    return model.decoder.logits(h[:, -1].view(L, B, -1).mean(0)).float(), state
+
+
+def _select(model: SentenceVAE, state, rows: torch.Tensor, L: int, n_rows: int):
+    """Keep sentence rows `rows` (indices into the n_rows sentences of the last step) of all L decoders."""
+    offsets = torch.arange(L, device=rows.device)[:, None] * n_rows
+    return model.decoder.select_state(state, (offsets + rows[None]).reshape(-1))
 
 
 def _trim(rows: torch.Tensor) -> list[list[int]]:
@@ -52,8 +84,7 @@ def _step_decode(model: SentenceVAE, z: torch.Tensor | None, max_len: int, sampl
     state, out = None, []
     done = torch.zeros(B, dtype=torch.bool, device=device)
     for _ in range(max_len):
-        h, state = model.decoder.hidden(tok, z, state)
-        logits = model.decoder.logits(h[:, -1]).float()
+        logits, state = _step(model, tok, z, state)
         if sample:
             nxt = _sample_categorical(logits / temperature, generator).to(device)
         else:
@@ -73,7 +104,7 @@ def greedy_or_sample(model: SentenceVAE, z: torch.Tensor | None, max_len: int = 
                      generator: torch.Generator | None = None) -> list[list[int]]:
     """Greedy (argmax) or ancestral-sampling decoding of p(x | z), one step at a time for the whole batch.
 
-    z: (B, n) or None (LM). Sampling draws from softmax(logits / temperature); temperature must be > 0.
+    z: (B, n), an L-tuple (L, B, n) (module docstring), or None (LM). Sampling draws from softmax(logits / temperature); temperature must be > 0.
     Stops when every sentence has produced `<eos>` or after `max_len` tokens.
     """
     was_training = model.training
@@ -88,7 +119,7 @@ def greedy_or_sample(model: SentenceVAE, z: torch.Tensor | None, max_len: int = 
 def sample_batch(model: SentenceVAE, z: torch.Tensor, max_len: int = 40,
                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """x ~ p(x | z) as a training batch: ids (B, T) each ending in `<eos>` (appended when a sample reaches
-    max_len), right-padded with 0, and lengths (B,) counting the `<eos>`. Keeps the model's train/eval mode
+    max_len), right-padded with 0, and lengths (B,) counting the `<eos>`; z (B, n) or (L, B, n). Keeps the model's train/eval mode
     (the mutual-information criterion samples from the decoder being trained)."""
     ids = _step_decode(model, z, max_len, True, 1.0, None, generator)
     ids = torch.cat([ids, torch.full_like(ids[:, :1], Vocab.eos_id)], 1)
@@ -102,14 +133,16 @@ def beam_search(model: SentenceVAE, z: torch.Tensor | None, beam_size: int = 5, 
                 length_penalty: float = 0.0, batch_size: int | None = None) -> list[list[int]]:
     """Beam search for argmax_x log p(x | z), all B sentences and K beams decoded as one (B*K) batch.
 
-    Finished hypotheses keep emitting `<eos>` at zero cost, so every beam has the same length and no
-    Python loop over beams is needed. Final scores are divided by len^length_penalty (0 = raw log-prob).
+    z: (B, n), an L-tuple (L, B, n) (module docstring), or None (LM). Finished hypotheses keep emitting
+    `<eos>` at zero cost, so every beam has the same length and no Python loop over beams is needed. Final
+    scores are divided by len^length_penalty (0 = raw log-prob).
     """
     was_training = model.training
     model.eval()
     z, B, device = _start(model, z, batch_size)
     K = beam_size
-    zk = z.repeat_interleave(K, 0) if z is not None else None
+    zk = z.repeat_interleave(K, 1) if z is not None else None
+    L = 1 if z is None else z.size(0)
     tok = torch.full((B * K, 1), Vocab.bos_id, dtype=torch.long, device=device)
     scores = torch.full((B, K), float("-inf"), device=device)
     scores[:, 0] = 0.0                                            # only one live hypothesis at the start
@@ -118,8 +151,8 @@ def beam_search(model: SentenceVAE, z: torch.Tensor | None, beam_size: int = 5, 
     finished = torch.zeros((B, K), dtype=torch.bool, device=device)
     state = None
     for _ in range(max_len):
-        h, state = model.decoder.hidden(tok, zk, state)
-        logp = torch.log_softmax(model.decoder.logits(h[:, -1]).float(), -1).view(B, K, -1)
+        logits, state = _step(model, tok, zk, state)
+        logp = torch.log_softmax(logits, -1).view(B, K, -1)
         V = logp.size(-1)
         eos_only = torch.full_like(logp[0, 0], float("-inf"))
         eos_only[Vocab.eos_id] = 0.0
@@ -132,7 +165,7 @@ def beam_search(model: SentenceVAE, z: torch.Tensor | None, beam_size: int = 5, 
         lengths = lengths.gather(1, origin) + (~prev_finished).float()
         finished = prev_finished | (nxt == Vocab.eos_id)
         rows = (origin + torch.arange(B, device=device)[:, None] * K).view(-1)
-        state = model.decoder.select_state(state, rows)
+        state = _select(model, state, rows, L, B * K)
         tok = nxt.view(B * K, 1)
         if bool(finished.all()):
             break
@@ -145,7 +178,7 @@ def beam_search(model: SentenceVAE, z: torch.Tensor | None, beam_size: int = 5, 
 def decode(model: SentenceVAE, z: torch.Tensor | None, strategy: str = "greedy", max_len: int = 50,
            temperature: float = 1.0, beam_size: int = 5, batch_size: int | None = None,
            generator: torch.Generator | None = None) -> list[list[int]]:
-    """Decode B sentences from z (B, n) with `strategy` in {"greedy", "sample", "beam"}; token-id lists."""
+    """Decode B sentences from z (B, n) or an L-tuple (L, B, n) with `strategy` in {"greedy", "sample", "beam"}; token-id lists."""
     if strategy == "greedy":
         return greedy_or_sample(model, z, max_len, batch_size=batch_size)
     if strategy == "sample":
@@ -162,7 +195,7 @@ def constrained_beam_search(model: SentenceVAE, z: torch.Tensor, template: list[
                             ) -> tuple[list[int], float]:
     """argmax over the unknown words of log p(x | z), the known words fixed (Bowman et al. 2016, Sec. 5).
 
-    z: (n,) one code. template: one entry per word position, a token id (known) or None (unknown); the
+    z: (n,) one code, or (L, n) an L-tuple (module docstring). template: one entry per word position, a token id (known) or None (unknown); the
     sentence ends with `<eos>` after the last position, whose probability is scored too. At an unknown
     position every beam extends by its `beam_size` best words (never one of `banned`); at a known one by
     that word. Returns the best filled ids (len(template),) and its log p(x | z) in nats (with `<eos>`).
@@ -171,7 +204,8 @@ def constrained_beam_search(model: SentenceVAE, z: torch.Tensor, template: list[
         raise ValueError("the template has no word positions")
     was_training = model.training
     model.eval()
-    zz, _, device = _start(model, z[None], None)
+    zz, _, device = _start(model, z[None] if z.dim() == 1 else z[:, None], None)       # (L, 1, n)
+    L = zz.size(0)
     K = beam_size
     seqs = torch.empty((1, 0), dtype=torch.long, device=device)
     scores = torch.zeros(1, device=device)
@@ -179,8 +213,8 @@ def constrained_beam_search(model: SentenceVAE, z: torch.Tensor, template: list[
     state = None
     banned_ids = torch.tensor(banned, device=device)
     for known in list(template) + [Vocab.eos_id]:
-        h, state = model.decoder.hidden(tok, zz.expand(tok.size(0), -1), state)
-        logp = torch.log_softmax(model.decoder.logits(h[:, -1]).float(), -1)        # (beams, V)
+        logits, state = _step(model, tok, zz.expand(-1, tok.size(0), -1), state)
+        logp = torch.log_softmax(logits, -1)                                         # (beams, V)
         if known is not None:
             nxt = torch.full((logp.size(0),), int(known), dtype=torch.long, device=device)
             scores = scores + logp.gather(1, nxt[:, None]).squeeze(1)
@@ -192,7 +226,7 @@ def constrained_beam_search(model: SentenceVAE, z: torch.Tensor, template: list[
             scores, flat = total.topk(min(K, total.numel()))
             origin, nxt = flat // V, flat % V
         seqs = torch.cat([seqs[origin], nxt[:, None]], 1)
-        state = model.decoder.select_state(state, origin)
+        state = _select(model, state, origin, L, tok.size(0))
         tok = nxt[:, None]
     best = int(scores.argmax())
     model.train(was_training)

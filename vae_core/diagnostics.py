@@ -27,6 +27,9 @@ def decoder_uses_z(model: SentenceVAE, corpus: Corpus, n: int = 200, seed: int =
         other: q(z | x_j), another sentence's posterior (a derangement of the same draws)
         prior: p(z) = N(0, I)
 
+    (for LSTM-VAE-AVG, L-tuples of independent draws from each, as its decoder reads them, Kruengkrai
+    2019, Eq. 7-8)
+
     each a mean in nats per sentence (and per token, `<eos>` counted), plus gap_other = other - own and
     gap_prior = prior - own. A decoder that ignores z (posterior collapse) gives gaps near 0; one that
     reads its sentence from z gives large ones. Raises ValueError for fewer than 2 sentences or a model
@@ -42,15 +45,17 @@ def decoder_uses_z(model: SentenceVAE, corpus: Corpus, n: int = 200, seed: int =
     x, lengths = corpus.collate(range(n))
     x, lengths = x.to(device), lengths.to(device)
     mu, logvar = model.encode(x, lengths)
-    z_own = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=g).to(mu)
+    # (L, n, d) codes: L = 1 but for LSTM-VAE-AVG, whose decoder reads an L-tuple (vae_core.decoding)
+    shape = (model.codes_per_sentence, *mu.shape)
+    z_own = mu + torch.exp(0.5 * logvar) * torch.randn(shape, generator=g).to(mu)
     perm = torch.randperm(n, generator=g)
     other = torch.empty_like(perm)
     other[perm] = perm.roll(1)                   # every sentence gets some other sentence's code
-    z_prior = torch.randn(mu.shape, generator=g).to(mu)
+    z_prior = torch.randn(shape, generator=g).to(mu)
     tokens = float(lengths.sum())
     out = {"n": n}
-    for name, z in (("own", z_own), ("other", z_own[other.to(z_own.device)]), ("prior", z_prior)):
-        nll = -model.reconstruction(x, lengths, z)
+    for name, z in (("own", z_own), ("other", z_own[:, other.to(z_own.device)]), ("prior", z_prior)):
+        nll = -model.reconstruction_avg(x, lengths, z)              # with L = 1, `reconstruction`
         out[name] = float(nll.mean())
         out[f"{name}_per_token"] = float(nll.sum()) / tokens
     out["gap_other"], out["gap_prior"] = out["other"] - out["own"], out["prior"] - out["own"]

@@ -191,7 +191,8 @@ def reconstruction_bleu1(model: SentenceVAE, corpus: Corpus, mode: str = "poster
     out-of-vocabulary words as `<unk>`, no `<eos>`) and its reconstruction (cut at `<eos>`), 0-1.
 
     mode "posterior_sample" is Livne et al. 2020's BLEU-1 (Table 2) as their released code computes it
-    (SentenceMIM-demo, test.py with train.py's defaults): z ~ q(z|x), one sample, and the words sampled
+    (SentenceMIM-demo, test.py with train.py's defaults): z ~ q(z|x), one sample (for LSTM-VAE-AVG one
+    L-tuple of samples, which its decoder averages, `vae_core.decoding`), and the words sampled
     ancestrally from p(x|z) (`sample_mode="sample"`), up to `max_len` tokens (their max_sequence_length 100).
     Unlike that code, the reference's `<eos>` is not compared: test.py overwrites it with `<pad>` before
     scoring against a hypothesis that ends in `<eos>`, so there a perfect n-word reconstruction scores
@@ -211,8 +212,9 @@ def reconstruction_bleu1(model: SentenceVAE, corpus: Corpus, mode: str = "poster
         if mode == "mean_greedy":
             out = decode(model, mu, "greedy", max_len=max_len)
         else:
-            z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=g).to(mu)
-            out = decode(model, z, "sample", max_len=max_len, generator=g)
+            # an L-tuple of draws for LSTM-VAE-AVG, whose decoder averages L decoders (vae_core.decoding)
+            eps = torch.randn((model.codes_per_sentence, *mu.shape), generator=g).to(mu)
+            out = decode(model, mu + torch.exp(0.5 * logvar) * eps, "sample", max_len=max_len, generator=g)
         for j, ids in zip(idx, out):
             ref = " ".join(itos[i] for i in corpus.ids[j][:-1].tolist())
             scores.append(sentence_bleu1(" ".join(itos[i] for i in ids), ref))

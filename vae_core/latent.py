@@ -94,15 +94,17 @@ def ids_to_text(vocab: Vocab, ids: list[list[int]]) -> list[str]:
 @torch.no_grad()
 def reconstruct(model: SentenceVAE, vocab: Vocab, text: str, n_samples: int = 3, strategy: str = "greedy",
                 beam_size: int = 5, max_len: int = 50, seed: int = 0) -> dict:
-    """Decode a sentence from its posterior mean and from `n_samples` posterior samples z ~ q(z|x).
+    """Decode a sentence from its posterior mean and from `n_samples` posterior samples z ~ q(z|x) (for
+    LSTM-VAE-AVG each sample is an L-tuple of draws, decoded by averaging L decoders, `vae_core.decoding`).
 
     Bowman et al. 2016, Table 7 (mean and samples, greedy). Returns {"input": EncodedText, "posterior":
     Posterior, "mean": str, "samples": [str]}.
     """
     post = encode_sentences(model, vocab, [text])
     g = torch.Generator().manual_seed(seed)
-    eps = torch.randn((n_samples, post.mu.size(1)), generator=g)
-    z = torch.cat([post.mu, post.mu + post.sigma * eps], 0)
+    L = model.codes_per_sentence                  # an AVG model's sample is an L-tuple (vae_core.decoding)
+    eps = torch.randn((L, n_samples, post.mu.size(1)), generator=g)
+    z = torch.cat([post.mu.expand(L, 1, -1), post.mu + post.sigma * eps], 1)       # (L, 1 + n_samples, n)
     out = ids_to_text(vocab, decode(model, z, strategy, max_len, beam_size=beam_size))
     return {"input": post.inputs[0], "posterior": post, "mean": out[0], "samples": out[1:]}
 

@@ -242,6 +242,7 @@ class SentenceVAE(nn.Module):
       reparameterize(mu, logvar, S) -> z (S, B, n)                     (Kingma & Welling 2014, Sec. 2.4)
       reconstruction(x, lengths, z) -> log p(x | z), (B,) nats per sentence; z (B, n) or (S, B, n) -> (S, B)
       reconstruction_avg(x, lengths, z (L, B, n)) -> log p(x | z^(1..L)) of LSTM-VAE-AVG, (B,)
+      codes_per_sentence            -> L of those tuples (1 unless "vae-avg")
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -272,6 +273,13 @@ class SentenceVAE(nn.Module):
     @property
     def latent_dim(self) -> int:
         return self.cfg.latent_dim if self.has_latent else 0
+
+    @property
+    def codes_per_sentence(self) -> int:
+        """L, how many codes the decoder reads per sentence: `avg_samples` for "vae-avg", whose decoder
+        averages the states of L decoders, one per posterior sample (Kruengkrai 2019, Eq. 7-8); 1 otherwise.
+        A draw from q(z|x) that the decoder was trained on is an L-tuple (L, B, n) (`vae_core.decoding`)."""
+        return self.cfg.avg_samples
 
     def init_uniform_(self, scale: float) -> None:
         """U(-scale, scale) initialisation of every parameter (Kruengkrai 2019, Table 1 uses 0.1)."""
