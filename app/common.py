@@ -182,6 +182,17 @@ def analysis_page(title: str, sequence: bool = True) -> list[Checkpoint]:
     return models
 
 
+def note_tuple_codes(models: list[Checkpoint], what: str = "z ~ q(z|x)") -> None:
+    """A caption for each VAE-AVG model among `models`: its samples (`what`) are L-tuples, decoded by
+    averaging L decoders (`vae_core.decoding`), so a reader does not take them for single codes."""
+    for m in models:
+        L = m.model.codes_per_sentence if m.model.cfg.is_sequence else 1
+        if L > 1:
+            st.caption(f"{model_name(m)} is a VAE-AVG model: its decoder averages the states of L = {L} decoders, "
+                       f"one per code (Kruengkrai 2019, Eq. 7-8). So each sample {what} on this page is a tuple of "
+                       f"{L} independent draws decoded together; a single code such as μ decodes as itself.")
+
+
 def side_by_side(models: list[Checkpoint]):
     """(checkpoint, container, key prefix) for each model: the page itself for one model, two columns headed
     by the model names for two. Widgets and figures made inside `with container:` go to that model's column;

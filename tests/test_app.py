@@ -65,6 +65,21 @@ def test_encode_page_shows_reconstructions_and_posterior(demo):
     assert "posterior" in spec and "KL (nats)" in spec and "latent dimension" in spec
 
 
+def test_encode_page_decodes_an_avg_models_samples_as_l_tuples():
+    """On the committed VAE-AVG (L = 10) the R rows are `reconstruct`'s samples, each a 10-tuple of draws
+    decoded by averaging 10 decoders (vae_core.decoding), and the page says so."""
+    ck = load_checkpoint(APP.parent / "checkpoints" / "k19-avg10-bf16")
+    at = _page("encode").run()
+    at.sidebar.selectbox(key="ckpt_choice").set_value("checkpoints/k19-avg10-bf16").run()
+    sentence = "the company said it expects to report a loss"
+    at.text_input(key="sentence").set_value(sentence).run()
+    assert not at.exception
+    assert any("L = 10" in c.value and "tuple of 10" in c.value for c in at.caption)
+    want = reconstruct(ck.model, ck.vocab, sentence, n_samples=3, seed=0)
+    table = _table_text(at)
+    assert want["mean"] in table and all(s in table for s in want["samples"])
+
+
 def test_encode_page_reports_unknown_words_and_empty_input():
     at = _page("encode").run()
     at.text_input(key="sentence").set_value("the zorblaxian market fell").run()

@@ -8,7 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import aggregate_stats, analysis_page, corpus_picker, load_cached, show_figure, show_problem, side_by_side
+from app.common import (aggregate_stats, analysis_page, corpus_picker, load_cached, note_tuple_codes, show_figure,
+                        show_problem, side_by_side)
 from app.state import persist
 from vae_core.data import corpus_from_text
 from vae_core.diagnostics import collapse_verdict, decoder_uses_z
@@ -18,6 +19,7 @@ ck = models[0]
 st.caption("Posterior collapse: the decoder learns to ignore z, the KL falls to 0 and every sentence decodes "
            "alike. The test below scores each sentence with its own code, with another sentence's code and with "
            "a prior sample: a decoder that ignores z gives all three the same likelihood.")
+note_tuple_codes(models, "(own, another's, prior)")
 with st.expander("Corpus for the test", expanded=False):
     corpus = corpus_picker("col", ck, default_limit=300, allow_labels=False)
 if not corpus:

@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (DEFAULT_SENTENCE, analysis_page, show_figure, show_notices, show_problem, show_table,
-                        side_by_side)
+from app.common import (DEFAULT_SENTENCE, analysis_page, note_tuple_codes, show_figure, show_notices, show_problem,
+                        show_table, side_by_side)
 from app.state import persist
 from vae_core.analysis import reconstruction_rows
 from vae_core.data import TextError
@@ -19,6 +19,7 @@ models = analysis_page("Encode & reconstruct")
 st.caption("The encoder gives the posterior q(z|x) = N(μ, diag σ²). Rows: **D** the input as the model sees it, "
            "**M** decoded from μ, **R** from samples z ~ q(z|x), **P** from perturbed samples z ~ N(μ, (kσ)²) "
            "(Livne et al. 2020, Table 11). BLEU is sentence BLEU against D.")
+note_tuple_codes(models, "z ~ q(z|x) or N(μ, (kσ)²)")
 
 persist("sentence", DEFAULT_SENTENCE)
 text = st.text_input("Sentence (typed as you like: it is tokenised as the model's corpus is)", key="sentence")

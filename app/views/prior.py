@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import DEFAULT_DATA, checkpoints, show_table, side_by_side
+from app.common import DEFAULT_DATA, checkpoints, note_tuple_codes, show_table, side_by_side
 from app.state import persist
 from vae_core.analysis import prior_samples
 from vae_core.diagnostics import sample_quality
@@ -18,6 +18,7 @@ st.title("Prior samples")
 st.caption("z ~ p(z) = N(0, I), decoded (Bowman et al. 2016, Table 5). Stretching applies the random map I + A, "
            "A_ij ~ U(−c, c), scaled to determinant 1 so that it preserves volume, to each z (Table 6 uses c = 0.1) "
            "to reach into the tails of the prior.")
+note_tuple_codes(models, "z ~ p(z)")
 c1, c2, c3, c4, c5 = st.columns(5)
 persist("prior_n", 10)
 n = c1.slider("Samples", 1, 50, key="prior_n")
