@@ -42,8 +42,8 @@ LIVNE = "Livne et al. 2020, Table 2 (PTB test, MELBO bound, <eos> removed)"
 BOWMAN = "Bowman et al. 2016, Table 2 (PTB test, standard setting)"
 K19_AVG5 = {"nll": 97.3, "kl": 7.6, "ppl": 84.6, "iw_nll_avg": 95.1}     # Tables 2a and 3, LSTM-VAE-AVG L = 5
 K19_AVG10 = {"nll": 94.3, "kl": 8.1, "ppl": 73.8, "iw_nll_avg": 91.7}    # Tables 2a and 3, LSTM-VAE-AVG L = 10
-# Table 3's K = 500 for AVG costs K x L decoder passes a sentence: about 1.5 h for all of PTB test at L = 10
-# on 1 thread of an AMX CPU beside a training run, with the bf16 runs' weights (measured 2026-12-04).
+# Table 3's K = 500 for AVG costs K x L decoder passes a sentence: 1.9 h for all of PTB test at L = 10 on 1
+# thread of an AMX CPU beside another job, from the float16 zoo copy (measured 2026-12-04).
 
 # name -> training flags, the paper's numbers under our evaluation keys, extra evaluations, IW samples.
 RUNS_SPEC: dict[str, dict] = {
@@ -200,11 +200,11 @@ WHY_MISSED: dict[str, str] = {
         "reads the encoder's h and c, starts the decoder with h_0 and c_0 from z and averages its samples of z "
         "before decoding. The paper states its own encoder (last h) and decoder start (c_0 = 0), and dropout on "
         "the encoder's words lowered AVG's KL here (k19-avg5-encdrop: 2.62), so that code offers no cause either. "
-        "Table 3 (K = 500 section): our gap between the bound and the IW-NLL is smaller than the paper's, as a "
+        "Table 3 (K = 500): our gap between the bound and the IW-NLL is smaller than the paper's, as a "
         "posterior with less KL leaves less for importance sampling to recover."),
     "k19-avg10-bf16": (
         "The NLL is within 1 nat (93.66 against 94.3; PPL 71.8 against 73.8) and so is Table 3's K = 500 figure "
-        "(K = 500 section). The KL is 4.77 against 8.1, hence the miss: the same shortfall as L = 5 (3.80 "
+        "(92.11 against 91.7, on all of test). The KL is 4.77 against 8.1, hence the miss: the same shortfall as L = 5 (3.80 "
         "against 7.6), unexplained (see k19-avg5-bf16). As in the paper, L = 10 beats L = 5 on the NLL (by 3.98 "
         "nats; paper 3.0) and raises the KL (by 0.97; paper 0.5). The paper's preset with bf16 autocast (2.6 h "
         "at 1-2 threads on a CPU with AMX; 30 epochs, best 28, lr halved after the validation misses of epochs "

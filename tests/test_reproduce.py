@@ -117,16 +117,16 @@ def test_an_unfinished_run_says_so_and_how_far_it_got():
     r = _old_record(101.38) | {"finished": False, "epochs": 13, "epochs_planned": 40, "best_epoch": 13,
                                "val_last_drop": 1.25, "train_hours": 2.3}
     assert reproduce._epochs_cell(r) == "13 of 40, unfinished (best 13)"
-    why = reproduce.why_missed("smim16", r)
+    why = reproduce.why_missed("smim512", r)
     assert why == ("Unfinished: 13 of 40 epochs in 2.3 h, stopped by the session's time budget; the validation "
                    "loss still fell 1.25 nats in the last epoch.")
     r["paper"] = {"source": "x", "melbo": 75.58}
     r["evals"] = [{"melbo": 90.0}]
     assert reproduce.target(r) == "missed (unfinished)"
-    assert reproduce.why_missed("smim16", r | {"val_last_drop": -5.2}).endswith("the validation loss rose 5.20 nats "
+    assert reproduce.why_missed("smim512", r | {"val_last_drop": -5.2}).endswith("the validation loss rose 5.20 nats "
                                                                                "in the last epoch.")
     done = _old_record(101.38)
-    assert reproduce._epochs_cell(done) == "30 (best 30)" and reproduce.why_missed("smim16", done) is None
+    assert reproduce._epochs_cell(done) == "30 (best 30)" and reproduce.why_missed("smim512", done) is None
 
 
 def test_the_mi_claim_compares_with_word_dropout_once_that_run_exists():
