@@ -9,8 +9,8 @@ decoders side by side (each with its own recurrent state and h_0 from its own z^
 the same previous word, and takes one softmax over the averaged output h~_t = (1/L) sum_l h_t^(l), as
 `SentenceVAE.reconstruction_avg` does when it scores a sentence. A (B, n) code is the 1-tuple; for an AVG
 model it decodes exactly like the L-tuple of L copies of that code (L equal states average to themselves),
-which is right for deterministic codes such as the posterior mean. `SentenceVAE.sample_codes` draws the
-tuples.
+which is right for deterministic codes such as the posterior mean. Callers that sample codes draw
+L = `SentenceVAE.codes_per_sentence` of them per sentence.
 """
 from __future__ import annotations
 
@@ -104,8 +104,9 @@ def greedy_or_sample(model: SentenceVAE, z: torch.Tensor | None, max_len: int = 
                      generator: torch.Generator | None = None) -> list[list[int]]:
     """Greedy (argmax) or ancestral-sampling decoding of p(x | z), one step at a time for the whole batch.
 
-    z: (B, n), an L-tuple (L, B, n) (module docstring), or None (LM). Sampling draws from softmax(logits / temperature); temperature must be > 0.
-    Stops when every sentence has produced `<eos>` or after `max_len` tokens.
+    z: (B, n), an L-tuple (L, B, n) (module docstring), or None (LM). Sampling draws from
+    softmax(logits / temperature); temperature must be > 0. Stops when every sentence has produced `<eos>`
+    or after `max_len` tokens.
     """
     was_training = model.training
     model.eval()
@@ -119,8 +120,8 @@ def greedy_or_sample(model: SentenceVAE, z: torch.Tensor | None, max_len: int = 
 def sample_batch(model: SentenceVAE, z: torch.Tensor, max_len: int = 40,
                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """x ~ p(x | z) as a training batch: ids (B, T) each ending in `<eos>` (appended when a sample reaches
-    max_len), right-padded with 0, and lengths (B,) counting the `<eos>`; z (B, n) or (L, B, n). Keeps the model's train/eval mode
-    (the mutual-information criterion samples from the decoder being trained)."""
+    max_len), right-padded with 0, and lengths (B,) counting the `<eos>`; z (B, n) or (L, B, n). Keeps the
+    model's train/eval mode (the mutual-information criterion samples from the decoder being trained)."""
     ids = _step_decode(model, z, max_len, True, 1.0, None, generator)
     ids = torch.cat([ids, torch.full_like(ids[:, :1], Vocab.eos_id)], 1)
     lengths = (ids == Vocab.eos_id).int().argmax(1) + 1                       # first <eos>, inclusive
@@ -178,7 +179,8 @@ def beam_search(model: SentenceVAE, z: torch.Tensor | None, beam_size: int = 5, 
 def decode(model: SentenceVAE, z: torch.Tensor | None, strategy: str = "greedy", max_len: int = 50,
            temperature: float = 1.0, beam_size: int = 5, batch_size: int | None = None,
            generator: torch.Generator | None = None) -> list[list[int]]:
-    """Decode B sentences from z (B, n) or an L-tuple (L, B, n) with `strategy` in {"greedy", "sample", "beam"}; token-id lists."""
+    """Decode B sentences from z (B, n) or an L-tuple (L, B, n) with `strategy` in {"greedy", "sample",
+    "beam"}; token-id lists."""
     if strategy == "greedy":
         return greedy_or_sample(model, z, max_len, batch_size=batch_size)
     if strategy == "sample":
@@ -195,10 +197,11 @@ def constrained_beam_search(model: SentenceVAE, z: torch.Tensor, template: list[
                             ) -> tuple[list[int], float]:
     """argmax over the unknown words of log p(x | z), the known words fixed (Bowman et al. 2016, Sec. 5).
 
-    z: (n,) one code, or (L, n) an L-tuple (module docstring). template: one entry per word position, a token id (known) or None (unknown); the
-    sentence ends with `<eos>` after the last position, whose probability is scored too. At an unknown
-    position every beam extends by its `beam_size` best words (never one of `banned`); at a known one by
-    that word. Returns the best filled ids (len(template),) and its log p(x | z) in nats (with `<eos>`).
+    z: (n,) one code, or (L, n) an L-tuple (module docstring). template: one entry per word position, a
+    token id (known) or None (unknown); the sentence ends with `<eos>` after the last position, whose
+    probability is scored too. At an unknown position every beam extends by its `beam_size` best words
+    (never one of `banned`); at a known one by that word. Returns the best filled ids (len(template),) and
+    its log p(x | z) in nats (with `<eos>`).
     """
     if not template:
         raise ValueError("the template has no word positions")
