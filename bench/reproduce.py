@@ -204,8 +204,8 @@ WHY_MISSED: dict[str, str] = {
         "posterior with less KL leaves less for importance sampling to recover."),
     "k19-avg10-bf16": (
         "The NLL is within 1 nat (93.66 against 94.3; PPL 71.8 against 73.8) and so is Table 3's K = 500 figure "
-        "(92.11 against 91.7, on all of test). The KL is 4.77 against 8.1, hence the miss: the same shortfall as L = 5 (3.80 "
-        "against 7.6), unexplained (see k19-avg5-bf16). As in the paper, L = 10 beats L = 5 on the NLL (by 3.98 "
+        "(92.11 against 91.7, on all of test). The KL is 4.77 against 8.1, hence the miss: the same shortfall "
+        "as L = 5 (3.80 against 7.6), unexplained (see k19-avg5-bf16). As in the paper, L = 10 beats L = 5 on the NLL (by 3.98 "
         "nats; paper 3.0) and raises the KL (by 0.97; paper 0.5). The paper's preset with bf16 autocast (2.6 h "
         "at 1-2 threads on a CPU with AMX; 30 epochs, best 28, lr halved after the validation misses of epochs "
         "5, 13, 22, 26 and 29). Validation KL climbed as the lr fell: 3.3-3.6 at lr 0.5 (epochs 6-13), 3.6-4.4 "
