@@ -122,6 +122,22 @@ def test_avg_averages_hidden_states_before_the_softmax():
     assert not torch.allclose(m.reconstruction_avg(x, lengths, z), m.reconstruction(x, lengths, z).mean(0))
 
 
+def test_avg_decoder_runs_share_one_dropout_mask_only_when_asked():
+    """In training, L equal codes with a shared input-dropout mask are one decoder run (the same log-likelihood
+    as the plain reconstruction under the same random draw); with a mask per run they average L masks."""
+    x, lengths = batch()
+    z = torch.randn(1, 3, 3, dtype=torch.float64).expand(4, -1, -1)                    # L = 4 equal codes
+    for shared in (True, False):
+        m = tiny(model="vae-avg", avg_samples=4, emb_dropout=0.5, avg_shared_dropout=shared).train()
+        torch.manual_seed(11)
+        avg = m.reconstruction_avg(x, lengths, z)
+        torch.manual_seed(11)
+        single = m.reconstruction(x, lengths, z[0])
+        assert torch.allclose(avg, single) == shared
+    m.eval()                                                   # no dropout: the two settings score alike
+    torch.testing.assert_close(m.reconstruction_avg(x, lengths, z), m.reconstruction(x, lengths, z[0]))
+
+
 def test_avg_importance_weights_hand_computed():
     """Both AVG importance-sampling estimators (Kruengkrai 2019, Table 3) against their formulas at K = 1:
     the tuple model's weight counts log p(z)/q(z|x) of every z^l, the paper's convention averages it over l."""

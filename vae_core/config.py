@@ -51,6 +51,10 @@ class ModelConfig:
     z_concat:       concatenate z to every decoder input (Kruengkrai 2019, Sec. 4; Bowman's variant).
     avg_samples:    L of LSTM-VAE-AVG: decoder hidden states of L posterior samples are averaged before the
                     softmax (Kruengkrai 2019, Eq. 7-8); only for "vae-avg".
+    avg_shared_dropout: the L decoder runs of "vae-avg" share one dropout mask on their word inputs (True)
+                    or draw one each (False). The paper is silent and its code is not public. With independent
+                    masks the average of L runs sees nearly every input feature, so the decoder is barely
+                    regularised by its input dropout; a shared mask keeps the dropout a single decoder sees.
     bow_features:   "counts" or "tfidf" input to the bag-of-words encoder (Krishnan et al. 2018).
     logvar_min:     floor on the posterior log-variance (clamped in `encode`). The A-MIM loss is unbounded
                     below as sigma -> 0 (its -1/2 log q(z|x) grows without limit), so sMIM needs a floor; at
@@ -79,6 +83,7 @@ class ModelConfig:
     inputless: bool = False
     z_concat: bool = True
     avg_samples: int = 1
+    avg_shared_dropout: bool = False
     bow_features: str = "counts"
     logvar_min: float = -30.0
     emb_dropout: float = 0.0

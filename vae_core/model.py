@@ -191,12 +191,14 @@ class Decoder(nn.Module):
             return tuple(s.index_select(1, rows) for s in state)
         return state.index_select(1, rows)
 
-    def hidden(self, inputs: torch.Tensor, z: torch.Tensor | None, state=None):
+    def hidden(self, inputs: torch.Tensor, z: torch.Tensor | None, state=None, copies: int = 1):
         """Run the RNN on input ids (B, T) given z (B, n) (or None); returns outputs (B, T, H) and the state.
 
         `state` continues from a previous call (step-by-step decoding); None starts from z's initial state.
         An inputless decoder (`cfg.inputless`) sees `<unk>` for every real input except a sequence's first
-        (`<bos>`) one.
+        (`<bos>`) one. copies = L > 1 runs L decoders on the same inputs, z (L*B, n) stacked copy-major:
+        the dropped-out embeddings are computed once and repeated, so the L runs share one dropout mask
+        (`ModelConfig.avg_shared_dropout`); outputs are (L*B, T, H).
         """
         if z is not None and hasattr(self, "highway"):
             z = self.highway(z)
@@ -206,10 +208,12 @@ class Decoder(nn.Module):
                 keep[:, 0] = True                                 # the <bos> that starts each sequence
             inputs = torch.where(keep, inputs, torch.full_like(inputs, Vocab.unk_id))
         emb = self.emb_dropout(self.embedding(inputs))
+        if copies > 1:
+            emb = emb.repeat(copies, 1, 1)
         if self.z_concat:
             emb = torch.cat([emb, z[:, None, :].expand(-1, emb.size(1), -1)], dim=-1)
         if state is None:
-            state = self.initial_state(z, inputs.size(0), inputs.device)
+            state = self.initial_state(z, inputs.size(0) * copies, inputs.device)
         out, state = run_rnn(self.rnn, emb, state)
         return out.contiguous(), state    # contiguous: a Linear on a strided LSTM output is slow in bf16
 
@@ -344,11 +348,15 @@ class SentenceVAE(nn.Module):
 
         The decoder runs once per z^(l) (z: (L, B, n); h_0^(l) from z^(l)), the hidden states are averaged,
         h~_t = (1/L) sum_l h_t^(l), and one softmax is taken over h~_t. With L = 1 this is `reconstruction`.
-        The same word-dropped inputs are used for all L runs. split=True: (B, 2), words and `<eos>` parts.
+        The same word-dropped inputs are used for all L runs; their embedding dropout is one mask per run, or
+        one shared mask with `cfg.avg_shared_dropout`. split=True: (B, 2), words and `<eos>` parts.
         """
         L, B = z.shape[:2]
         inp = decoder_inputs(x, Vocab.bos_id, Vocab.unk_id, word_keep if self.training else 1.0)
-        hidden, _ = self.decoder.hidden(inp.repeat(L, 1), z.reshape(L * B, -1))     # (L*B, T, H)
+        if self.cfg.avg_shared_dropout:
+            hidden, _ = self.decoder.hidden(inp, z.reshape(L * B, -1), copies=L)        # (L*B, T, H)
+        else:
+            hidden, _ = self.decoder.hidden(inp.repeat(L, 1), z.reshape(L * B, -1))
         hidden = hidden.view(L, B, *hidden.shape[1:]).mean(0)
         parts = -self._token_nll(hidden, x, lengths)
         return parts if split else parts.sum(-1)
