@@ -647,6 +647,15 @@ def claims(R: dict) -> list[tuple[str, str, str]]:
                        f"(its perplexity is {wd['ppl'] / base['ppl']:.2f}x the VAE's once the annealing has ended; "
                        "the paper's 'about 60 times' is of validation curves on Yelp)"
                        if wd else "")))
+    # Vani & Birodkar, Sec. 5 (Fig. 3b): a larger lambda puts more information in z (higher KL) and gives a
+    # poorer bound ("the perplexity goes up ... by increasing the mutual information weight")
+    by_weight = [(n, e) for n in ("vani-mi1", "vani-mi5", "vani-mi10") if (e := ev(n))]
+    if len(by_weight) >= 2:
+        kls, nlls = [e["kl"] for _, e in by_weight], [e["nll"] for _, e in by_weight]
+        rising = all(a < b for a, b in zip(kls, kls[1:])) and all(a < b for a, b in zip(nlls, nlls[1:]))
+        out.append(("A larger MI weight raises the KL and worsens the NLL (Vani & Birodkar, Sec. 5, Fig. 3b)",
+                    "holds" if rising else "does not hold",
+                    "; ".join(f"{n} KL {e['kl']:.2f}, NLL {e['nll']:.2f}" for n, e in by_weight)))
     return out
 
 

@@ -145,6 +145,16 @@ def test_the_mi_claim_compares_with_word_dropout_once_that_run_exists():
     assert verdict == "holds" and "word-dropout annealing 5.00 / 32 / 8000.0" in numbers
 
 
+def test_the_mi_weight_claim_needs_the_kl_and_the_nll_to_rise_with_lambda():
+    rec = lambda kl, nll: {"evals": [{"kl": kl, "nll": nll}]}            # noqa: E731
+    weight = lambda R: [c for c in reproduce.claims(R) if "larger MI weight" in c[0]]  # noqa: E731
+    assert weight({"vani-mi1": rec(5.0, 106.0)}) == []                   # one weight: nothing to compare
+    (_, verdict, numbers), = weight({"vani-mi1": rec(5.0, 106.0), "vani-mi10": rec(9.0, 112.0)})
+    assert verdict == "holds" and numbers == "vani-mi1 KL 5.00, NLL 106.00; vani-mi10 KL 9.00, NLL 112.00"
+    (_, verdict, _), = weight({"vani-mi1": rec(5.0, 106.0), "vani-mi5": rec(7.0, 105.0), "vani-mi10": rec(9.0, 112.0)})
+    assert verdict == "does not hold"                                     # MI-5's bound is better than MI-1's
+
+
 def test_smim_bleu_claim_falls_back_to_the_best_sequence_vae_until_the_svae_is_trained():
     """Livne et al.'s claim (sMIM reconstructs far better than the sVAE) is shown against the measured VAEs
     while svae16 is missing, against svae16 once it exists, and fails when sMIM's margin is under 0.1 BLEU-1."""
