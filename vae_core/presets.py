@@ -61,6 +61,8 @@ PRESETS: dict[str, dict] = {
     "lstm-lm": {"model": "lm", "emb_dim": 256, "hidden_dim": 256, "epochs": 10},
     "kruengkrai2019-lm": {**_KRUENGKRAI, "model": "lm"},
     "kruengkrai2019-vae": {**_KRUENGKRAI, "model": "vae"},
+    # one input-dropout mask per decoder run (avg_shared_dropout False): a shared mask regularised training but
+    # left the validation KL as it was (run k19-avg5-shared, docs/runs-ledger.md 2026-12-04)
     "kruengkrai2019-avg": {**_KRUENGKRAI, "model": "vae-avg", "avg_samples": 5},
     # Vani & Birodkar, Sec. 4-5: bi-GRU encoder with attention summary, highway on z concatenated to the decoder
     # inputs, shared embeddings, logistic KL annealing, lambda 1 (MI-1; --mi-weight 5 / 10 for MI-5 / MI-10).
