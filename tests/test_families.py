@@ -375,6 +375,8 @@ def test_presets_build_and_flags_override():
         ("vae-avg", 10, 400, "sgd", 13150)
     with pytest.raises(ValueError, match="avg_samples"):
         ModelConfig(model="vae", avg_samples=3)
+    with pytest.raises(ValueError, match="avg_shared_dropout"):
+        ModelConfig(model="vae", avg_shared_dropout=True)
 
 
 def test_bow_jacobian_is_the_papers_definition():

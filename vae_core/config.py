@@ -53,8 +53,8 @@ class ModelConfig:
                     softmax (Kruengkrai 2019, Eq. 7-8); only for "vae-avg".
     avg_shared_dropout: the L decoder runs of "vae-avg" share one dropout mask on their word inputs (True)
                     or draw one each (False). The paper is silent and its code is not public. With independent
-                    masks the average of L runs sees nearly every input feature, so the decoder is barely
-                    regularised by its input dropout; a shared mask keeps the dropout a single decoder sees.
+                    masks the average of L runs sees nearly every input feature, so input dropout regularises the
+                    decoder less; a shared mask keeps the dropout a single decoder sees.
     bow_features:   "counts" or "tfidf" input to the bag-of-words encoder (Krishnan et al. 2018).
     logvar_min:     floor on the posterior log-variance (clamped in `encode`). The A-MIM loss is unbounded
                     below as sigma -> 0 (its -1/2 log q(z|x) grows without limit), so sMIM needs a floor; at
@@ -109,6 +109,8 @@ class ModelConfig:
             raise ValueError(f"bow_features must be counts or tfidf, got {self.bow_features!r}")
         if self.avg_samples < 1 or (self.model != "vae-avg" and self.avg_samples != 1):
             raise ValueError(f"avg_samples must be >= 1, and 1 unless model is vae-avg; got {self.avg_samples}")
+        if self.avg_shared_dropout and self.model != "vae-avg":
+            raise ValueError(f"avg_shared_dropout is for model vae-avg only, got model {self.model!r}")
         if self.has_latent:
             if self.latent_dim < 1:
                 raise ValueError(f"latent_dim must be >= 1 for a VAE, got {self.latent_dim}")
