@@ -228,8 +228,8 @@ WHY_MISSED: dict[str, str] = {
         "The NLL is within 1 nat (93.66 against 94.3; PPL 71.8 against 73.8) and so is Table 3's K = 500 figure "
         "(92.11 against 91.7, on all of test). The KL is 4.77 against 8.1, hence the miss: the same shortfall "
         "as L = 5 (3.80 against 7.6), unexplained (see k19-avg5-bf16). As in the paper, L = 10 beats L = 5 on "
-        "the NLL (by 3.98 "
-        "nats; paper 3.0) and raises the KL (by 0.97; paper 0.5). The paper's preset with bf16 autocast (2.6 h "
+        "the NLL (by 3.98 nats; paper 3.0) and raises the KL (by 0.97; paper 0.5). The paper's preset with bf16 "
+        "autocast (2.6 h "
         "at 1-2 threads on a CPU with AMX; 30 epochs, best 28, lr halved after the validation misses of epochs "
         "5, 13, 22, 26 and 29). Validation KL climbed as the lr fell: 3.3-3.6 at lr 0.5 (epochs 6-13), 3.6-4.4 "
         "at 0.25, 4.5-4.8 at 0.125, 4.8-4.9 at 0.0625 and below."),
@@ -246,8 +246,8 @@ WHY_MISSED: dict[str, str] = {
         "The lr was cut x 0.25 after three epochs without improvement, as their train.py does: 2.5e-4 from "
         "epoch 7, 6.25e-5 from 13, 1.6e-5 from 22, the 1e-5 floor from 26. Its MELBO PPL is 87.97 against 76.3 "
         "because the paper's figures imply 22.7 of their tokens a sentence against our 21.9 (see the length "
-        "table): the same "
-        "sentences in another tokenisation, so only the per-sentence MELBO is comparable. BLEU-1 is 0.311 against "
+        "table): the same sentences in another tokenisation, so only the per-sentence MELBO is comparable. "
+        "BLEU-1 is 0.311 against "
         "0.35 in the paper's convention (a posterior sample, sampled words; 0.359 from greedy decodes of the "
         "posterior mean). The claim it serves holds: 0.311 against the sVAE's 0.081 (paper 0.35 against 0.124). "
         "Validation A-MIM over epochs 15-28 moved between 71.5 and 72.2: the run had converged."),

@@ -48,7 +48,7 @@ def _step(model: SentenceVAE, tok: torch.Tensor, z: torch.Tensor | None, state):
         h, state = model.decoder.hidden(tok, None, state)
         return model.decoder.logits(h[:, -1]).float(), state
     L, B = z.shape[:2]
-    h, state = model.decoder.hidden(tok.repeat(L, 1), z.reshape(L * B, -1), state)
+    h, state = model.decoder.hidden(tok, z.reshape(L * B, -1), state, copies=L)
     return model.decoder.logits(h[:, -1].view(L, B, -1).mean(0)).float(), state
 
 

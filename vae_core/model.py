@@ -196,9 +196,10 @@ class Decoder(nn.Module):
 
         `state` continues from a previous call (step-by-step decoding); None starts from z's initial state.
         An inputless decoder (`cfg.inputless`) sees `<unk>` for every real input except a sequence's first
-        (`<bos>`) one. copies = L > 1 runs L decoders on the same inputs, z (L*B, n) stacked copy-major:
-        the dropped-out embeddings are computed once and repeated, so the L runs share one dropout mask
-        (`ModelConfig.avg_shared_dropout`); outputs are (L*B, T, H).
+        (`<bos>`) one. copies = L > 1 runs L decoders on the same inputs (LSTM-VAE-AVG, Kruengkrai 2019,
+        Eq. 7-8): z is (L*B, n) stacked copy-major, the outputs and state cover L*B rows, and the embeddings
+        are looked up once; the L runs draw a dropout mask each, or share one with
+        `ModelConfig.avg_shared_dropout`.
         """
         if z is not None and hasattr(self, "highway"):
             z = self.highway(z)
@@ -207,9 +208,13 @@ class Decoder(nn.Module):
             if state is None:
                 keep[:, 0] = True                                 # the <bos> that starts each sequence
             inputs = torch.where(keep, inputs, torch.full_like(inputs, Vocab.unk_id))
-        emb = self.emb_dropout(self.embedding(inputs))
-        if copies > 1:
-            emb = emb.repeat(copies, 1, 1)
+        emb = self.embedding(inputs)                                            # (B, T, E)
+        shared = self.cfg.avg_shared_dropout
+        if copies > 1 and not shared:
+            emb = emb.repeat(copies, 1, 1)                              # a dropout mask per decoder run
+        emb = self.emb_dropout(emb)
+        if copies > 1 and shared:
+            emb = emb.repeat(copies, 1, 1)                              # one mask for the L runs
         if self.z_concat:
             emb = torch.cat([emb, z[:, None, :].expand(-1, emb.size(1), -1)], dim=-1)
         if state is None:
@@ -348,15 +353,12 @@ class SentenceVAE(nn.Module):
 
         The decoder runs once per z^(l) (z: (L, B, n); h_0^(l) from z^(l)), the hidden states are averaged,
         h~_t = (1/L) sum_l h_t^(l), and one softmax is taken over h~_t. With L = 1 this is `reconstruction`.
-        The same word-dropped inputs are used for all L runs; their embedding dropout is one mask per run, or
-        one shared mask with `cfg.avg_shared_dropout`. split=True: (B, 2), words and `<eos>` parts.
+        The same word-dropped inputs are used for all L runs (their embedding dropout: `Decoder.hidden`).
+        split=True: (B, 2), words and `<eos>` parts.
         """
         L, B = z.shape[:2]
         inp = decoder_inputs(x, Vocab.bos_id, Vocab.unk_id, word_keep if self.training else 1.0)
-        if self.cfg.avg_shared_dropout:
-            hidden, _ = self.decoder.hidden(inp, z.reshape(L * B, -1), copies=L)        # (L*B, T, H)
-        else:
-            hidden, _ = self.decoder.hidden(inp.repeat(L, 1), z.reshape(L * B, -1))
+        hidden, _ = self.decoder.hidden(inp, z.reshape(L * B, -1), copies=L)            # (L*B, T, H)
         hidden = hidden.view(L, B, *hidden.shape[1:]).mean(0)
         parts = -self._token_nll(hidden, x, lengths)
         return parts if split else parts.sum(-1)
