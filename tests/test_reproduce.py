@@ -155,6 +155,17 @@ def test_the_mi_weight_claim_needs_the_kl_and_the_nll_to_rise_with_lambda():
     assert verdict == "does not hold"                                     # MI-5's bound is better than MI-1's
 
 
+def test_the_training_time_refinement_claim_compares_the_refined_bounds_of_both_bow_runs():
+    rec = lambda nll, refined: {"evals": [{}, {"nll": nll, "nll_refined": refined, "ppl_refined": 2.0 * refined,  # noqa: E731
+                                               "active_units": 20, "active_units_refined": 50}]}
+    trained = lambda R: [c for c in reproduce.claims(R) if "at training time" in c[0]]  # noqa: E731
+    assert trained({"bow": rec(130.0, 125.0)}) == []                     # bow-refine not scored yet
+    (_, verdict, numbers), = trained({"bow": rec(130.0, 125.0), "bow-refine": rec(131.0, 124.0)})
+    assert verdict == "holds" and numbers.startswith("-ELBO 124.00 (bow-refine) vs 125.00 (bow), PPL 248.0 vs 250.0")
+    (_, verdict, _), = trained({"bow": rec(130.0, 125.0), "bow-refine": rec(129.0, 126.0)})
+    assert verdict == "does not hold"                                     # judged on the refined bound only
+
+
 def test_smim_bleu_claim_falls_back_to_the_best_sequence_vae_until_the_svae_is_trained():
     """Livne et al.'s claim (sMIM reconstructs far better than the sVAE) is shown against the measured VAEs
     while svae16 is missing, against svae16 once it exists, and fails when sMIM's margin is under 0.1 BLEU-1."""
