@@ -156,8 +156,9 @@ def test_the_mi_weight_claim_needs_the_kl_and_the_nll_to_rise_with_lambda():
 
 
 def test_the_training_time_refinement_claim_compares_the_refined_bounds_of_both_bow_runs():
-    rec = lambda nll, refined: {"evals": [{}, {"nll": nll, "nll_refined": refined, "ppl_refined": 2.0 * refined,  # noqa: E731
-                                               "active_units": 20, "active_units_refined": 50}]}
+    rec = lambda nll, refined: {"evals": [{}, {"nll": nll, "nll_refined": refined,  # noqa: E731
+                                               "ppl_refined": 2.0 * refined, "active_units": 20,
+                                               "active_units_refined": 50}]}
     trained = lambda R: [c for c in reproduce.claims(R) if "at training time" in c[0]]  # noqa: E731
     assert trained({"bow": rec(130.0, 125.0)}) == []                     # bow-refine not scored yet
     (_, verdict, numbers), = trained({"bow": rec(130.0, 125.0), "bow-refine": rec(131.0, 124.0)})
