@@ -165,6 +165,11 @@ def test_the_training_time_refinement_claim_compares_the_refined_bounds_of_both_
     assert verdict == "holds" and numbers.startswith("-ELBO 124.00 (bow-refine) vs 125.00 (bow), PPL 248.0 vs 250.0")
     (_, verdict, _), = trained({"bow": rec(130.0, 125.0), "bow-refine": rec(129.0, 126.0)})
     assert verdict == "does not hold"                                     # judged on the refined bound only
+    (_, verdict, _), = trained({"bow": rec(130.0, 125.0), "bow-refine": rec(131.0, 124.0) | {"finished": False}})
+    assert verdict == "holds (unfinished)"                                # a partial run's verdict says so
+    R = {"bow": rec(130.0, 125.0) | {"finished": False}, "bow-refine": rec(131.0, 124.0)}
+    verdicts = {c.split("(")[1].split(";")[0]: v for c, v, _ in reproduce.claims(R) if "lowers the bag" in c}
+    assert verdicts == {"bow": "holds (unfinished)", "bow-refine": "holds"}   # a name, not a prefix, is matched
 
 
 def test_smim_bleu_claim_falls_back_to_the_best_sequence_vae_until_the_svae_is_trained():
