@@ -580,7 +580,8 @@ def avg_against_vae() -> dict[str, str]:
 
 
 def claims(R: dict) -> list[tuple[str, str, str]]:
-    """(claim, verdict, numbers) for each of the papers' claims the runs can test."""
+    """(claim, verdict, numbers) for each of the papers' claims the runs can test; a verdict that names an
+    unfinished run (`R[name]["finished"]` false) ends in " (unfinished)"."""
     out = []
 
     def ev(name, i=0):
@@ -702,7 +703,7 @@ def claims(R: dict) -> list[tuple[str, str, str]]:
     # A verdict that rests on a run stopped before convergence says so, as the paper rows do.
     unfinished = [n for n, r in R.items() if not r.get("finished", True)]
     named = lambda n, text: re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", text)  # noqa: E731
-    return [(c, v + " (unfinished)" if any(named(n, c + n_) for n in unfinished) else v, n_) for c, v, n_ in out]
+    return [(c, v + " (unfinished)" if any(named(n, f"{c} {n_}") for n in unfinished) else v, n_) for c, v, n_ in out]
 
 
 def _last_drop(epochs: list[dict]) -> float | None:
