@@ -269,8 +269,9 @@ WHY_MISSED: dict[str, str] = {
         "because the paper's figures imply 22.7 of their tokens a sentence against our 21.9 (see the length "
         "table): the same sentences in another tokenisation, so only the per-sentence MELBO is comparable. "
         "BLEU-1 is 0.311 against 0.35 in the paper's convention (a posterior sample, sampled words; 0.359 from "
-        "greedy decodes of the posterior mean). The claim it serves holds: 0.311 against the sVAE's 0.081 (paper 0.35 against 0.124). "
-        "Validation A-MIM over epochs 15-28 moved between 71.5 and 72.2: the run had converged."),
+        "greedy decodes of the posterior mean). The claim it serves holds: 0.311 against the sVAE's 0.081 "
+        "(paper 0.35 against 0.124). Validation A-MIM over epochs 15-28 moved between 71.5 and 72.2: the run "
+        "had converged."),
     "smim128": (
         "MELBO 88.43 against 75.58, BLEU-1 0.45 against 0.61, after all 40 epochs. The authors' protocol "
         "matters: at lr 1e-3 the run over-fitted from epoch 7 (validation reconstruction 90.3, then 91.8 and "
@@ -579,9 +580,15 @@ def avg_against_vae() -> dict[str, str]:
             for name, spec in RUNS_SPEC.items() if "kruengkrai2019-avg" in spec["train"]}
 
 
+def mark_unfinished(verdict: str, finished: bool) -> str:
+    """`verdict`, with " (unfinished)" when it rests on a run stopped before convergence."""
+    return verdict if finished else f"{verdict} (unfinished)"
+
+
 def claims(R: dict) -> list[tuple[str, str, str]]:
-    """(claim, verdict, numbers) for each of the papers' claims the runs can test; a verdict that names an
-    unfinished run (`R[name]["finished"]` false) ends in " (unfinished)"."""
+    """(claim, verdict, numbers) for each of the papers' claims the runs can test. Each claim names every run
+    it rests on (in its claim or numbers text), so a verdict resting on an unfinished run (`R[name]["finished"]`
+    false) is marked by `mark_unfinished`."""
     out = []
 
     def ev(name, i=0):
@@ -659,8 +666,8 @@ def claims(R: dict) -> list[tuple[str, str, str]]:
                     f"parameters -ELBO {trained['nll']:.2f} vs {plain['nll']:.2f}"))
     e = ev("bowman-vae", 1)
     if e and e.get("nll_refined") is not None:
-        out.append((f"Secondary optimisation at test time lowers the sequence VAE's bound (first {e['n_sentences']} "
-                    f"test sentences, {e['refine_steps']} steps; common random numbers)",
+        out.append((f"Secondary optimisation at test time lowers the sequence VAE's bound (bowman-vae; first "
+                    f"{e['n_sentences']} test sentences, {e['refine_steps']} steps; common random numbers)",
                     "holds" if e["nll_refined"] < e["nll"] else "does not hold",
                     f"-ELBO {e['nll']:.3f} -> {e['nll_refined']:.3f}"))
     for f_name, b_name in (("k19-vae-encdrop", "k19-vae-bf16-encdrop"), ("k19-vae", "k19-vae-bf16"),
@@ -685,9 +692,10 @@ def claims(R: dict) -> list[tuple[str, str, str]]:
         out.append((f"The MI criterion ({m_name}) raises MI / AU over the VAE at a perplexity no higher than "
                     f"{cost_name}'s (Vani & Birodkar{'' if wd else '; the word-dropout annealing run is still to train'})",
                     "holds" if raises and m["ppl"] <= cost["ppl"] else "does not hold",
-                    f"MI {m['mutual_info']:.2f} / AU {m['active_units']} / PPL {m['ppl']:.1f} vs VAE "
+                    f"MI {m['mutual_info']:.2f} / AU {m['active_units']} / PPL {m['ppl']:.1f} vs VAE (vani-vae) "
                     f"{base['mutual_info']:.2f} / {base['active_units']} / {base['ppl']:.1f}"
-                    + (f" and word-dropout annealing {wd['mutual_info']:.2f} / {wd['active_units']} / {wd['ppl']:.1f} "
+                    + (f" and word-dropout annealing (vani-wd) {wd['mutual_info']:.2f} / {wd['active_units']} / "
+                       f"{wd['ppl']:.1f} "
                        f"(its perplexity is {wd['ppl'] / base['ppl']:.2f}x the VAE's once the annealing has ended; "
                        "the paper's 'about 60 times' is of validation curves on Yelp)"
                        if wd else "")))
@@ -703,7 +711,7 @@ def claims(R: dict) -> list[tuple[str, str, str]]:
     # A verdict that rests on a run stopped before convergence says so, as the paper rows do.
     unfinished = [n for n, r in R.items() if not r.get("finished", True)]
     named = lambda n, text: re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", text)  # noqa: E731
-    return [(c, v + " (unfinished)" if any(named(n, f"{c} {n_}") for n in unfinished) else v, n_) for c, v, n_ in out]
+    return [(c, mark_unfinished(v, not any(named(n, f"{c} {n_}") for n in unfinished)), n_) for c, v, n_ in out]
 
 
 def _last_drop(epochs: list[dict]) -> float | None:
@@ -808,7 +816,7 @@ def target(record: dict) -> str:
         c = next(iter(differ.values()))
         verdict += (f" per sentence; {per_token} per token (the paper's test set has {sum(c['paper']) / 2:.1f} "
                     f"tokens a sentence, ours {c['ours']:.1f})")
-    return verdict if record.get("finished", True) else f"{verdict} (unfinished)"
+    return mark_unfinished(verdict, record.get("finished", True))
 
 
 def recorded(docs: Path) -> dict:
