@@ -83,6 +83,31 @@ def test_a_run_with_its_own_tokenisation_trains_and_is_scored_on_it(tmp_path):
     assert other[other.index("--data") + 1] == str(ptb)
 
 
+def test_a_run_trained_on_a_gpu_stays_float32_unless_its_name_says_bf16(tmp_path):
+    """On CUDA the trainer's own default is bf16 autocast; a run named for float32 must not get it silently.
+    A resumed run keeps its checkpoint's precision and only moves device; the report marks GPU hours."""
+    runs, ptb = tmp_path / "runs", tmp_path / "ptb"
+    start = reproduce.train_command("smim512", runs, ptb, 2, 6, "cuda")
+    assert start[-4:] == ["--device", "cuda", "--amp", "off"]
+    bf16 = reproduce.train_command("k19-vae-bf16", runs, ptb, 2, 6, "cuda")
+    assert bf16[-2:] == ["--device", "cuda"] and bf16[bf16.index("--amp") + 1] == "bf16"
+    assert "--device" not in reproduce.train_command("smim512", runs, ptb, 1, 6)              # "auto" adds nothing
+    assert reproduce.train_command("smim512", runs, ptb, 1, 6, "cpu")[-2:] == ["--device", "cpu"]
+    (runs / "smim512").mkdir(parents=True)
+    (runs / "smim512" / "config.json").write_text("{}")
+    resume = reproduce.train_command("smim512", runs, ptb, 2, 6, "cuda")
+    assert "--resume" in resume and resume[-2:] == ["--device", "cuda"] and "--amp" not in resume
+    state = {"progress": {"epoch": 26, "train_seconds": 600.0}, "model": {"model": "smim"},
+             "history": {"epochs": [{"epoch": 26, "val_nll": 1.0}]}, "train": {"device": "cuda", "threads": 2,
+                                                                               "epochs": 40}}
+    (runs / "smim512" / "config.json").write_text(json.dumps(state))
+    (runs / "smim512.eval.json").write_text(json.dumps({"evals": [{"nll": 1.0}], "finished": False}))
+    r = reproduce.run_record("smim512", runs, ptb)
+    assert r["device"] == "cuda" and reproduce._gpu_mark(r) == " (GPU)"
+    assert r["train_command"].endswith("--latent-dim 512 --device cuda --amp off")
+    assert reproduce._gpu_mark(_old_record(101.38)) == ""           # records from before the device was kept
+
+
 def test_a_run_that_stopped_early_is_finished():
     """Early stopping ends a run: from the recorded count, or recomputed from the validation history for
     checkpoints that do not record it (the queue must move on, not resume it again)."""
@@ -117,16 +142,19 @@ def test_an_unfinished_run_says_so_and_how_far_it_got():
     r = _old_record(101.38) | {"finished": False, "epochs": 13, "epochs_planned": 40, "best_epoch": 13,
                                "val_last_drop": 1.25, "train_hours": 2.3}
     assert reproduce._epochs_cell(r) == "13 of 40, unfinished (best 13)"
-    why = reproduce.why_missed("smim512", r)
-    assert why == ("Unfinished: 13 of 40 epochs in 2.3 h, stopped by the session's time budget; the validation "
-                   "loss still fell 1.25 nats in the last epoch.")
+    why = reproduce.why_missed("smim512", r)      # the run's own note first, then how far it got
+    assert why == reproduce.WHY_MISSED["smim512"] + (
+        " Unfinished: 13 of 40 epochs in 2.3 h, stopped by the session's time budget; the validation loss still "
+        "fell 1.25 nats in the last epoch.")
     r["paper"] = {"source": "x", "melbo": 75.58}
     r["evals"] = [{"melbo": 90.0}]
     assert reproduce.target(r) == "missed (unfinished)"
     assert reproduce.why_missed("smim512", r | {"val_last_drop": -5.2}).endswith("the validation loss rose 5.20 nats "
                                                                                "in the last epoch.")
     done = _old_record(101.38)
-    assert reproduce._epochs_cell(done) == "30 (best 30)" and reproduce.why_missed("smim512", done) is None
+    bare = next(n for n in reproduce.RUNS_SPEC if n not in reproduce.WHY_MISSED)   # a run with no note of its own
+    assert reproduce._epochs_cell(done) == "30 (best 30)" and reproduce.why_missed(bare, done) is None
+    assert reproduce.why_missed("smim512", done) == reproduce.WHY_MISSED["smim512"]
 
 
 def test_the_mi_claim_compares_with_word_dropout_once_that_run_exists():
