@@ -1055,14 +1055,14 @@ def main(argv=None) -> int:
     common.add_argument("--data", type=Path, default=DATA)
     common.add_argument("--docs", type=Path, default=ROOT / "docs")
     common.add_argument("--threads", type=int, default=1)
-    common.add_argument("--device", default="auto",
-                        help="train on this device (cuda: float32 unless the run's spec names --amp); "
-                             "evaluate picks CUDA when present")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", parents=[common], help="every run, its state and its training flags")
     t = sub.add_parser("train", parents=[common], help="start or resume runs in order until finished or the budget ends")
     t.add_argument("names", nargs="+", choices=sorted(RUNS_SPEC))
     t.add_argument("--max-minutes", type=float, required=True, help="wall-clock budget of this invocation")
+    t.add_argument("--device", default="auto",
+                   help="cpu, cuda, ... (on a GPU: float32 unless the run's spec names --amp; `evaluate` picks "
+                        "CUDA by itself when there is one)")
     e = sub.add_parser("evaluate", parents=[common], help="evaluate each run's best checkpoint on PTB test")
     e.add_argument("names", nargs="+", choices=sorted(RUNS_SPEC))
     e.add_argument("--unfinished", action="store_true", help="also evaluate runs still training")
