@@ -362,6 +362,11 @@ def val_metric(epoch: dict) -> float:
     return epoch.get("val_amim", epoch["val_nll"])
 
 
+def trained_on_gpu(state: dict) -> bool:
+    """The run's training config names a CUDA device (its hours and tokens/s are not this CPU's)."""
+    return str(state["train"].get("device", "auto")).startswith("cuda")
+
+
 def best_epoch(history: dict) -> dict | None:
     """The history record of the best validation epoch (the one `OUT/best` holds), or None."""
     return min(history.get("epochs", []), key=val_metric, default=None)
@@ -583,7 +588,7 @@ def run_record(name: str, runs: Path, data: Path) -> dict | None:
     ev = json.loads(f.read_text())
     p, epochs = state["progress"], state["history"]["epochs"]
     best = best_epoch(state["history"])
-    device = "cuda" if str(state["train"].get("device", "auto")).startswith("cuda") else "cpu"
+    device = "cuda" if trained_on_gpu(state) else "cpu"
     return {"name": name, "model": state["model"], "progress": p, "evals": ev["evals"], "paper": RUNS_SPEC[name]["paper"],
             "finished": ev["finished"], "epochs": p["epoch"], "epochs_planned": state["train"]["epochs"],
             "best_epoch": best["epoch"] if best else None, "val_last_drop": _last_drop(epochs),
@@ -1014,14 +1019,17 @@ def cmd_list(args) -> int:
     return 0
 
 
-def status_line(state: dict | None) -> str:
+def status_line(state: dict | None, resumable: bool = True) -> str:
+    """The ledger's state cell; a partial run whose directory holds only its config.json (e.g. brought back
+    from a GPU machine without its weights and optimiser state) says it cannot be resumed."""
     if state is None:
         return "not started"
     p = state["progress"]
     best = val_metric(b) if (b := best_epoch(state["history"])) else None
-    what = "finished" if finished(state) else "partial"
+    what = "finished" if finished(state) else "partial" if resumable else "partial, not resumable (config.json only)"
+    on = " on a GPU" if trained_on_gpu(state) else ""
     return (f"{what}: step {p['step']}, epoch {p['epoch']}/{state['train']['epochs']}, best val "
-            f"{_f(best)}, {p['train_seconds'] / 3600:.1f} h")
+            f"{_f(best)}, {p['train_seconds'] / 3600:.1f} h{on}")
 
 
 def cmd_ledger(args) -> int:
@@ -1034,14 +1042,16 @@ def cmd_ledger(args) -> int:
     old = recorded(args.docs)
     for name, spec in RUNS_SPEC.items():
         state = read_state(args.runs, name)
-        line = status_line(state)
+        line = status_line(state, (args.runs / name / "trainer_state.safetensors").is_file())
         if state is None and name in old:
             r = old[name]
             line = (f"finished before (epoch {r['epochs']}, {r['train_hours']:.1f} h); its run directory is gone, "
                     f"its record is in docs/results.json")
         data = run_data(name, Path(args.runs.name), Path("../shared/data/ptb"))      # as a reader types it
+        gpu = state is not None and trained_on_gpu(state)
+        flags = shlex.join(spec["train"] + (device_flags(name, "cuda") if gpu else []))
         lines.append(f"| {name} | {line} | `python -m vae_core.train --data "
-                     f"{data} --out {args.runs.name}/{name} {shlex.join(spec['train'])}` |")
+                     f"{data} --out {args.runs.name}/{name} {flags}` |")
     f.write_text(head + "\n".join(lines) + "\n")
     print(f"wrote {f}")
     return 0

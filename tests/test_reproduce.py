@@ -1,5 +1,6 @@
 """bench/reproduce.py keeps what was measured: a run whose directory was lost with its machine stays in the
 report from the committed docs/results.json, and a re-evaluation of its zoo copy replaces only its evals."""
+import argparse
 import importlib.util
 import json
 import math
@@ -106,6 +107,25 @@ def test_a_run_trained_on_a_gpu_stays_float32_unless_its_name_says_bf16(tmp_path
     assert r["device"] == "cuda" and reproduce._gpu_mark(r) == " (GPU)"
     assert r["train_command"].endswith("--latent-dim 512 --device cuda --amp off")
     assert reproduce._gpu_mark(_old_record(101.38)) == ""           # records from before the device was kept
+
+
+def test_the_ledger_says_when_a_run_brought_back_without_its_weights_cannot_resume(tmp_path):
+    """A GPU run comes back as its config.json alone (weights and optimiser state are too big to return):
+    the ledger must not offer `--resume` for it, and its command names the GPU flags it trained with."""
+    runs, docs = tmp_path / "runs", tmp_path / "docs"
+    (runs / "smim512").mkdir(parents=True), docs.mkdir()
+    state = {"progress": {"step": 54963, "epoch": 26, "train_seconds": 600.0}, "model": {"model": "smim"},
+             "history": {"epochs": [{"epoch": 25, "val_nll": 1.0}]},
+             "train": {"device": "cuda", "threads": 2, "epochs": 40, "early_stop": 6}}
+    (runs / "smim512" / "config.json").write_text(json.dumps(state))
+
+    def row():
+        reproduce.cmd_ledger(argparse.Namespace(docs=docs, runs=runs))
+        return next(x for x in (docs / "runs-ledger.md").read_text().splitlines() if x.startswith("| smim512 |"))
+    assert "| partial, not resumable (config.json only): step 54963, epoch 26/40" in row()
+    assert row().endswith("--latent-dim 512 --device cuda --amp off` |") and "on a GPU" in row()
+    (runs / "smim512" / "trainer_state.safetensors").write_bytes(b"")
+    assert "| partial: step 54963" in row()
 
 
 def test_a_run_that_stopped_early_is_finished():
