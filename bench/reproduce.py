@@ -308,8 +308,9 @@ WHY_MISSED: dict[str, str] = {
         "authors' own code, run here at z = 512 with their README's command (docs/runs-ledger.md, 2026-12-04), "
         "is far faster: validation reconstruction 102.99 and 102.85 after one epoch (seeds 1, 2) and 89.09 after "
         "two, where ours gives 106.69-113.08 after one (three runs) and reached 89.09 only at epoch 18. Our code "
-        "scores their epoch-2 checkpoint 89.06, so the measurement agrees, and the initial weights' "
-        "distributions and the batching are the same. So at z = 512 our training of the same model falls far "
+        "scores their epoch-2 checkpoint 89.06, so the measurement agrees; the initial weights' distributions "
+        "are the same, and neither random batches (106.72) nor their tokens (107.05 on their validation set) "
+        "close it. So at z = 512 our training of the same model falls far "
         "behind theirs for a reason not yet found (at z = 128 their lead was 2-5 nats and within chance, see "
         "sMIM (128)); their larger latent helps them (104.2 -> 102.9 after one epoch) and hurts ours "
         "(104.8 -> 106.7 or worse)."),
