@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))      # vae_core for zoo and ledger, imported there (it loads torch)
 DATA = ROOT.parent / "shared" / "data" / "ptb"
 RUNS = ROOT.parent / "runs"
 ZOO = ROOT / "checkpoints"
@@ -307,13 +308,13 @@ WHY_MISSED: dict[str, str] = {
         "epochs are not the gap (validation reconstruction fell 0.2 nats an epoch over epochs 15-25). The "
         "authors' own code, run here at z = 512 with their README's command (docs/runs-ledger.md, 2026-12-04), "
         "is far faster: validation reconstruction 102.99 and 102.85 after one epoch (seeds 1, 2) and 89.09 after "
-        "two, where ours gives 106.69-113.08 after one (three runs) and reached 89.09 only at epoch 18. Our code "
+        "two, where ours gives 105.98-113.08 after one (six runs) and reached 89.09 only at epoch 18. Our code "
         "scores their epoch-2 checkpoint 89.06, so the measurement agrees; the initial weights' distributions "
-        "are the same, and neither random batches (106.72) nor their tokens (107.05 on their validation set) "
-        "close it. So at z = 512 our training of the same model falls far "
-        "behind theirs for a reason not yet found (at z = 128 their lead was 2-5 nats and within chance, see "
-        "sMIM (128)); their larger latent helps them (104.2 -> 102.9 after one epoch) and hurts ours "
-        "(104.8 -> 106.7 or worse)."),
+        "are the same, and neither random batches (106.72), their tokens (107.05 on their validation set) nor "
+        "torch's plain Adam in place of our fused one (105.98) close it. So at z = 512 our training of the same "
+        "model falls far behind theirs for a reason not yet found (at z = 128 their lead was 2-5 nats and within "
+        "chance, see sMIM (128)); their larger latent helps them (104.2 -> 102.9 after one epoch) and hurts ours "
+        "(104.8 -> 106.0 or worse)."),
     "bow-refine": (
         "Trained on one H200 GPU in float32 (10 min; early stop at epoch 31, best 26) after its CPU run was "
         "lost with its machine at epoch 26 (best 22, 4.4 h). The two agree: that run's best scored -ELBO "
@@ -416,17 +417,23 @@ def device_flags(name: str, device: str) -> list[str]:
     return ["--device", device, *amp]
 
 
+def start_args(name: str, data: Path, out: Path, device: str = "auto") -> list[str]:
+    """The `vae_core.train` arguments that start run `name` (its spec's flags, then `device_flags`): what
+    `train` runs, and what the report and the ledger print (with the paths as a reader types them)."""
+    return ["--data", str(data), "--out", str(out), *RUNS_SPEC[name]["train"], *device_flags(name, device)]
+
+
 def train_command(name: str, runs: Path, data: Path, threads: int, minutes: float,
                   device: str = "auto") -> list[str]:
     """The `vae_core.train` command that starts run `name`, or resumes it when it has a checkpoint
     (a resumed run keeps the precision it started with; `--device` may change)."""
-    out, data = runs / name, run_data(name, runs, data)
+    out = runs / name
     budget = ["--max-minutes", f"{minutes:.0f}", "--threads", str(threads)]
     if (out / "config.json").is_file():
         on = [] if device == "auto" else ["--device", device]
         return [sys.executable, "-m", "vae_core.train", "--out", str(out), "--resume", *budget, *on]
-    return [sys.executable, "-m", "vae_core.train", "--data", str(data), "--out", str(out),
-            *RUNS_SPEC[name]["train"], *budget, *device_flags(name, device)]
+    return [sys.executable, "-m", "vae_core.train", *start_args(name, run_data(name, runs, data), out, device),
+            *budget]
 
 
 def paper_command(cmd: list[str]) -> str:
@@ -530,7 +537,6 @@ def cmd_zoo(args) -> int:
     for runs without extra evaluations, unless that file already scores the same checkpoint with as many samples
     or more) and on the first 300 test sentences (the check tests/test_zoo.py recomputes), and write its
     checkpoints/zoo.json entry (what, command, paper, numbers)."""
-    sys.path.insert(0, str(ROOT))
     import torch
     from vae_core.checkpoint import export_checkpoint, load_checkpoint
     from vae_core.data import Corpus, split_path
@@ -592,16 +598,15 @@ def run_record(name: str, runs: Path, data: Path) -> dict | None:
     ev = json.loads(f.read_text())
     p, epochs = state["progress"], state["history"]["epochs"]
     best = best_epoch(state["history"])
-    device = "cuda" if trained_on_gpu(state) else "cpu"
+    gpu = trained_on_gpu(state)
+    start = start_args(name, run_data(name, runs, data), runs / name, "cuda" if gpu else "auto")
     return {"name": name, "model": state["model"], "progress": p, "evals": ev["evals"], "paper": RUNS_SPEC[name]["paper"],
             "finished": ev["finished"], "epochs": p["epoch"], "epochs_planned": state["train"]["epochs"],
             "best_epoch": best["epoch"] if best else None, "val_last_drop": _last_drop(epochs),
             "scored_epoch": ev.get("scored", {}).get("epoch"),
             "train_hours": round(p["train_seconds"] / 3600, 2), "tokens_per_s": p.get("tokens_per_s"),
-            "threads": state["train"]["threads"], "device": device,
-            "train_command": shlex.join(["python", "-m", "vae_core.train", "--data", str(run_data(name, runs, data)),
-                                         "--out", str(runs / name), *RUNS_SPEC[name]["train"],
-                                         *(device_flags(name, "cuda") if device == "cuda" else [])])}
+            "threads": state["train"]["threads"], "device": "cuda" if gpu else "cpu",
+            "train_command": shlex.join(["python", "-m", "vae_core.train", *start])}
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -1043,19 +1048,19 @@ def cmd_ledger(args) -> int:
     head = f.read_text().split(marker)[0] if f.is_file() else "# Run ledger\n\n"
     lines = [marker, "", f"State at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, run directories in "
              f"`{args.runs}`:", "", "| run | state | command (start; resume with `--out DIR --resume`) |", "|---|---|---|"]
+    from vae_core.checkpoint import TRAINER          # the file `--resume` needs (imports torch: not at start-up)
     old = recorded(args.docs)
-    for name, spec in RUNS_SPEC.items():
+    for name in RUNS_SPEC:
         state = read_state(args.runs, name)
-        line = status_line(state, (args.runs / name / "trainer_state.safetensors").is_file())
+        line = status_line(state, (args.runs / name / TRAINER).is_file())
         if state is None and name in old:
             r = old[name]
             line = (f"finished before (epoch {r['epochs']}, {r['train_hours']:.1f} h); its run directory is gone, "
                     f"its record is in docs/results.json")
         data = run_data(name, Path(args.runs.name), Path("../shared/data/ptb"))      # as a reader types it
-        gpu = state is not None and trained_on_gpu(state)
-        flags = shlex.join(spec["train"] + (device_flags(name, "cuda") if gpu else []))
-        lines.append(f"| {name} | {line} | `python -m vae_core.train --data "
-                     f"{data} --out {args.runs.name}/{name} {flags}` |")
+        device = "cuda" if state is not None and trained_on_gpu(state) else "auto"
+        start = start_args(name, data, Path(args.runs.name) / name, device)
+        lines.append(f"| {name} | {line} | `{shlex.join(['python', '-m', 'vae_core.train', *start])}` |")
     f.write_text(head + "\n".join(lines) + "\n")
     print(f"wrote {f}")
     return 0

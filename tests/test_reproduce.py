@@ -88,12 +88,16 @@ def test_a_run_trained_on_a_gpu_stays_float32_unless_its_name_says_bf16(tmp_path
     """On CUDA the trainer's own default is bf16 autocast; a run named for float32 must not get it silently.
     A resumed run keeps its checkpoint's precision and only moves device; the report marks GPU hours."""
     runs, ptb = tmp_path / "runs", tmp_path / "ptb"
-    start = reproduce.train_command("smim512", runs, ptb, 2, 6, "cuda")
-    assert start[-4:] == ["--device", "cuda", "--amp", "off"]
+    def flags_after_spec(name, device):           # what train_command adds after the spec's own flags
+        cmd, spec = reproduce.train_command(name, runs, ptb, 2, 6, device), reproduce.RUNS_SPEC[name]["train"]
+        assert cmd[cmd.index("--out") + 2:][:len(spec)] == spec
+        return cmd[cmd.index("--out") + 2 + len(spec):cmd.index("--max-minutes")]
+    assert flags_after_spec("smim512", "cuda") == ["--device", "cuda", "--amp", "off"]
     bf16 = reproduce.train_command("k19-vae-bf16", runs, ptb, 2, 6, "cuda")
-    assert bf16[-2:] == ["--device", "cuda"] and bf16[bf16.index("--amp") + 1] == "bf16"
-    assert "--device" not in reproduce.train_command("smim512", runs, ptb, 1, 6)              # "auto" adds nothing
-    assert reproduce.train_command("smim512", runs, ptb, 1, 6, "cpu")[-2:] == ["--device", "cpu"]
+    assert flags_after_spec("k19-vae-bf16", "cuda") == ["--device", "cuda"] and bf16.count("--amp") == 1
+    assert bf16[bf16.index("--amp") + 1] == "bf16"
+    assert flags_after_spec("smim512", "auto") == []                                        # "auto" adds nothing
+    assert flags_after_spec("smim512", "cpu") == ["--device", "cpu"]
     (runs / "smim512").mkdir(parents=True)
     (runs / "smim512" / "config.json").write_text("{}")
     resume = reproduce.train_command("smim512", runs, ptb, 2, 6, "cuda")
