@@ -13,6 +13,7 @@ from vae_core.bow import BowVAE, bag_of_words
 from vae_core.config import ModelConfig, TrainConfig
 from vae_core.data import Vocab
 from vae_core.model import build_model, reverse_padded
+from vae_core.presets import apply_preset
 from vae_core.objectives import (amim, elbo, elbo_at, elbo_avg, free_bits_kl, gaussian_kl, log_normal,
                                  log_standard_normal, mi_loss, training_terms)
 from vae_core.refine import refine_posterior
@@ -94,6 +95,22 @@ def test_reversed_encoder_reads_the_sentence_backwards():
     fwd, rev = tiny(model="smim", rnn="gru"), tiny(model="smim", rnn="gru", encoder_reverse=True)
     x, lengths = batch()
     torch.testing.assert_close(rev.encoder(x, lengths), fwd.encoder(reverse_padded(x, lengths), lengths))
+
+
+def test_encoder_bos_reads_the_decoder_inputs_reversed_ending_on_bos():
+    """Livne et al.'s code: the encoder reads <sos> w_1 .. w_n reversed, i.e. w_n .. w_1 <sos>, never <eos>."""
+    m = tiny(model="smim", rnn="gru", encoder_reverse=True, encoder_bos=True)
+    x, lengths = batch()                         # rows [4 5 6 7 eos], [8 9 eos], [10 eos]
+    mu, _ = m.encode(x, lengths)
+    for b, words in enumerate([[7, 6, 5, 4], [9, 8], [10]]):
+        emb = m.encoder.embedding(torch.tensor([words + [Vocab.bos_id]]))
+        out, _ = m.encoder.rnn(emb)
+        torch.testing.assert_close(mu[b], m.to_mu(out[0, -1]))
+    plain = tiny(model="smim", rnn="gru", encoder_reverse=True)
+    plain.load_state_dict(m.state_dict())
+    assert not torch.allclose(plain.encode(x, lengths)[0], mu)     # without the option it reads the <eos>
+    for name in ("livne2020-smim", "livne2020-svae"):          # with random batches, as their DataLoader
+        assert apply_preset(name)["encoder_bos"] and apply_preset(name)["bucket"] is False
 
 
 def test_avg_with_one_sample_equals_the_plain_vae():

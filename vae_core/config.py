@@ -39,6 +39,12 @@ class ModelConfig:
     encoder_bidirectional, encoder_summary: a bidirectional encoder and how its states become one vector,
                     "last" | "mean" | "attention" (Vani & Birodkar, Sec. 4, the summarisation F).
     encoder_reverse: the encoder reads the sentence backwards (Livne et al. 2020, Sec. 4).
+    encoder_bos:    the encoder reads `<bos> w_1 .. w_n` (the decoder's input sequence) instead of
+                    `w_1 .. w_n <eos>`; with encoder_reverse its last input is then the constant `<bos>`. Livne
+                    et al.'s released code does this (SentenceMIM-demo, model.py: the encoder reads
+                    `input_sequence`, reversed). With random batches it matters at z = 512 (presets.py,
+                    `_LIVNE`). Checkpoints written before the option existed load with False, as they were
+                    trained.
     z_highway:      pass z through a highway layer before the decoder (Vani & Birodkar, Sec. 4).
     z_to_init:      map z to the decoder's initial state (Bowman et al. 2016, Fig. 1).
     init_state:     how z sets that state. "tanh": c_0 = W z + b, h_0 = tanh(c_0) for an LSTM, h_0 = tanh(W z + b)
@@ -77,6 +83,7 @@ class ModelConfig:
     encoder_bidirectional: bool = False
     encoder_summary: str = "last"
     encoder_reverse: bool = False
+    encoder_bos: bool = False
     z_highway: bool = False
     z_to_init: bool = True
     init_state: str = "tanh"

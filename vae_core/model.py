@@ -302,8 +302,14 @@ class SentenceVAE(nn.Module):
         """
         if not self.has_latent:
             raise RuntimeError("the language-model baseline has no encoder / posterior")
-        h = self.encoder(x, lengths)
+        h = self.encoder(self.encoder_tokens(x), lengths)
         return self.to_mu(h), self.to_logvar(h).clamp(min=self.cfg.logvar_min)
+
+    def encoder_tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """The ids the encoder reads for x (B, T): x itself (`w_1 .. w_n <eos>`), or with `cfg.encoder_bos`
+        `<bos> w_1 .. w_n`, the decoder's teacher-forcing inputs without word dropout (Livne et al.'s code).
+        Same shape and lengths as x."""
+        return decoder_inputs(x, Vocab.bos_id, Vocab.unk_id) if self.cfg.encoder_bos else x
 
     @staticmethod
     def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1) -> torch.Tensor:

@@ -147,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "epoch from the first miss after --lr-decay-start, stop below --min-lr)",
         "lr_decay_start": "sa-vae: epochs before a validation miss starts the decay (their 15)",
         "kl_start": "KL weight at step 0 of the linear schedule (Kim et al. 2018's code: 0.1)",
+        "encoder_bos": "the encoder reads <bos> w1..wn instead of w1..wn <eos> (sMIM's code)",
         "encoder_emb_dropout": "apply --emb-dropout in the encoder too (false: decoder only, as in sMIM's and sa-vae's code)",
         "avg_shared_dropout": "vae-avg: the L decoder runs share one dropout mask on their inputs (false: one each)",
         "bucket": "length-bucketed training batches (false: random batches, as sMIM's code)",
