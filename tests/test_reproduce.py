@@ -109,7 +109,7 @@ def test_a_run_trained_on_a_gpu_stays_float32_unless_its_name_says_bf16(tmp_path
     (runs / "smim512.eval.json").write_text(json.dumps({"evals": [{"nll": 1.0}], "finished": False}))
     r = reproduce.run_record("smim512", runs, ptb)
     assert r["device"] == "cuda" and reproduce._gpu_mark(r) == " (GPU)"
-    assert r["train_command"].endswith("--latent-dim 512 --device cuda --amp off")
+    assert r["train_command"].endswith("--latent-dim 512 --encoder-bos false --bucket true --device cuda --amp off")
     assert reproduce._gpu_mark(_old_record(101.38)) == ""           # records from before the device was kept
 
 
@@ -127,7 +127,7 @@ def test_the_ledger_says_when_a_run_brought_back_without_its_weights_cannot_resu
         reproduce.cmd_ledger(argparse.Namespace(docs=docs, runs=runs))
         return next(x for x in (docs / "runs-ledger.md").read_text().splitlines() if x.startswith("| smim512 |"))
     assert "| partial, not resumable (config.json only): step 54963, epoch 26/40" in row()
-    assert row().endswith("--latent-dim 512 --device cuda --amp off` |") and "on a GPU" in row()
+    assert row().endswith("--bucket true --device cuda --amp off` |") and "on a GPU" in row()
     (runs / "smim512" / "trainer_state.safetensors").write_bytes(b"")
     assert "| partial: step 54963" in row()
 
