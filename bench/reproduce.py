@@ -48,6 +48,10 @@ K19_AVG10 = {"nll": 94.3, "kl": 8.1, "ppl": 73.8, "iw_nll_avg": 91.7}    # Table
 # Table 3's K = 500 for AVG costs K x L decoder passes a sentence: 1.9 h for all of PTB test at L = 10 on 1
 # thread of an AMX CPU beside another job, from the float16 zoo copy (measured 2026-12-04).
 
+# The sMIM and sVAE runs trained before the Livne preset set encoder_bos and random batches (2026-12-04): these
+# flags give their setting back, so each record's command still trains what was scored.
+OLD_SMIM = ["--encoder-bos", "false", "--bucket", "true"]
+
 # name -> training flags, the paper's numbers under our evaluation keys, extra evaluations, IW samples.
 RUNS_SPEC: dict[str, dict] = {
     "k19-lm": {"train": ["--preset", "kruengkrai2019-lm"],
@@ -129,27 +133,26 @@ RUNS_SPEC: dict[str, dict] = {
     "bowman-vae-bf16": {"train": ["--preset", "bowman2016", "--amp", "bf16"],
                         "paper": {"source": BOWMAN + ", VAE; trained with bf16 autocast (the throughput issue's gate "
                                                      "against bowman-vae)", "nll": 101, "kl": 2, "ppl": 119}},
-    "smim16": {"train": ["--preset", "livne2020-smim", "--latent-dim", "16", "--encoder-bos", "false", "--bucket", "true"],
+    "smim16": {"train": ["--preset", "livne2020-smim", "--latent-dim", "16", *OLD_SMIM],
                "paper": {"source": LIVNE + ", sMIM (16)", "melbo": 98.35, "melbo_ppl": 76.3, "bleu1": 0.35}},
-    "smim128": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128", "--encoder-bos", "false", "--bucket", "true"],
+    "smim128": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128", *OLD_SMIM],
                 "paper": {"source": LIVNE + ", sMIM (128)", "melbo": 75.58, "melbo_ppl": 27.93, "bleu1": 0.61}},
     # sMIM (128) on PTB as the authors' code tokenises it (bench/livne_tokenise.py writes RUNS/data/ptb-livne):
     # trained and scored on their tokens, so its MELBO and MELBO PPL compare with Table 2 like for like.
-    "smim128-livnetok": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128", "--encoder-bos", "false", "--bucket", "true"], "data": "data/ptb-livne",
+    "smim128-livnetok": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128", *OLD_SMIM],
+                         "data": "data/ptb-livne",
                          "paper": {"source": LIVNE + ", sMIM (128); ours on their TweetTokenizer PTB "
                                                      "(bench/livne_tokenise.py)", "melbo": 75.58, "melbo_ppl": 27.93,
                                    "bleu1": 0.61}},
-    "smim512": {"train": ["--preset", "livne2020-smim", "--latent-dim", "512", "--encoder-bos", "false", "--bucket", "true"],
+    "smim512": {"train": ["--preset", "livne2020-smim", "--latent-dim", "512", *OLD_SMIM],
                 "paper": {"source": LIVNE + ", sMIM (512)", "melbo": 67.46, "melbo_ppl": 19.53, "bleu1": 0.679}},
-    # The sMIM runs above were trained before the preset followed the authors' code in two more points: the
-    # encoder reads <sos> w_1 .. w_n (reversed), and batches are random (--encoder-bos false --bucket true give
-    # the old setting back). Together they made one epoch at z = 512 as good as the authors' code
-    # (docs/runs-ledger.md, 2026-12-04 16:05); the -v2 runs use the preset as it is now.
+    # The preset as it is now (OLD_SMIM above): with the encoder reading <sos> w_1 .. w_n and random batches, one
+    # epoch at z = 512 is as good as the authors' code (docs/runs-ledger.md, 2026-12-04 16:05).
     "smim128-v2": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128"],
                    "paper": {"source": LIVNE + ", sMIM (128)", "melbo": 75.58, "melbo_ppl": 27.93, "bleu1": 0.61}},
     "smim512-v2": {"train": ["--preset", "livne2020-smim", "--latent-dim", "512"],
                    "paper": {"source": LIVNE + ", sMIM (512)", "melbo": 67.46, "melbo_ppl": 19.53, "bleu1": 0.679}},
-    "svae16": {"train": ["--preset", "livne2020-svae", "--latent-dim", "16", "--encoder-bos", "false", "--bucket", "true"],
+    "svae16": {"train": ["--preset", "livne2020-svae", "--latent-dim", "16", *OLD_SMIM],
                "paper": {"source": "Livne et al. 2020, Table 2, sVAE (16): NLL* (ELBO, <eos> removed) and MELBO",
                          "nll_excl_eos": 106.84, "kl": 1.6, "melbo": 113.46, "bleu1": 0.124}},
     "vani-vae": {"train": ["--preset", "vani-mi", "--mi-weight", "0"],
