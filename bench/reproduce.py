@@ -310,8 +310,9 @@ WHY_MISSED: dict[str, str] = {
         "40 epochs at 23 minutes (1 thread), far beyond a session. Their runs go on until "
         "the learning rate is below 1e-8; ours stop after 40 epochs (the preset) or 6 without improvement. "
         "Epochs 38-40 did not beat epoch 37 (83.26-83.40 against 83.22), so more epochs at 1.6e-5 would "
-        "gain little. At z = 512 their code's lead is far beyond chance (see sMIM (512)), so whatever slows our "
-        "training there may be what costs these 13 nats."),
+        "gain little. At z = 512 the cause of their lead was then found (see sMIM (512)): their encoder reads <sos> "
+        "w_1 .. w_n and their batches are random, and only the two together close the gap (each alone was "
+        "tried here at z = 128, above). This run had neither; smim128-v2 retrains with both (the preset now)."),
     "smim512": (
         "MELBO 93.01 against 67.46, MELBO PPL 69.7 against 19.53, BLEU-1 0.415 against 0.679, from the epoch-25 "
         "best of a run that did not finish: trained on one H200 GPU in float32 after its CPU run was lost with "
@@ -322,10 +323,15 @@ WHY_MISSED: dict[str, str] = {
         "two, where ours gives 105.98-113.08 after one (six runs) and reached 89.09 only at epoch 18. Our code "
         "scores their epoch-2 checkpoint 89.06, so the measurement agrees; the initial weights' distributions "
         "are the same, and neither random batches (106.72), their tokens (107.05 on their validation set) nor "
-        "torch's plain Adam in place of our fused one (105.98) close it. So at z = 512 our training of the same "
-        "model falls far behind theirs for a reason not yet found (at z = 128 their lead was 2-5 nats and within "
-        "chance, see sMIM (128)); their larger latent helps them (104.2 -> 102.9 after one epoch) and hurts ours "
-        "(104.8 -> 106.0 or worse)."),
+        "torch's plain Adam in place of our fused one (105.98) close it. The cause was found next (docs/runs-ledger.md, "
+        "2026-12-04 16:05): their encoder reads <sos> w_1 .. w_n reversed (it ends on <sos>; ours read w_1 .. w_n "
+        "<eos> and ended on the first word) and their batches are random sentences (ours were length buckets). "
+        "Each alone changes nothing (106.42 and 110.28 with the encoder's order, seeds 0 and 1; 106.72 and 107.05 "
+        "with random batches); with both, one epoch of our trainer gives 102.80 and 103.27 (theirs 102.99, "
+        "102.85), and our network inside their training loop 102.37 (106.06 with our encoder's order). The "
+        "gradient of one A-MIM step is theirs to 5e-7 relative, and 12 training steps of ours and theirs from the "
+        "same weights agree to 7e-6 in every parameter, so nothing else differs. This run had neither; "
+        "smim512-v2 retrains with both (the preset now)."),
     "bow-refine": (
         "Trained on one H200 GPU in float32 (10 min; early stop at epoch 31, best 26) after its CPU run was "
         "lost with its machine at epoch 26 (best 22, 4.4 h). The two agree: that run's best scored -ELBO "
