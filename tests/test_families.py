@@ -13,9 +13,9 @@ from vae_core.bow import BowVAE, bag_of_words
 from vae_core.config import ModelConfig, TrainConfig
 from vae_core.data import Vocab
 from vae_core.model import build_model, reverse_padded
-from vae_core.presets import apply_preset
 from vae_core.objectives import (amim, elbo, elbo_at, elbo_avg, free_bits_kl, gaussian_kl, log_normal,
                                  log_standard_normal, mi_loss, training_terms)
+from vae_core.presets import apply_preset
 from vae_core.refine import refine_posterior
 from vae_core.schedules import word_keep_rate
 

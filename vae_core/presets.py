@@ -33,14 +33,16 @@ _KRUENGKRAI = {
 # their released code (seraphlabs-ca/SentenceMIM-demo, model.py / train.py) where the paper is silent: z mapped
 # linearly to h_0 (`latent2hidden`) *and* concatenated to every decoder input, one embedding shared by encoder
 # and decoder, embedding dropout in the decoder only, gradient norm clipped at 0.25, min_logv = -10 (the floor
-# on log sigma^2 that keeps the A-MIM loss bounded), and an encoder that reads the decoder's input sequence
+# on log sigma^2 that keeps the A-MIM loss bounded), an encoder that reads the decoder's input sequence
 # `<sos> w_1 .. w_n` (reversed: it ends on `<sos>`), not `w_1 .. w_n <eos>` (encoder_bos), and batches of
 # randomly drawn sentences (their DataLoader shuffles; bucket False). The last two matter together: at z = 512
 # one PTB epoch reached validation reconstruction 102.8 / 103.3 (seeds 0, 1) with both, as the authors' code
-# (102.9 / 103.0), but 106.4-113.1 with either alone or neither (docs/runs-ledger.md, 2026-12-04 16:05). Epoch budget and early stop are ours (their code runs up
-# to 200 epochs and stops when the learning rate falls below 1e-8).
+# (102.9 / 103.0), but 106-113 with either alone or neither (docs/runs-ledger.md, 2026-12-04 16:05). Epoch
+# budget and early stop are ours (their code runs up to 200 epochs and stops when the learning rate falls
+# below 1e-8).
 _LIVNE = {
-    "rnn": "gru", "encoder_reverse": True, "encoder_bos": True, "z_concat": True, "z_to_init": True, "init_state": "linear",
+    "rnn": "gru", "encoder_reverse": True, "encoder_bos": True, "z_concat": True, "z_to_init": True,
+    "init_state": "linear",
     "tie_embeddings": True, "encoder_emb_dropout": False, "emb_dim": 300, "hidden_dim": 512, "latent_dim": 512,
     "emb_dropout": 0.5, "optimizer": "adam", "lr": 1e-3, "batch_size": 20, "clip": 0.25,
     "lr_decay": 0.25, "lr_patience": 2, "epochs": 40, "early_stop": 6, "logvar_min": -10.0, "bucket": False,
