@@ -616,14 +616,20 @@ def run_record(name: str, runs: Path, data: Path) -> dict | None:
     p, epochs = state["progress"], state["history"]["epochs"]
     best = best_epoch(state["history"])
     gpu = trained_on_gpu(state)
-    start = start_args(name, run_data(name, runs, data), runs / name, "cuda" if gpu else "auto")
     return {"name": name, "model": state["model"], "progress": p, "evals": ev["evals"], "paper": RUNS_SPEC[name]["paper"],
             "finished": ev["finished"], "epochs": p["epoch"], "epochs_planned": state["train"]["epochs"],
             "best_epoch": best["epoch"] if best else None, "val_last_drop": _last_drop(epochs),
             "scored_epoch": ev.get("scored", {}).get("epoch"),
             "train_hours": round(p["train_seconds"] / 3600, 2), "tokens_per_s": p.get("tokens_per_s"),
             "threads": state["train"]["threads"], "device": "cuda" if gpu else "cpu",
-            "train_command": shlex.join(["python", "-m", "vae_core.train", *start])}
+            "train_command": record_command(name, runs, data, gpu)}
+
+
+def record_command(name: str, runs: Path, data: Path, gpu: bool) -> str:
+    """The command that trains run `name` as its spec says now (a kept record's command follows the spec, so
+    a preset that changed after the run is answered by flags in the spec, e.g. OLD_SMIM)."""
+    start = start_args(name, run_data(name, runs, data), runs / name, "cuda" if gpu else "auto")
+    return shlex.join(["python", "-m", "vae_core.train", *start])
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -900,7 +906,8 @@ def report_records(runs: Path, docs: Path, data: Path) -> dict:
     for name in RUNS_SPEC:
         r = run_record(name, runs, data)
         if r is None and name in old:
-            r = {**old[name], "paper": RUNS_SPEC[name]["paper"]}
+            r = {**old[name], "paper": RUNS_SPEC[name]["paper"],
+                 "train_command": record_command(name, runs, data, old[name].get("device") == "cuda")}
             f = runs / f"{name}.eval.json"
             if f.is_file() and read_state(runs, name) is None:     # re-evaluated from its zoo copy (--zoo)
                 r["evals"] = json.loads(f.read_text())["evals"]

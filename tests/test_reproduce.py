@@ -31,6 +31,16 @@ def test_a_lost_run_keeps_its_committed_record(tmp_path):
     assert R["k19-vae"]["paper"] == reproduce.RUNS_SPEC["k19-vae"]["paper"]       # the paper's numbers refreshed
 
 
+def test_a_kept_records_command_follows_its_spec_when_the_preset_changed_after_it(tmp_path):
+    """smim128 was trained before the Livne preset set encoder_bos and random batches; its command must
+    still train what was scored, so it carries the spec's OLD_SMIM flags, not the stale stored command."""
+    runs, docs = tmp_path / "runs", tmp_path / "docs"
+    runs.mkdir(), docs.mkdir()
+    (docs / "results.json").write_text(json.dumps({"smim128": {**_old_record(88.4), "name": "smim128"}}))
+    cmd = reproduce.report_records(runs, docs, tmp_path)["smim128"]["train_command"]
+    assert cmd.endswith("--latent-dim 128 --encoder-bos false --bucket true") and f"--out {runs / 'smim128'}" in cmd
+
+
 def test_a_zoo_reevaluation_replaces_only_the_evals(tmp_path):
     runs, docs = tmp_path / "runs", tmp_path / "docs"
     runs.mkdir(), docs.mkdir()
