@@ -48,6 +48,9 @@ K19_AVG10 = {"nll": 94.3, "kl": 8.1, "ppl": 73.8, "iw_nll_avg": 91.7}    # Table
 # Table 3's K = 500 for AVG costs K x L decoder passes a sentence: 1.9 h for all of PTB test at L = 10 on 1
 # thread of an AMX CPU beside another job, from the float16 zoo copy (measured 2026-12-04).
 
+LIVNE_128 = {"melbo": 75.58, "melbo_ppl": 27.93, "bleu1": 0.61}           # Table 2, sMIM (128)
+LIVNE_512 = {"melbo": 67.46, "melbo_ppl": 19.53, "bleu1": 0.679}          # Table 2, sMIM (512)
+
 # The sMIM and sVAE runs trained before the Livne preset set encoder_bos and random batches (2026-12-04): these
 # flags give their setting back, so each record's command still trains what was scored.
 OLD_SMIM = ["--encoder-bos", "false", "--bucket", "true"]
@@ -136,22 +139,21 @@ RUNS_SPEC: dict[str, dict] = {
     "smim16": {"train": ["--preset", "livne2020-smim", "--latent-dim", "16", *OLD_SMIM],
                "paper": {"source": LIVNE + ", sMIM (16)", "melbo": 98.35, "melbo_ppl": 76.3, "bleu1": 0.35}},
     "smim128": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128", *OLD_SMIM],
-                "paper": {"source": LIVNE + ", sMIM (128)", "melbo": 75.58, "melbo_ppl": 27.93, "bleu1": 0.61}},
+                "paper": {"source": LIVNE + ", sMIM (128)", **LIVNE_128}},
     # sMIM (128) on PTB as the authors' code tokenises it (bench/livne_tokenise.py writes RUNS/data/ptb-livne):
     # trained and scored on their tokens, so its MELBO and MELBO PPL compare with Table 2 like for like.
     "smim128-livnetok": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128", *OLD_SMIM],
                          "data": "data/ptb-livne",
                          "paper": {"source": LIVNE + ", sMIM (128); ours on their TweetTokenizer PTB "
-                                                     "(bench/livne_tokenise.py)", "melbo": 75.58, "melbo_ppl": 27.93,
-                                   "bleu1": 0.61}},
+                                                     "(bench/livne_tokenise.py)", **LIVNE_128}},
     "smim512": {"train": ["--preset", "livne2020-smim", "--latent-dim", "512", *OLD_SMIM],
-                "paper": {"source": LIVNE + ", sMIM (512)", "melbo": 67.46, "melbo_ppl": 19.53, "bleu1": 0.679}},
+                "paper": {"source": LIVNE + ", sMIM (512)", **LIVNE_512}},
     # The preset as it is now (OLD_SMIM above): with the encoder reading <sos> w_1 .. w_n and random batches, one
     # epoch at z = 512 is as good as the authors' code (docs/runs-ledger.md, 2026-12-04 16:05).
     "smim128-v2": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128"],
-                   "paper": {"source": LIVNE + ", sMIM (128)", "melbo": 75.58, "melbo_ppl": 27.93, "bleu1": 0.61}},
+                   "paper": {"source": LIVNE + ", sMIM (128)", **LIVNE_128}},
     "smim512-v2": {"train": ["--preset", "livne2020-smim", "--latent-dim", "512"],
-                   "paper": {"source": LIVNE + ", sMIM (512)", "melbo": 67.46, "melbo_ppl": 19.53, "bleu1": 0.679}},
+                   "paper": {"source": LIVNE + ", sMIM (512)", **LIVNE_512}},
     "svae16": {"train": ["--preset", "livne2020-svae", "--latent-dim", "16", *OLD_SMIM],
                "paper": {"source": "Livne et al. 2020, Table 2, sVAE (16): NLL* (ELBO, <eos> removed) and MELBO",
                          "nll_excl_eos": 106.84, "kl": 1.6, "melbo": 113.46, "bleu1": 0.124}},
@@ -323,8 +325,8 @@ WHY_MISSED: dict[str, str] = {
         "two, where ours gives 105.98-113.08 after one (six runs) and reached 89.09 only at epoch 18. Our code "
         "scores their epoch-2 checkpoint 89.06, so the measurement agrees; the initial weights' distributions "
         "are the same, and neither random batches (106.72), their tokens (107.05 on their validation set) nor "
-        "torch's plain Adam in place of our fused one (105.98) close it. The cause was found next (docs/runs-ledger.md, "
-        "2026-12-04 16:05): their encoder reads <sos> w_1 .. w_n reversed (it ends on <sos>; ours read w_1 .. w_n "
+        "torch's plain Adam in place of our fused one (105.98) close it. The cause was found next "
+        "(docs/runs-ledger.md, 2026-12-04 16:05): their encoder reads <sos> w_1 .. w_n reversed (it ends on <sos>; ours read w_1 .. w_n "
         "<eos> and ended on the first word) and their batches are random sentences (ours were length buckets). "
         "Each alone changes nothing (106.42 and 110.28 with the encoder's order, seeds 0 and 1; 106.72 and 107.05 "
         "with random batches); with both, one epoch of our trainer gives 102.80 and 103.27 (theirs 102.99, "
@@ -633,6 +635,7 @@ def record_command(name: str, runs: Path, data: Path, gpu: bool) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ report
+SMIM_RUNS = tuple(n for n, spec in RUNS_SPEC.items() if "livne2020-smim" in spec["train"])
 def _f(v, nd=2):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
@@ -697,7 +700,7 @@ def claims(R: dict) -> list[tuple[str, str, str]]:
             and (e := ev(n)) and e.get("bleu1") is not None}
     b_name = "svae16" if ev("svae16") else max(vaes, key=lambda n: vaes[n]["bleu1"], default=None)
     against = "the sVAE" if b_name == "svae16" else "every sequence VAE here (the sVAE is still to train)"
-    for s_name in ("smim16", "smim128", "smim512", "smim128-livnetok", "smim128-v2", "smim512-v2"):
+    for s_name in SMIM_RUNS:
         s, b = ev(s_name), ev(b_name) if b_name else None
         if s and b:
             out.append((f"sMIM ({s_name}) reconstructs far better (BLEU-1) than {against} (Livne et al. 2020)",
@@ -841,7 +844,7 @@ _PPL_KEY = dict(_PPL_PAIRS)
 # a sentence, their TweetTokenizer's 21.71 words (bench/livne_tokenise.py) plus one. The sentences being the
 # same, the per-sentence comparison is the like-for-like one there, and no per-token verdict is added.
 # (smim128-livnetok is scored on their tokens: 21.71 + 1 = 22.71, within rounding of the 22.70 their figures give.)
-RETOKENISED = {"smim16", "smim128", "smim512", "smim128-livnetok", "smim128-v2", "smim512-v2"}
+RETOKENISED = set(SMIM_RUNS)
 
 
 def length_checks(record: dict) -> list[dict]:
