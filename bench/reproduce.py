@@ -48,9 +48,10 @@ K19_AVG10 = {"nll": 94.3, "kl": 8.1, "ppl": 73.8, "iw_nll_avg": 91.7}    # Table
 # Table 3's K = 500 for AVG costs K x L decoder passes a sentence: 1.9 h for all of PTB test at L = 10 on 1
 # thread of an AMX CPU beside another job, from the float16 zoo copy (measured 2026-12-04).
 
-LIVNE_16 = {"melbo": 98.35, "melbo_ppl": 76.3, "bleu1": 0.35}              # Table 2, sMIM (16)
-LIVNE_128 = {"melbo": 75.58, "melbo_ppl": 27.93, "bleu1": 0.61}           # Table 2, sMIM (128)
-LIVNE_512 = {"melbo": 67.46, "melbo_ppl": 19.53, "bleu1": 0.679}          # Table 2, sMIM (512)
+# Livne et al. 2020, Table 2 rows, each shared by the run trained before the preset change and its -v2 twin
+LIVNE_16 = {"source": LIVNE + ", sMIM (16)", "melbo": 98.35, "melbo_ppl": 76.3, "bleu1": 0.35}
+LIVNE_128 = {"source": LIVNE + ", sMIM (128)", "melbo": 75.58, "melbo_ppl": 27.93, "bleu1": 0.61}
+LIVNE_512 = {"source": LIVNE + ", sMIM (512)", "melbo": 67.46, "melbo_ppl": 19.53, "bleu1": 0.679}
 
 SVAE16 = {"source": "Livne et al. 2020, Table 2, sVAE (16): NLL* (ELBO, <eos> removed) and MELBO",
           "nll_excl_eos": 106.84, "kl": 1.6, "melbo": 113.46, "bleu1": 0.124}
@@ -141,25 +142,25 @@ RUNS_SPEC: dict[str, dict] = {
                         "paper": {"source": BOWMAN + ", VAE; trained with bf16 autocast (the throughput issue's gate "
                                                      "against bowman-vae)", "nll": 101, "kl": 2, "ppl": 119}},
     "smim16": {"train": ["--preset", "livne2020-smim", "--latent-dim", "16", *OLD_SMIM],
-               "paper": {"source": LIVNE + ", sMIM (16)", **LIVNE_16}},
+               "paper": LIVNE_16},
     "smim128": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128", *OLD_SMIM],
-                "paper": {"source": LIVNE + ", sMIM (128)", **LIVNE_128}},
+                "paper": LIVNE_128},
     # sMIM (128) on PTB as the authors' code tokenises it (bench/livne_tokenise.py writes RUNS/data/ptb-livne):
     # trained and scored on their tokens, so its MELBO and MELBO PPL compare with Table 2 like for like.
     "smim128-livnetok": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128", *OLD_SMIM],
                          "data": "data/ptb-livne",
-                         "paper": {"source": LIVNE + ", sMIM (128); ours on their TweetTokenizer PTB "
-                                                     "(bench/livne_tokenise.py)", **LIVNE_128}},
+                         "paper": {**LIVNE_128, "source": LIVNE + ", sMIM (128); ours on their TweetTokenizer "
+                                                                 "PTB (bench/livne_tokenise.py)"}},
     "smim512": {"train": ["--preset", "livne2020-smim", "--latent-dim", "512", *OLD_SMIM],
-                "paper": {"source": LIVNE + ", sMIM (512)", **LIVNE_512}},
+                "paper": LIVNE_512},
     # The preset as it is now (OLD_SMIM above): with the encoder reading <sos> w_1 .. w_n and random batches, one
     # epoch at z = 512 is as good as the authors' code (docs/runs-ledger.md, 2026-12-04 16:05).
     "smim16-v2": {"train": ["--preset", "livne2020-smim", "--latent-dim", "16"],
-                  "paper": {"source": LIVNE + ", sMIM (16)", **LIVNE_16}},
+                  "paper": LIVNE_16},
     "smim128-v2": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128"],
-                   "paper": {"source": LIVNE + ", sMIM (128)", **LIVNE_128}},
+                   "paper": LIVNE_128},
     "smim512-v2": {"train": ["--preset", "livne2020-smim", "--latent-dim", "512"],
-                   "paper": {"source": LIVNE + ", sMIM (512)", **LIVNE_512}},
+                   "paper": LIVNE_512},
     "svae16": {"train": ["--preset", "livne2020-svae", "--latent-dim", "16", *OLD_SMIM],
                "paper": SVAE16},
     "svae16-v2": {"train": ["--preset", "livne2020-svae", "--latent-dim", "16"],
@@ -181,6 +182,9 @@ RUNS_SPEC: dict[str, dict] = {
                    "paper": {"source": "Krishnan et al. 2018: secondary optimisation in training (no PTB experiments)"},
                    "extra_eval": [["--refine-steps", "100", "--refine-lr", "0.01", "--iw-samples", "0"]]},
 }
+
+# every sMIM run (the BLEU claims, the retokenised rows), old settings and -v2 alike
+SMIM_RUNS = tuple(n for n, spec in RUNS_SPEC.items() if "livne2020-smim" in spec["train"])
 DEFAULT_IW = 100
 
 # Why a row misses its paper's number, as far as measured, or what differs in a row within its target (the report
@@ -295,52 +299,49 @@ WHY_MISSED: dict[str, str] = {
         "(paper 0.35 against 0.124). Validation A-MIM over epochs 15-28 moved between 71.5 and 72.2: the run "
         "had converged."),
     "smim128": (
-        "MELBO 88.43 against 75.58, BLEU-1 0.45 against 0.61, after all 40 epochs. The authors' protocol "
-        "matters: at lr 1e-3 the run over-fitted from epoch 7 (validation reconstruction 90.3, then 91.8 and "
-        "96.8 while the training one fell); each cut of the learning rate after three epochs without "
-        "improvement (x 0.25, as their train.py) lowered it: 2.5e-4 from epoch 11 (85.7), 6.25e-5 from epoch 24 "
-        "(84.4, then 83.6), 1.6e-5 from epoch 34 (83.2 at epoch 37, the best). Test MELBO went 96.44 (epoch "
-        "7), 90.78 (epoch 16), 88.43 (epoch 37). Their released code (seraphlabs-ca/SentenceMIM-demo), run "
-        "on this machine with their README's command, is faster: validation reconstruction 104.0 / 92.0 "
-        "after epochs 1 / 2, where ours has 104.8 / 97.0 (PTB tokens) and 105.1 / 99.3 (their tokens, "
-        "smim128-livnetok), and ours needs 5 epochs to reach 92. Nothing in the implementation explains that "
-        "lead. Fed the same weights, "
-        "batches, dropout masks and posterior noise, ours and theirs give the same loss and gradient norm to 4 "
-        "decimals for 30 steps, both from their initial weights and from our epoch-6 weights (log-variance at "
-        "the -10 floor); our validation scores their epoch-2 model 93.52 where their code says 93.55; the data "
-        "are theirs token for token (bench/livne_tokenise.py; 1 of 42,068 training sentences differs); random "
-        "batches (--bucket false: 96.88 against 97.01) and the encoder's boundary token (their code fed our "
-        "order: 93.6) change nothing; and a bare training loop of ours (no Trainer) from their seed-1 initial "
-        "weights gave 104.7 / 95.8. At epoch 2 their code gave 92.0, 93.6 and 94.2 (seeds 1, 1, 2), ours "
-        "95.8, 96.9, 97.0, 97.4 and 99.3 (seeds 1, 0, 0, 1, 0): a 2-4 nat lead with no mechanism, while two "
-        "runs from the same initial weights differ by 1.5-2.2 nats, so chance is not excluded (a full "
-        "separation of 3 and 5 exchangeable runs has probability 1/56). It is also far smaller than the "
-        "13-nat MELBO gap. Whether their code reaches 75.58 here is unknown: it cannot resume and needs about "
-        "40 epochs at 23 minutes (1 thread), far beyond a session. Their runs go on until "
-        "the learning rate is below 1e-8; ours stop after 40 epochs (the preset) or 6 without improvement. "
-        "Epochs 38-40 did not beat epoch 37 (83.26-83.40 against 83.22), so more epochs at 1.6e-5 would "
-        "gain little. At z = 512 the cause of their lead was then found (see sMIM (512)): their encoder reads <sos> "
-        "w_1 .. w_n and their batches are random, and only the two together close the gap (each alone was "
-        "tried here at z = 128, above). This run had neither; smim128-v2 retrains with both (the preset now)."),
+        "MELBO 88.43 against 75.58, BLEU-1 0.45 against 0.61, after all 40 epochs. The authors' protocol matters: at "
+        "lr 1e-3 the run over-fitted from epoch 7 (validation reconstruction 90.3, then 91.8 and 96.8 while the "
+        "training one fell); each cut of the learning rate after three epochs without improvement (x 0.25, as their "
+        "train.py) lowered it: 2.5e-4 from epoch 11 (85.7), 6.25e-5 from epoch 24 (84.4, then 83.6), 1.6e-5 from "
+        "epoch 34 (83.2 at epoch 37, the best). Test MELBO went 96.44 (epoch 7), 90.78 (epoch 16), 88.43 (epoch 37). "
+        "Their released code (seraphlabs-ca/SentenceMIM-demo), run on this machine with their README's command, is "
+        "faster: validation reconstruction 104.0 / 92.0 after epochs 1 / 2, where ours has 104.8 / 97.0 (PTB tokens) "
+        "and 105.1 / 99.3 (their tokens, smim128-livnetok), and ours needs 5 epochs to reach 92. Nothing in the "
+        "implementation explains that lead. Fed the same weights, batches, dropout masks and posterior noise, ours "
+        "and theirs give the same loss and gradient norm to 4 decimals for 30 steps, both from their initial weights "
+        "and from our epoch-6 weights (log-variance at the -10 floor); our validation scores their epoch-2 model "
+        "93.52 where their code says 93.55; the data are theirs token for token (bench/livne_tokenise.py; 1 of 42,068"
+        " training sentences differs); random batches (--bucket false: 96.88 against 97.01) and the encoder's "
+        "boundary token (their code fed our order: 93.6) change nothing; and a bare training loop of ours (no "
+        "Trainer) from their seed-1 initial weights gave 104.7 / 95.8. At epoch 2 their code gave 92.0, 93.6 and 94.2"
+        " (seeds 1, 1, 2), ours 95.8, 96.9, 97.0, 97.4 and 99.3 (seeds 1, 0, 0, 1, 0): a 2-4 nat lead with no "
+        "mechanism, while two runs from the same initial weights differ by 1.5-2.2 nats, so chance is not excluded (a"
+        " full separation of 3 and 5 exchangeable runs has probability 1/56). It is also far smaller than the 13-nat "
+        "MELBO gap. Whether their code reaches 75.58 here is unknown: it cannot resume and needs about 40 epochs at "
+        "23 minutes (1 thread), far beyond a session. Their runs go on until the learning rate is below 1e-8; ours "
+        "stop after 40 epochs (the preset) or 6 without improvement. Epochs 38-40 did not beat epoch 37 (83.26-83.40 "
+        "against 83.22), so more epochs at 1.6e-5 would gain little. At z = 512 the cause of their lead was then "
+        "found (see sMIM (512)): their encoder reads <sos> w_1 .. w_n and their batches are random, and only the two "
+        "together close the gap (each alone was tried here at z = 128, above). This run had neither; smim128-v2 "
+        "retrains with both (the preset now)."),
     "smim512": (
-        "MELBO 93.01 against 67.46, MELBO PPL 69.7 against 19.53, BLEU-1 0.415 against 0.679, from the epoch-25 "
-        "best of a run that did not finish: trained on one H200 GPU in float32 after its CPU run was lost with "
-        "its machine, it had 26 of 40 epochs when the session's 15 minutes of device time ended. The missing "
-        "epochs are not the gap (validation reconstruction fell 0.2 nats an epoch over epochs 15-25). The "
-        "authors' own code, run here at z = 512 with their README's command (docs/runs-ledger.md, 2026-12-04), "
-        "is far faster: validation reconstruction 102.99 and 102.85 after one epoch (seeds 1, 2) and 89.09 after "
-        "two, where ours gives 105.98-113.08 after one (six runs) and reached 89.09 only at epoch 18. Our code "
-        "scores their epoch-2 checkpoint 89.06, so the measurement agrees; the initial weights' distributions "
-        "are the same, and neither random batches (106.72), their tokens (107.05 on their validation set) nor "
-        "torch's plain Adam in place of our fused one (105.98) close it. The cause was found next "
-        "(docs/runs-ledger.md, 2026-12-04 16:05): their encoder reads <sos> w_1 .. w_n reversed (it ends on <sos>; ours read w_1 .. w_n "
-        "<eos> and ended on the first word) and their batches are random sentences (ours were length buckets). "
-        "Each alone changes nothing (106.42 and 110.28 with the encoder's order, seeds 0 and 1; 106.72 and 107.05 "
-        "with random batches); with both, one epoch of our trainer gives 102.80 and 103.27 (theirs 102.99, "
-        "102.85), and our network inside their training loop 102.37 (106.06 with our encoder's order). The "
-        "gradient of one A-MIM step is theirs to 5e-7 relative, and 12 training steps of ours and theirs from the "
-        "same weights agree to 7e-6 in every parameter, so nothing else differs. This run had neither; "
-        "smim512-v2 retrains with both (the preset now)."),
+        "MELBO 93.01 against 67.46, MELBO PPL 69.7 against 19.53, BLEU-1 0.415 against 0.679, from the epoch-25 best "
+        "of a run that did not finish: trained on one H200 GPU in float32 after its CPU run was lost with its "
+        "machine, it had 26 of 40 epochs when the session's 15 minutes of device time ended. The missing epochs are "
+        "not the gap (validation reconstruction fell 0.2 nats an epoch over epochs 15-25). The authors' own code, run"
+        " here at z = 512 with their README's command (docs/runs-ledger.md, 2026-12-04), is far faster: validation "
+        "reconstruction 102.99 and 102.85 after one epoch (seeds 1, 2) and 89.09 after two, where ours gives "
+        "105.98-113.08 after one (six runs) and reached 89.09 only at epoch 18. Our code scores their epoch-2 "
+        "checkpoint 89.06, so the measurement agrees; the initial weights' distributions are the same, and neither "
+        "random batches (106.72), their tokens (107.05 on their validation set) nor torch's plain Adam in place of "
+        "our fused one (105.98) close it. The cause was found next (docs/runs-ledger.md, 2026-12-04 16:05): their "
+        "encoder reads <sos> w_1 .. w_n reversed (it ends on <sos>; ours read w_1 .. w_n <eos> and ended on the first"
+        " word) and their batches are random sentences (ours were length buckets). Each alone changes nothing (106.42"
+        " and 110.28 with the encoder's order, seeds 0 and 1; 106.72 and 107.05 with random batches); with both, one "
+        "epoch of our trainer gives 102.80 and 103.27 (theirs 102.99, 102.85), and our network inside their training "
+        "loop 102.37 (106.06 with our encoder's order). The gradient of one A-MIM step is theirs to 5e-7 relative, "
+        "and 12 training steps of ours and theirs from the same weights agree to 7e-6 in every parameter, so nothing "
+        "else differs. This run had neither; smim512-v2 retrains with both (the preset now)."),
     "bow-refine": (
         "Trained on one H200 GPU in float32 (10 min; early stop at epoch 31, best 26) after its CPU run was "
         "lost with its machine at epoch 26 (best 22, 4.4 h). The two agree: that run's best scored -ELBO "
@@ -600,7 +601,7 @@ def cmd_zoo(args) -> int:
         numbers = ", ".join(f"{k} {v}" for k, v in p.items() if k != "source")     # none for the unpublished rows
         zoo[name] = {
             "what": f"{m['model']} {m.get('rnn', 'lstm').upper()} {m['emb_dim']}/{m['hidden_dim']}/{m['latent_dim']}, "
-                    f"{epochs} with its paper's preset (run {name}), float16",
+                    f"{epochs}, trained with `{shlex.join(RUNS_SPEC[name]['train'])}` (run {name}), float16",
             "command": (f"python bench/reproduce.py train {name} --max-minutes {minutes} "
                         f"--threads {state['train']['threads']} && "
                         f"python bench/reproduce.py zoo {name} --iw {args.iw}{'' if done else ' --unfinished'}"),
@@ -642,7 +643,6 @@ def record_command(name: str, runs: Path, data: Path, gpu: bool) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ report
-SMIM_RUNS = tuple(n for n, spec in RUNS_SPEC.items() if "livne2020-smim" in spec["train"])
 def _f(v, nd=2):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
@@ -1094,10 +1094,9 @@ def cmd_ledger(args) -> int:
             r = old[name]
             line = (f"finished before (epoch {r['epochs']}, {r['train_hours']:.1f} h); its run directory is gone, "
                     f"its record is in docs/results.json")
-        data = run_data(name, Path(args.runs.name), Path("../shared/data/ptb"))      # as a reader types it
-        device = "cuda" if state is not None and trained_on_gpu(state) else "auto"
-        start = start_args(name, data, Path(args.runs.name) / name, device)
-        lines.append(f"| {name} | {line} | `{shlex.join(['python', '-m', 'vae_core.train', *start])}` |")
+        gpu = state is not None and trained_on_gpu(state)
+        cmd = record_command(name, Path(args.runs.name), Path("../shared/data/ptb"), gpu)    # as a reader types it
+        lines.append(f"| {name} | {line} | `{cmd}` |")
     f.write_text(head + "\n".join(lines) + "\n")
     print(f"wrote {f}")
     return 0
