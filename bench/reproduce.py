@@ -628,6 +628,7 @@ def run_record(name: str, runs: Path, data: Path) -> dict | None:
     gpu = trained_on_gpu(state)
     return {"name": name, "model": state["model"], "progress": p, "evals": ev["evals"], "paper": RUNS_SPEC[name]["paper"],
             "finished": ev["finished"], "epochs": p["epoch"], "epochs_planned": state["train"]["epochs"],
+            "early_stop": state["train"].get("early_stop"),
             "best_epoch": best["epoch"] if best else None, "val_last_drop": _last_drop(epochs),
             "scored_epoch": ev.get("scored", {}).get("epoch"),
             "train_hours": round(p["train_seconds"] / 3600, 2), "tokens_per_s": p.get("tokens_per_s"),
@@ -809,11 +810,15 @@ def why_missed(name: str, r: dict) -> str | None:
     still improving. Every row with a note is listed under "Why the misses"."""
     parts = [WHY_MISSED[name]] if name in WHY_MISSED else []
     if not r["finished"]:
-        drop = r.get("val_last_drop")
-        trend = ("." if drop is None else f"; the validation loss still fell {drop:.2f} nats in the last epoch."
+        drop, b = r.get("val_last_drop"), r.get("best_epoch")
+        behind = bool(b and b < r["epochs"])              # the last epoch is not the best one
+        trend = ("." if drop is None else
+                 f"; the validation loss {'fell' if behind else 'still fell'} {drop:.2f} nats in the last epoch."
                  if drop >= 0 else f"; the validation loss rose {-drop:.2f} nats in the last epoch.")
+        since = (f" Its best on validation is epoch {b}, {r['epochs'] - b} epoch{'s' * (r['epochs'] - b > 1)} before the last (early stopping "
+                 f"waits {r['early_stop']})." if behind and r.get("early_stop") else "")
         parts.append(f"Unfinished: {r['epochs']} of {r.get('epochs_planned', '?')} epochs in {r['train_hours']:.1f} h, "
-                     f"stopped by the session's time budget{trend}")
+                     f"stopped by the session's time budget{trend}{since}")
     return " ".join(parts) or None
 
 

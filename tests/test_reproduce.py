@@ -185,6 +185,10 @@ def test_an_unfinished_run_says_so_and_how_far_it_got():
     assert reproduce.target(r) == "missed (unfinished)"
     assert reproduce.why_missed("smim512", r | {"val_last_drop": -5.2}).endswith("the validation loss rose 5.20 nats "
                                                                                "in the last epoch.")
+    behind = r | {"epochs": 12, "best_epoch": 9, "early_stop": 6, "val_last_drop": 0.93}
+    assert reproduce.why_missed("smim512", behind).endswith(
+        "; the validation loss fell 0.93 nats in the last epoch. Its best on validation is epoch 9, 3 epochs "
+        "before the last (early stopping waits 6).")
     done = _old_record(101.38)
     bare = next(n for n in reproduce.RUNS_SPEC if n not in reproduce.WHY_MISSED)   # a run with no note of its own
     assert reproduce._epochs_cell(done) == "30 (best 30)" and reproduce.why_missed(bare, done) is None
