@@ -806,8 +806,9 @@ def _last_drop(epochs: list[dict]) -> float | None:
 
 def why_missed(name: str, r: dict) -> str | None:
     """The report's note on a row, or None: `WHY_MISSED[name]` (why it misses its paper's number, or what
-    differs in a row within its target) and, for an unfinished run, how far it got and whether validation was
-    still improving. Every row with a note is listed under "Why the misses"."""
+    differs in a row within its target) and, for an unfinished run, how far it got, whether validation was
+    still improving and how many epochs its best lies behind the last. Every row with a note is listed under
+    "Why the misses"."""
     parts = [WHY_MISSED[name]] if name in WHY_MISSED else []
     if not r["finished"]:
         drop, b = r.get("val_last_drop"), r.get("best_epoch")
@@ -815,8 +816,9 @@ def why_missed(name: str, r: dict) -> str | None:
         trend = ("." if drop is None else
                  f"; the validation loss {'fell' if behind else 'still fell'} {drop:.2f} nats in the last epoch."
                  if drop >= 0 else f"; the validation loss rose {-drop:.2f} nats in the last epoch.")
-        since = (f" Its best on validation is epoch {b}, {r['epochs'] - b} epoch{'s' * (r['epochs'] - b > 1)} before the last (early stopping "
-                 f"waits {r['early_stop']})." if behind and r.get("early_stop") else "")
+        gap = r["epochs"] - b if behind else 0
+        since = (f" Its best on validation is epoch {b}, {gap} epoch{'s' * (gap > 1)} before the last (early "
+                 f"stopping waits {r['early_stop']})." if behind and r.get("early_stop") else "")
         parts.append(f"Unfinished: {r['epochs']} of {r.get('epochs_planned', '?')} epochs in {r['train_hours']:.1f} h, "
                      f"stopped by the session's time budget{trend}{since}")
     return " ".join(parts) or None
