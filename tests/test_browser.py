@@ -196,7 +196,8 @@ def test_new_views_tokeniser_and_a_bad_path_in_a_real_browser(server):
         side.get_by_role("link", name="Latent traversal").click()
         pg.get_by_role("heading", name="Latent traversal").wait_for(timeout=90_000)
         pg.get_by_text("Sweep of z").wait_for(timeout=120_000)
-        assert pg.locator("table").count() >= 1
+        # the sweep's table follows its heading once the decodes are done: wait for it (counting at once raced)
+        pg.locator("table").first.wait_for(timeout=120_000)
         pg.goto(url + "/evaluate", wait_until="domcontentloaded", timeout=90_000)
         limit = pg.get_by_role("spinbutton", name="At most this many sentences")
         limit.wait_for(timeout=90_000)
