@@ -31,6 +31,17 @@ def test_a_lost_run_keeps_its_committed_record(tmp_path):
     assert R["k19-vae"]["paper"] == reproduce.RUNS_SPEC["k19-vae"]["paper"]       # the paper's numbers refreshed
 
 
+def test_the_ledger_row_of_a_lost_run_says_whether_it_had_finished(tmp_path):
+    runs, docs = tmp_path / "runs", tmp_path / "docs"
+    runs.mkdir(), docs.mkdir()
+    lost = _old_record(72.4) | {"name": "smim512-v2", "finished": False, "epochs": 11, "epochs_planned": 40}
+    (docs / "results.json").write_text(json.dumps({"k19-vae": _old_record(101.38), "smim512-v2": lost}))
+    reproduce.cmd_ledger(argparse.Namespace(docs=docs, runs=runs))
+    rows = {x.split(" | ")[0]: x for x in (docs / "runs-ledger.md").read_text().splitlines() if x.startswith("| ")}
+    assert "| finished before (epoch 30, 3.4 h); its run directory is gone" in rows["| k19-vae"]
+    assert "| stopped unfinished before (epoch 11 of 40, 3.4 h); its run directory is gone" in rows["| smim512-v2"]
+
+
 def test_a_kept_records_command_follows_its_spec_when_the_preset_changed_after_it(tmp_path):
     """smim128 was trained before the Livne preset set encoder_bos and random batches; its command must
     still train what was scored, so it carries the spec's OLD_SMIM flags, not the stale stored command."""
