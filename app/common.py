@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # codes carry the sentence, so the views' default examples show their phenomena on it (latent arithmetic turns
 # "fell" into "rose"; the ranking puts the unrelated candidate last; tests/test_app.py checks both).
 # VAE_APP_CHECKPOINT overrides it (the test suite uses checkpoints/bowman-vae, the smallest VAE of the zoo).
-SHIPPED_DEFAULT = ROOT / "checkpoints" / "smim128"
+SHIPPED_DEFAULT = ROOT / "checkpoints" / "smim128-v2"
 DEFAULT_CHECKPOINT = ROOT / Path(os.environ.get("VAE_APP_CHECKPOINT") or SHIPPED_DEFAULT)   # relative: to ROOT
 DEFAULT_SENTENCE = "the company said it expects to report a loss for the third quarter"   # shared by the views of one sentence
 SEARCH_DIRS = (ROOT / "checkpoints", ROOT / "runs")
@@ -138,7 +138,7 @@ def model_name(ck: Checkpoint) -> str:
 
 def compare_checkpoint(ck: Checkpoint) -> Checkpoint | None:
     """Sidebar "Compare with": a second checkpoint, or None. Views show its results beside the first
-    checkpoint's, for the same inputs and settings (e.g. bowman-vae and smim128, a VAE and sentenceMIM as in Livne et al. 2020
+    checkpoint's, for the same inputs and settings (e.g. bowman-vae and smim128-v2, a VAE and sentenceMIM as in Livne et al. 2020
     Fig. 3). Defaults to none; a checkpoint that cannot be loaded gives a message and no comparison."""
     own = str(ck.path.resolve())
     options = ["(none)"] + [p for p in find_checkpoints() if str((ROOT / p).resolve()) != own]

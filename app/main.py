@@ -1,4 +1,4 @@
-"""Sentence-VAE explorer: `streamlit run app/main.py` (opens on the committed default checkpoint, checkpoints/smim128)."""
+"""Sentence-VAE explorer: `streamlit run app/main.py` (opens on the committed default checkpoint, checkpoints/smim128-v2)."""
 import sys
 from pathlib import Path
 

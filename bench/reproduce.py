@@ -342,6 +342,15 @@ WHY_MISSED: dict[str, str] = {
         "loop 102.37 (106.06 with our encoder's order). The gradient of one A-MIM step is theirs to 5e-7 relative, "
         "and 12 training steps of ours and theirs from the same weights agree to 7e-6 in every parameter, so nothing "
         "else differs. This run had neither; smim512-v2 retrains with both (the preset now)."),
+    "smim128-v2": (
+        "Within 2 nats, not 1 (MELBO +1.01), from 17 of 40 epochs: the first -v2 run (12 epochs, 3.5 h) was lost "
+        "with its machine on 2026-12-04, and this one was retrained in one session, alone at 2 threads. It is still "
+        "improving: after three epochs without a better A-MIM loss (epoch 11 the best at lr 1e-3, validation "
+        "reconstruction 75.23) the rate fell x 0.25 and epochs 15-17 gave 71.58, 71.42, 71.31; smim128's later cuts "
+        "gained it 2.5 nats more (85.7 to 83.2). BLEU-1 0.570 against 0.61, and 0.477 at epoch 9 of the lost run."),
+    "smim512-v2": (
+        "Its run directory was lost with its machine on 2026-12-04 after 11 epochs (the numbers are that run's "
+        "epoch-10 best, evaluated before the loss); it restarts from scratch with the ledger's command."),
     "bow-refine": (
         "Trained on one H200 GPU in float32 (10 min; early stop at epoch 31, best 26) after its CPU run was "
         "lost with its machine at epoch 26 (best 22, 4.4 h). The two agree: that run's best scored -ELBO "

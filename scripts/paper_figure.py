@@ -29,7 +29,7 @@ def main() -> None:
     args = p.parse_args()
     sents = [" ".join(s) for s in read_corpus(split_path(args.data, "test"))[0][: args.n]]
     panels = []
-    for name, d in (("VAE (bowman-vae)", "bowman-vae"), ("sentenceMIM (smim128)", "smim128")):
+    for name, d in (("VAE (bowman-vae)", "bowman-vae"), ("sentenceMIM (smim128-v2)", "smim128-v2")):
         ck = load_checkpoint(ROOT / "checkpoints" / d)
         res = overlap(ck.model, ck.vocab, sents, seed=0)
         panels.append({"name": name, "matrix": res["loglik"].numpy(), "auroc": res["auroc_loglik"]})

@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     ap.add_argument("--checkpoint", help="typed into the sidebar on every page (default: the app's default)")
     ap.add_argument("--prefix", default="", help="file-name prefix of the screenshots")
-    ap.add_argument("--compare", help="the sidebar's 'Compare with' choice, as listed (e.g. checkpoints/smim128)")
+    ap.add_argument("--compare", help="the sidebar's 'Compare with' choice, as listed (e.g. checkpoints/smim128-v2)")
     ap.add_argument("--pages", nargs="*", default=list(PAGES), choices=list(PAGES))
     args = ap.parse_args()
     out = Path(args.out)

@@ -7,6 +7,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from app import examples
 from vae_core.checkpoint import load_checkpoint
 from vae_core.data import TextError, pad_batch
 from vae_core.decoding import constrained_beam_search
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def smim():
-    return load_checkpoint(ROOT / "checkpoints" / "smim128")
+    return load_checkpoint(ROOT / "checkpoints" / "smim128-v2")
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +41,10 @@ def test_constrained_beam_with_every_word_known_scores_log_p_of_the_sentence(vae
 
 @pytest.mark.parametrize("text,answer", [("terms were n't ___", ["disclosed"]),
                                          ("source telerate ___ inc", ["systems"]),
-                                         ("paintings are just ___ of the picture", ["part"])])
+                                         ("security ___ corp", ["pacific"])])
 def test_impute_recovers_words_of_sentences_the_smim_model_reconstructs(smim, text, answer):
-    # (a sentence's first word is the hard case for smim128: 0 of 60 short validation sentences get it back, 4 of
-    # 60 their middle word; its near-deterministic code of "<unk> w_2 .. w_n" reconstructs the <unk>)
+    # (few blanks come back on smim128-v2: the middle word of 3 of 60 short validation sentences, against 9 on the
+    # earlier smim128, `python bench/latent_probes.py`; the first case fails on smim128-v2 at epoch 8)
     res = impute(smim.model, smim.vocab, text)
     assert res["steps"][-1]["filled"] == answer
     assert "<unk>" not in res["final"].split()
@@ -66,12 +67,13 @@ def test_impute_rejects_sentences_without_blanks(vae):
 
 
 def test_rank_puts_the_true_continuation_first_for_the_smim_model(smim):
-    r = rank_candidates(smim.model, smim.vocab, "source telerate systems", ["said", "shares", "inc"])
-    assert [x["candidate"] for x in r][0] == "inc" and [x["rank"] for x in r] == [1, 2, 3]
-    assert r[0]["score"] < r[1]["score"] < r[2]["score"]
+    # (a weak ranker of single words: the true last word of 200 validation sentences comes first of 3 for 70 on
+    # smim128-v2, 80 on the earlier smim128, about 67 by chance, `python bench/latent_probes.py`; a phrase that
+    # echoes the prompt is easy)
     r = rank_candidates(smim.model, smim.vocab, "sales rose to $ N million from",
                         ["the company said", "$ N million", "new york stock exchange"])
-    assert r[0]["candidate"] == "$ N million"
+    assert [x["candidate"] for x in r][0] == "$ N million" and [x["rank"] for x in r] == [1, 2, 3]
+    assert r[0]["score"] < r[1]["score"] < r[2]["score"]
 
 
 def test_rank_flags_out_of_vocabulary_candidates(vae):
@@ -104,7 +106,7 @@ def test_latent_direction_is_the_difference_of_group_means(vae):
 
 
 def test_applying_a_to_b_at_strength_one_lands_on_b_for_the_smim_model(smim):
-    """z(1) = mu(a) + (mu(b) - mu(a)) = mu(b): decodes b, which smim128 reconstructs exactly."""
+    """z(1) = mu(a) + (mu(b) - mu(a)) = mu(b): decodes b, which smim128-v2 reconstructs exactly."""
     a, b = "terms were n't disclosed", "source telerate systems inc"
     d = latent_direction(smim.model, smim.vocab, [a], [b])["direction"]
     res = apply_direction(smim.model, smim.vocab, a, d, [0.0, 0.5, 1.0])
@@ -122,4 +124,4 @@ def test_arithmetic_page_decodes_the_path_and_draws_it_on_a_projection():
     at.toggle(key="arith_map").set_value(True).run()
     assert not at.exception
     spec = at.get("plotly_chart")[0].proto.spec
-    assert "z(s)" in spec and "s=2.00" in spec
+    assert "z(s)" in spec and f"s={examples.ARITHMETIC_STRENGTH:.2f}" in spec     # the path ends at the default s
