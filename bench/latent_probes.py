@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     import torch
     from vae_core.checkpoint import load_checkpoint
-    from vae_core.data import split_path
+    from vae_core.data import read_corpus, split_path
     from vae_core.downstream import impute, rank_candidates
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("checkpoint")
@@ -36,7 +36,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     ck = load_checkpoint(args.checkpoint)
-    valid = [line.split() for line in split_path(Path(args.data), "valid").read_text().splitlines()]
+    valid = read_corpus(split_path(Path(args.data), "valid"))[0]          # token lists, no <eos>
 
     short = [s for s in valid if 3 <= len(s) <= 6 and "<unk>" not in s][:60]
     hits = []

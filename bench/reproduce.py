@@ -1108,8 +1108,8 @@ def cmd_ledger(args) -> int:
         line = status_line(state, (args.runs / name / TRAINER).is_file())
         if state is None and name in old:
             r = old[name]
-            done = (f"finished before (epoch {r['epochs']}" if r.get("finished", True) else
-                    f"stopped unfinished before (epoch {r['epochs']} of {r.get('epochs_planned', '?')}")
+            done = (f"finished before (epoch {r['epochs']}" if r["finished"] else
+                    f"stopped unfinished before (epoch {r['epochs']} of {r['epochs_planned']}")
             line = f"{done}, {r['train_hours']:.1f} h); its run directory is gone, its record is in docs/results.json"
         gpu = state is not None and trained_on_gpu(state)
         cmd = record_command(name, Path(args.runs.name), Path("../shared/data/ptb"), gpu)    # as a reader types it

@@ -13,7 +13,9 @@ from vae_core.train import Trainer
 ROOT = Path(__file__).resolve().parents[1]
 PTB = ROOT.parent / "shared" / "data" / "ptb"
 DEMO = ROOT / "checkpoints" / "bowman-vae"
-# The app's views are tested on the small demo VAE (fast); the shipped default (checkpoints/smim128-v2) has its
+# the zoo's sentenceMIM (the app's shipped default), as the sidebar lists it: relative to ROOT
+SMIM = "checkpoints/smim128-v2"
+# The app's views are tested on the small demo VAE (fast); the shipped default (SMIM) has its
 # own test in tests/test_app.py. Set before app.common is imported, and inherited by served apps.
 os.environ["VAE_APP_CHECKPOINT"] = str(DEMO)
 

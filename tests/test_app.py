@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import ROOT, SMIM
 from vae_core.checkpoint import load_checkpoint
 from vae_core.latent import homotopy, reconstruct
 
@@ -249,7 +250,7 @@ def test_other_text_fields_survive_hostile_text(page, key, preset, tmp_path, mon
             assert any("not in the vocabulary" in i.value for i in at.info), (page, name)
 
 
-SMIM = Path(__file__).resolve().parents[1] / "checkpoints" / "smim128-v2"
+SMIM_DIR = ROOT / SMIM
 
 
 def test_the_start_page_shows_smims_reconstruction_not_its_nll():
@@ -257,9 +258,9 @@ def test_the_start_page_shows_smims_reconstruction_not_its_nll():
     sidebar give its validation reconstruction instead (71.3 nats for smim128-v2's epoch 17), and the NLL for a VAE."""
     at = _page("home").run()
     assert [m.label for m in at.metric][1] == "validation NLL"                          # bowman-vae
-    at.sidebar.selectbox(key="ckpt_choice").set_value("checkpoints/smim128-v2").run()
+    at.sidebar.selectbox(key="ckpt_choice").set_value(SMIM).run()
     assert not at.exception
-    last = json.loads((SMIM / "config.json").read_text())["history"]["epochs"][-1]
+    last = json.loads((SMIM_DIR / "config.json").read_text())["history"]["epochs"][-1]
     m = at.metric[1]
     assert m.label == "validation reconstruction" and m.value == f"{last['val_rec']:.1f}"
     side = " ".join(c.value for c in at.sidebar.caption)
@@ -272,8 +273,8 @@ def test_smim_is_offered_and_separates_sentences_in_the_overlap_view():
     `python scripts/paper_figure.py`; Livne et al. 2020, Fig. 3)."""
     at = _page("overlap").run()
     options = at.sidebar.selectbox(key="ckpt_choice").options
-    assert any(o.endswith("checkpoints/smim128-v2") for o in options)
-    at.sidebar.selectbox(key="ckpt_choice").set_value("checkpoints/smim128-v2").run()
+    assert any(o.endswith(SMIM) for o in options)
+    at.sidebar.selectbox(key="ckpt_choice").set_value(SMIM).run()
     at.slider(key="ov_n").set_value(20)
     at.button(key="ov_go").click().run()
     assert not at.exception
@@ -319,7 +320,7 @@ def test_figures_and_tables_offer_paper_exports():
 def _compare_with_smim(at: AppTest) -> AppTest:
     box = at.sidebar.selectbox(key="ckpt_compare")
     assert box.value == "(none)"                               # compare mode is off until asked for
-    return box.set_value(next(o for o in box.options if o.endswith("checkpoints/smim128-v2"))).run()
+    return box.set_value(next(o for o in box.options if o.endswith(SMIM))).run()
 
 
 @pytest.mark.parametrize("view,charts,tables", [
@@ -357,28 +358,28 @@ def test_choices_persist_across_views_and_live_in_the_url():
     at = _main().run()
     at.switch_page("views/encode.py").run()
     at.text_input(key="sentence").set_value("The market fell sharply.").run()
-    at.sidebar.selectbox(key="ckpt_compare").set_value("checkpoints/smim128-v2").run()
+    at.sidebar.selectbox(key="ckpt_compare").set_value(SMIM).run()
     at.switch_page("views/homotopy.py").run()
     assert at.title[0].value == "Homotopy" and not at.exception
-    assert at.sidebar.selectbox(key="ckpt_compare").value == "checkpoints/smim128-v2"      # compare mode kept
+    assert at.sidebar.selectbox(key="ckpt_compare").value == SMIM             # compare mode kept
     at.text_input(key="hom_first").set_value("the dollar rose").run()
     at.switch_page("views/perturb.py").run()                                     # shares the sentence
     assert at.text_input(key="sentence").value == "The market fell sharply."
     at.switch_page("views/homotopy.py").run()
     assert at.text_input(key="hom_first").value == "the dollar rose"
-    assert dict(at.query_params) == {"compare": "checkpoints/smim128-v2", "a": "the dollar rose"}
+    assert dict(at.query_params) == {"compare": SMIM, "a": "the dollar rose"}
     at.switch_page("views/encode.py").run()
     assert at.query_params["s"] == "The market fell sharply."
 
 
 def test_a_shared_link_opens_on_its_checkpoint_and_inputs():
     at = _main()
-    at.query_params["ckpt"] = "checkpoints/smim128-v2"
+    at.query_params["ckpt"] = SMIM
     at.query_params["s"] = "stock prices rose"
     at.run()
     at.switch_page("views/encode.py").run()
     assert not at.exception
-    assert at.sidebar.selectbox(key="ckpt_choice").value == "checkpoints/smim128-v2"
+    assert at.sidebar.selectbox(key="ckpt_choice").value == SMIM
     assert at.text_input(key="sentence").value == "stock prices rose"
     at = _main()
     at.query_params["ckpt"] = "checkpoints/no-such-model"                       # a stale link: the default
@@ -388,9 +389,9 @@ def test_a_shared_link_opens_on_its_checkpoint_and_inputs():
 
 def test_typed_checkpoint_persists_and_a_bad_one_is_reported_in_the_main_pane(tmp_path):
     at = _main().run()
-    at.sidebar.text_input(key="ckpt_typed").set_value("checkpoints/smim128-v2").run()
+    at.sidebar.text_input(key="ckpt_typed").set_value(SMIM).run()
     at.switch_page("views/encode.py").run()
-    assert at.sidebar.text_input(key="ckpt_typed").value == "checkpoints/smim128-v2"
+    assert at.sidebar.text_input(key="ckpt_typed").value == SMIM
     assert any("Active:" in m.value and "smim128" in m.value for m in at.sidebar.markdown)
     at.sidebar.text_input(key="ckpt_typed").set_value(str(tmp_path / "nothing")).run()
     assert not at.exception and at.table                                        # the main pane is not blank

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.serving import CHROMIUM_ARGS, served_app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SMIM
 from vae_core.checkpoint import load_checkpoint
 from vae_core.latent import homotopy, reconstruct
 
@@ -142,7 +142,7 @@ def test_choices_persist_across_views_and_links_reproduce_them(server):
         pg.get_by_role("cell", name="the market fell sharply", exact=True).first.wait_for(timeout=90_000)
         side = pg.locator('[data-testid="stSidebar"]')
         box = side.get_by_role("textbox", name="…or another directory")
-        box.fill("checkpoints/smim128-v2")
+        box.fill(SMIM)
         box.press("Enter")
         side.get_by_text("smim128").first.wait_for(timeout=90_000)
         side.get_by_role("link", name="Homotopy").click()
@@ -153,19 +153,19 @@ def test_choices_persist_across_views_and_links_reproduce_them(server):
         pg.locator("table").first.wait_for(timeout=90_000)
         sentence = pg.get_by_label("Sentence (typed as you like: it is tokenised as the model's corpus is)")
         assert sentence.input_value() == "The market fell sharply."
-        assert side.get_by_role("textbox", name="…or another directory").input_value() == "checkpoints/smim128-v2"
-        assert side.get_by_text("Active:").count() == 1 and side.get_by_text("checkpoints/smim128-v2").count() >= 1
+        assert side.get_by_role("textbox", name="…or another directory").input_value() == SMIM
+        assert side.get_by_text("Active:").count() == 1 and side.get_by_text(SMIM).count() >= 1
         pg.wait_for_timeout(500)
         link = pg.url
         query = parse_qs(urlparse(link).query)
-        assert query["s"] == ["The market fell sharply."] and query["path"] == ["checkpoints/smim128-v2"]
+        assert query["s"] == ["The market fell sharply."] and query["path"] == [SMIM]
         other = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()   # a colleague's session
         other.goto(link, wait_until="domcontentloaded", timeout=90_000)
         other.locator("table").first.wait_for(timeout=90_000)
         assert other.get_by_label("Sentence (typed as you like: it is tokenised as the model's corpus is)").input_value() \
             == "The market fell sharply."
         assert other.locator('[data-testid="stSidebar"]').get_by_role("textbox", name="…or another directory").input_value() \
-            == "checkpoints/smim128-v2"
+            == SMIM
         for page in (pg, other):
             assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()

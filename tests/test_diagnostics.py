@@ -49,8 +49,8 @@ def test_traversal_sweeps_one_coordinate_and_holds_the_others(monkeypatch):
 
 @pytest.fixture(scope="module")
 def smim():
-    from tests.conftest import ROOT
-    return load_checkpoint(ROOT / "checkpoints" / "smim128-v2")
+    from tests.conftest import ROOT, SMIM
+    return load_checkpoint(ROOT / SMIM)
 
 
 def test_decoder_that_ignores_z_is_called_collapsed(demo_dir, ptb_dir):

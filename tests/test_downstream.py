@@ -8,6 +8,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from app import examples
+from tests.conftest import SMIM
 from vae_core.checkpoint import load_checkpoint
 from vae_core.data import TextError, pad_batch
 from vae_core.decoding import constrained_beam_search
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def smim():
-    return load_checkpoint(ROOT / "checkpoints" / "smim128-v2")
+    return load_checkpoint(ROOT / SMIM)
 
 
 @pytest.fixture(scope="module")
