@@ -11,7 +11,9 @@
   word ranks first (chance: 1 in 3).
 
 Figures of 2026-12-04 (docs/runs-ledger.md): smim128 (earlier preset, 40 epochs) 9 / 60 and 80 / 200;
-smim128-v2 (17 epochs) 3 / 60 and 70 / 200. A few seconds a checkpoint on one thread.
+smim128-v2 (epoch 17) 3 / 60 and 70 / 200; 2026-12-05, smim128-v2 as shipped (epoch 21 of 27) 2 / 60 and
+71 / 200; bowman-vae 18 / 60 and 66 / 200, vani-mi1 19 / 60 and 71 / 200 (a decoder that is nearly a language
+model fills blanks better). A few seconds a checkpoint on one thread.
 """
 from __future__ import annotations
 

@@ -40,12 +40,13 @@ def test_constrained_beam_with_every_word_known_scores_log_p_of_the_sentence(vae
     assert log_p == pytest.approx(want, abs=1e-3)
 
 
-@pytest.mark.parametrize("text,answer", [("terms were n't ___", ["disclosed"]),
-                                         ("source telerate ___ inc", ["systems"]),
-                                         ("security ___ corp", ["pacific"])])
+@pytest.mark.parametrize("text,answer", [("this is no ___ true today", ["longer"]),
+                                         ("hooker is based ___ sydney australia", ["in"]),
+                                         ("source telerate ___ inc", ["systems"])])
 def test_impute_recovers_words_of_sentences_the_smim_model_reconstructs(smim, text, answer):
-    # (few blanks come back on smim128-v2: the middle word of 3 of 60 short validation sentences, against 9 on the
-    # earlier smim128, `python bench/latent_probes.py`; the first case fails on smim128-v2 at epoch 8)
+    # (few blanks come back on smim128-v2: the middle word of 2 of 60 short validation sentences, against 9 on the
+    # earlier smim128, `python bench/latent_probes.py`; "terms were n't ___" gave "disclosed" at epoch 17 and
+    # "charged" at epoch 21, the exported one)
     res = impute(smim.model, smim.vocab, text)
     assert res["steps"][-1]["filled"] == answer
     assert "<unk>" not in res["final"].split()
@@ -68,7 +69,7 @@ def test_impute_rejects_sentences_without_blanks(vae):
 
 
 def test_rank_puts_the_true_continuation_first_for_the_smim_model(smim):
-    # (a weak ranker of single words: the true last word of 200 validation sentences comes first of 3 for 70 on
+    # (a weak ranker of single words: the true last word of 200 validation sentences comes first of 3 for 71 on
     # smim128-v2, 80 on the earlier smim128, about 67 by chance, `python bench/latent_probes.py`; a phrase that
     # echoes the prompt is easy)
     r = rank_candidates(smim.model, smim.vocab, "sales rose to $ N million from",
@@ -90,7 +91,7 @@ def test_impute_and_rank_page_renders_both_tables():
     at = AppTest.from_file(str(ROOT / "app" / "views" / "downstream.py"), default_timeout=120).run()
     assert not at.exception
     text = "\n".join(t.value.to_string() for t in at.table)
-    assert "loss" in text and "to report a loss" in text
+    assert "expects to post a loss" in text and "to report a loss" in text   # the fill (bowman-vae), a candidate
     at.text_input(key="impute_text").set_value("no blanks").run()
     assert not at.exception and any("Cannot impute" in w.value for w in at.warning)
 

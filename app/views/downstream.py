@@ -19,7 +19,7 @@ st.subheader("Impute missing words")
 st.caption("Mark unknown words with ___ . Iterated conditional modes: the unknown words start as <unk>; each step "
            "sets z to the posterior mean of the current sentence, then fills the unknown words by a beam search of "
            "log p(x|z) with the known words fixed (Bowman et al. 2016, Sec. 5: 3 steps of beam size 5).")
-persist("impute_text", "the company said it expects to ___ a ___ for the third quarter")
+persist("impute_text", examples.IMPUTE_TEXT)
 text = st.text_input("Sentence with blanks", key="impute_text")
 c1, c2 = st.columns(2)
 persist("impute_steps", 3)
