@@ -7,8 +7,8 @@ ARITHMETIC_GROUP_B = "stock prices rose sharply\nthe market rose\nshares rose in
 ARITHMETIC_SENTENCE = "the dollar fell"           # itself up to s = 0.25, "the dollar rose" from s = 0.375 to 1.5 on smim128-v2
 ARITHMETIC_STRENGTH = 1.5                      # at 2, smim128-v2 decodes "the dollar rose rose"
 
-# Imputing a missing word (Bowman et al. 2016, Sec. 5): one blank, since with two ("to ___ a ___") sMIM's
-# posterior keeps both <unk>s and smim128-v2 fills "wait a loss"; with this one it fills "report", bowman-vae "post".
+# Imputing a missing word (Bowman et al. 2016, Sec. 5): one blank, since with two ("to ___ a ___") smim128-v2
+# fills "wait a loss" (bowman-vae "post a loss"); with this one it fills "report", bowman-vae "post".
 IMPUTE_TEXT = "the company said it expects to ___ a loss for the third quarter"
 IMPUTE_PLAUSIBLE = {"report", "post", "record", "have", "show", "take"}   # fills the test accepts
 
