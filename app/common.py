@@ -19,7 +19,8 @@ from vae_core.checkpoint import CONFIG, Checkpoint, CheckpointError, load_checkp
 ROOT = Path(__file__).resolve().parents[1]
 # The checkpoint the app opens with: sentenceMIM with z = 128 (Livne et al. 2020's preset), the zoo model whose
 # codes carry the sentence, so the views' default examples show their phenomena on it (latent arithmetic turns
-# "fell" into "rose"; the ranking puts the unrelated candidate last; tests/test_app.py checks both).
+# "fell" into "rose"; the ranking puts the unrelated candidate last; the imputation fills a plausible verb;
+# tests/test_app.py checks all three).
 # VAE_APP_CHECKPOINT overrides it (the test suite uses checkpoints/bowman-vae, the smallest VAE of the zoo).
 SHIPPED_DEFAULT = ROOT / "checkpoints" / "smim128-v2"
 DEFAULT_CHECKPOINT = ROOT / Path(os.environ.get("VAE_APP_CHECKPOINT") or SHIPPED_DEFAULT)   # relative: to ROOT

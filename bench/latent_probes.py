@@ -53,8 +53,9 @@ def main() -> None:
     rng = random.Random(0)
     pool = [s for s in valid if 4 <= len(s) <= 12]
     rng.shuffle(pool)
-    first, n = 0, 200
-    for s in pool[:n]:
+    sample = pool[:200]
+    first, n = 0, len(sample)
+    for s in sample:
         others = [rng.choice(pool)[-1] for _ in range(2)]
         while len({s[-1], *others}) < 3:                  # three different candidates
             others = [rng.choice(pool)[-1] for _ in range(2)]

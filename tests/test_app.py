@@ -1,6 +1,5 @@
 """AppTest runs of the app's pages on a committed zoo checkpoint (bowman-vae): the decoded sentences must appear."""
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -9,7 +8,7 @@ from tests.conftest import ROOT, SMIM
 from vae_core.checkpoint import load_checkpoint
 from vae_core.latent import homotopy, reconstruct
 
-APP = Path(__file__).resolve().parents[1] / "app"
+APP = ROOT / "app"
 TIMEOUT = 120
 
 

@@ -1,20 +1,16 @@
 """Imputation by iterated conditional modes and ranking by latent distance, with known answers on zoo models."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 from app import examples
-from tests.conftest import SMIM
+from tests.conftest import ROOT, SMIM
 from vae_core.checkpoint import load_checkpoint
 from vae_core.data import TextError, pad_batch
 from vae_core.decoding import constrained_beam_search
 from vae_core.downstream import apply_direction, impute, latent_direction, parse_blanks, rank_candidates
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
