@@ -19,6 +19,7 @@ Chromium sizes the PDF, so a one-column PDF is 3.5 in wide. Text is 9 pt (12 px)
 """
 from __future__ import annotations
 
+import math
 import re
 import threading
 import warnings
@@ -131,9 +132,9 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
     if layout == "one-column" and panels > 1 and len(titled) > 1 and len({a.title.text for a in titled}) == 1:
         for axis in titled[1:]:
             axis.update(title_text=None)
-    for axis in [out.layout[k] for k in out.layout if k.startswith("yaxis")]:
-        if axis.type == "log":                                     # one label a decade
-            axis.update(tickmode="linear", tick0=0, dtick=1, tickvals=None, ticktext=None)
+    for key in [k for k in out.layout if k.startswith("yaxis")]:
+        if out.layout[key].type == "log":
+            out.layout[key].update(**_log_ticks(out, key))
     # WebGL scatters render as bitmaps in static export: redraw them as SVG scatters (a trace's type is
     # read-only, so each is rebuilt from its properties)
     if any(t.type == "scattergl" for t in out.data):
@@ -141,6 +142,20 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
                   if t.type == "scattergl" else t for t in out.data]
         out = go.Figure(data=traces, layout=out.layout)
     return out
+
+
+def _log_ticks(fig: go.Figure, axis_key: str) -> dict:
+    """Tick settings for the log y axis `axis_key` ("yaxis", "yaxis2", ...) at print size: one label a decade,
+    or 1-2-5 labels when the data on the axis span under two decades (a converged model's curves, from about
+    20 to 110 nats, kept a single label, "100", at one column)."""
+    ref = "y" + axis_key[len("yaxis"):]
+    ys = [float(v) for t in fig.data if (getattr(t, "yaxis", None) or "y") == ref
+          for v in (getattr(t, "y", None) or []) if v is not None and v > 0]
+    if ys and math.log10(max(ys) / min(ys)) < 2:
+        vals = [m * 10.0 ** e for e in range(math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys))) + 1)
+                for m in (1, 2, 5)]
+        return dict(tickmode="array", tickvals=vals, ticktext=[f"{v:g}" for v in vals])
+    return dict(tickmode="linear", tick0=0, dtick=1, tickvals=None, ticktext=None)
 
 
 def start_browser() -> None:

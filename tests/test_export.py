@@ -144,6 +144,15 @@ def test_training_curves_label_their_log_axis_in_full_and_the_export_once_a_deca
     assert fig.layout.yaxis.tickmode == "array"                                # the app's figure is untouched
 
 
+def test_the_export_labels_a_log_axis_spanning_under_two_decades_1_2_5():
+    # a converged model: reconstruction from 110 down to 20 nats, KL near 60; once a decade left only "100"
+    history = {"steps": [{"step": s, "rec": 110.0 - s / 5, "kl": 60.0, "kl_weight": 1.0} for s in range(0, 450, 50)],
+               "epochs": [{"step": 400, "val_rec": 70.0, "val_kl": 60.0}]}
+    y = export.paper_figure(figures.training_curves_figure(history), "one-column").layout.yaxis
+    assert y.tickmode == "array" and {20, 50, 100} <= set(y.tickvals)
+    assert dict(zip(y.tickvals, y.ticktext))[20] == "20"
+
+
 def test_a_legend_that_wraps_adds_height_instead_of_squeezing_the_plot_and_markers_shrink_for_print():
     history = {"steps": [{"step": s, "rec": 100.0, "kl": 1.0, "kl_weight": 1.0} for s in range(0, 400, 50)],
                "epochs": [{"step": 350, "val_rec": 90.0, "val_kl": 4.0}]}
