@@ -150,7 +150,7 @@ def _log_ticks(fig: go.Figure, axis_key: str) -> dict:
     20 to 110 nats, kept a single label, "100", at one column)."""
     ref = "y" + axis_key[len("yaxis"):]
     ys = [float(v) for t in fig.data if (getattr(t, "yaxis", None) or "y") == ref
-          for v in (getattr(t, "y", None) or []) if v is not None and v > 0]
+          and getattr(t, "y", None) is not None for v in t.y if v is not None and v > 0]  # y may be an array
     if ys and math.log10(max(ys) / min(ys)) < 2:
         vals = [m * 10.0 ** e for e in range(math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys))) + 1)
                 for m in (1, 2, 5)]

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from app import export, figures
@@ -151,6 +152,8 @@ def test_the_export_labels_a_log_axis_spanning_under_two_decades_1_2_5():
     y = export.paper_figure(figures.training_curves_figure(history), "one-column").layout.yaxis
     assert y.tickmode == "array" and {20, 50, 100} <= set(y.tickvals)
     assert dict(zip(y.tickvals, y.ticktext))[20] == "20"
+    wide = go.Figure(go.Scatter(x=[0, 1, 2], y=np.array([0.5, 40.0, 120.0]))).update_yaxes(type="log")
+    assert export.paper_figure(wide, "one-column").layout.yaxis.dtick == 1         # over two decades: one a decade
 
 
 def test_a_legend_that_wraps_adds_height_instead_of_squeezing_the_plot_and_markers_shrink_for_print():
