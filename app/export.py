@@ -146,8 +146,8 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
 
 def _log_ticks(fig: go.Figure, axis_key: str) -> dict:
     """Tick settings for the log y axis `axis_key` ("yaxis", "yaxis2", ...) at print size: one label a decade,
-    or 1-2-5 labels when the data on the axis span under two decades (a converged model's curves, from about
-    20 to 110 nats, kept a single label, "100", at one column)."""
+    or 1-2-5 labels when the data on the axis span under two decades (a converged sMIM's curves, from about
+    20 to 600 nats, kept a single label, "100", at one column)."""
     ref = "y" + axis_key[len("yaxis"):]
     ys = [float(v) for t in fig.data if (getattr(t, "yaxis", None) or "y") == ref
           and getattr(t, "y", None) is not None for v in t.y if v is not None and v > 0]  # y may be an array
