@@ -10,7 +10,6 @@ ARITHMETIC_STRENGTH = 1.5                      # at 2, smim128-v2 decodes "the d
 # Imputing a missing word (Bowman et al. 2016, Sec. 5): one blank, since with two ("to ___ a ___") smim128-v2
 # fills "wait a loss" (bowman-vae "post a loss"); with this one it fills "report", bowman-vae "post".
 IMPUTE_TEXT = "the company said it expects to ___ a loss for the third quarter"
-IMPUTE_PLAUSIBLE = {"report", "post", "record", "have", "show", "take"}   # fills the test accepts
 
 # Ranking continuations by latent distance (Livne et al. 2020, Sec. 4.6): the unrelated one should rank last.
 RANK_PROMPT = "the company said it expects"

@@ -132,9 +132,12 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
     if layout == "one-column" and panels > 1 and len(titled) > 1 and len({a.title.text for a in titled}) == 1:
         for axis in titled[1:]:
             axis.update(title_text=None)
+    # A log axis gets one label a decade where its data span two decades or more (1-2-5 labels crowd there);
+    # under that it keeps the figure's own ticks (once a decade left a converged sMIM's training curves, 20 to
+    # 600 nats, a single label at one column)
     for key in [k for k in out.layout if k.startswith("yaxis")]:
-        if out.layout[key].type == "log":
-            out.layout[key].update(**_log_ticks(out, key))
+        if out.layout[key].type == "log" and _decades_spanned(out, key) >= 2:
+            out.layout[key].update(tickmode="linear", tick0=0, dtick=1, tickvals=None, ticktext=None)
     # WebGL scatters render as bitmaps in static export: redraw them as SVG scatters (a trace's type is
     # read-only, so each is rebuilt from its properties)
     if any(t.type == "scattergl" for t in out.data):
@@ -144,18 +147,13 @@ def paper_figure(fig: go.Figure, layout: str = "one-column", aspect: float = 0.7
     return out
 
 
-def _log_ticks(fig: go.Figure, axis_key: str) -> dict:
-    """Tick settings for the log y axis `axis_key` ("yaxis", "yaxis2", ...) at print size: one label a decade,
-    or 1-2-5 labels when the data on the axis span under two decades (a converged sMIM's curves, from about
-    20 to 600 nats, kept a single label, "100", at one column)."""
+def _decades_spanned(fig: go.Figure, axis_key: str) -> float:
+    """log10(max / min) of the positive y values plotted on the y axis `axis_key` ("yaxis", "yaxis2", ...);
+    infinite when it has none."""
     ref = "y" + axis_key[len("yaxis"):]
     ys = [float(v) for t in fig.data if (getattr(t, "yaxis", None) or "y") == ref
           and getattr(t, "y", None) is not None for v in t.y if v is not None and v > 0]  # y may be an array
-    if ys and math.log10(max(ys) / min(ys)) < 2:
-        vals = [m * 10.0 ** e for e in range(math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys))) + 1)
-                for m in (1, 2, 5)]
-        return dict(tickmode="array", tickvals=vals, ticktext=[f"{v:g}" for v in vals])
-    return dict(tickmode="linear", tick0=0, dtick=1, tickvals=None, ticktext=None)
+    return math.log10(max(ys) / min(ys)) if ys else math.inf
 
 
 def start_browser() -> None:

@@ -42,7 +42,7 @@ def test_the_default_examples_work_on_the_shipped_default_checkpoint():
     ranked = rank_candidates(ck.model, ck.vocab, examples.RANK_PROMPT, examples.RANK_CANDIDATES.splitlines())
     assert ranked[-1]["candidate"] == "the weather was nice today", ranked
     filled = impute(ck.model, ck.vocab, examples.IMPUTE_TEXT)["steps"][-1]["filled"]
-    assert len(filled) == 1 and filled[0] in examples.IMPUTE_PLAUSIBLE, filled
+    assert len(filled) == 1 and filled[0] in {"report", "post", "record", "have", "show", "take"}, filled
 
 
 def test_main_opens_on_the_checkpoint_the_environment_names():
