@@ -104,8 +104,9 @@ def test_pickles_refused_and_missing_files_named(tmp_path):
     d = tmp_path / "pk"
     d.mkdir()
     (d / "model.pt").write_bytes(b"\x80\x04not really")
-    with pytest.raises(CheckpointError, match="refused because loading them can execute arbitrary code"):
+    with pytest.raises(CheckpointError, match="refused because loading them can execute arbitrary code") as err:
         load_checkpoint(d)
+    assert "model.pt" not in str(err.value)          # the kinds of file, never a directory's listing
     with pytest.raises(CheckpointError, match="pickle checkpoints are refused"):
         load_checkpoint(d / "model.pt")
     with pytest.raises(CheckpointError, match="not found"):
@@ -115,25 +116,38 @@ def test_pickles_refused_and_missing_files_named(tmp_path):
         load_checkpoint(d)
 
 
-def test_interrupted_save_leaves_a_whole_checkpoint(tmp_path):
+def _tree(d):
+    """Every file under d with its bytes and modification time: what a read-only load must leave as it was."""
+    return {str(p.relative_to(d)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_interrupted_save_leaves_a_whole_checkpoint_and_loading_never_writes(tmp_path):
     old, cfg, v = _model(seed=0)
     new, _, _ = _model(seed=1)
     d = save_checkpoint(tmp_path / "ck", old, cfg, v)
-    # killed before the set was complete: a partial .next must be ignored and discarded
+    # killed before the set was complete: a partial .next is ignored (and left where it is)
     (d / ".next").mkdir()
     save_file({"x": torch.zeros(1)}, str(d / ".next" / "weights.safetensors"))
+    before = _tree(d)
     assert _same_weights(load_checkpoint(d).model, old)
-    assert not (d / ".next").exists()
-    # killed while moving a complete set into place: the next load finishes the move
+    assert _tree(d) == before
+    # killed while moving a complete set into place: the load reads the new set, half moved, without moving it
     staging = save_checkpoint(tmp_path / "staging", new, cfg, v)
-    (d / ".next").mkdir()
+    for f in (d / ".next").iterdir():
+        f.unlink()
     os.replace(staging / "weights.safetensors", d / ".next" / "weights.safetensors")
     os.replace(staging / "config.json", d / ".next" / "config.json")
     (d / ".next" / "COMPLETE").write_text("{}")
     os.replace(d / ".next" / "weights.safetensors", d / "weights.safetensors")   # the move got this far
     with pytest.raises(CheckpointError, match="different saves"):
         _load_without_recovery(d)
+    before = _tree(d)
     assert _same_weights(load_checkpoint(d).model, new)
+    assert _tree(d) == before and (d / ".next" / "config.json").exists()
+    # the owner's next save (or train --resume) finishes the move
+    from vae_core.checkpoint import recover
+    recover(d)
+    assert not (d / ".next").exists() and _same_weights(load_checkpoint(d).model, new)
 
 
 def _load_without_recovery(d):
@@ -142,6 +156,25 @@ def _load_without_recovery(d):
     probe = d.parent / "probe"
     shutil.copytree(d, probe, ignore=shutil.ignore_patterns(".next"))
     return load_checkpoint(probe)
+
+
+def test_a_planted_next_folder_is_neither_deleted_nor_moved(tmp_path):
+    """A link pointing at someone's project with a `.next/` build folder (or a complete-looking one) must not
+    make the loader delete it or move its files over the project's."""
+    d = tmp_path / "project"
+    (d / ".next" / "static").mkdir(parents=True)
+    (d / ".next" / "static" / "app.js").write_text("console.log(1)")
+    (d / "config.json").write_text('{"name": "my project"}')
+    before = _tree(d)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(d)
+    assert _tree(d) == before
+    (d / ".next" / "COMPLETE").write_text("{}")
+    (d / ".next" / "config.json").write_text('{"overwritten": true}')
+    before = _tree(d)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(d)
+    assert _tree(d) == before
 
 
 def test_failed_write_keeps_previous_checkpoint(tmp_path, monkeypatch):

@@ -237,3 +237,47 @@ def test_resume_from_an_incomplete_trainer_state_is_refused_clearly(tmp_path, ti
               metadata={"format": "vae_core", "checkpoint_id": ckpt_id, "trainer": json.dumps(meta)})
     with pytest.raises(CheckpointError, match=r"trainer_state\.safetensors: cannot resume, missing \['rng/cpu'\]"):
         Trainer(m, t, resume=True, quiet=True)
+
+
+def _edit_config(src, dst, edit):
+    shutil.copytree(src, dst)
+    cfg = json.loads((dst / "config.json").read_text())
+    edit(cfg)
+    (dst / "config.json").write_text(json.dumps(cfg))
+    return dst
+
+
+def test_a_huge_vocabulary_with_a_duplicate_is_named_without_quadratic_work(small_ckpt, tmp_path):
+    """150k words and one duplicate: the check is one pass (it was `words.count` per word, over 60 s)."""
+    def edit(cfg):
+        cfg["vocab"] = cfg["vocab"][:4] + [f"w{i}" for i in range(150_000)] + ["w17"]
+        cfg["model"]["vocab_size"] = len(cfg["vocab"])
+    dst = _edit_config(small_ckpt, tmp_path / "ck", edit)
+    with pytest.raises(CheckpointError, match="duplicate entries: \\['w17'\\]"):
+        load_checkpoint(dst)
+
+
+def test_a_config_claiming_more_layers_than_the_weights_hold_is_refused_before_building(small_ckpt, tmp_path,
+                                                                                       monkeypatch):
+    """num_layers = 200000 built layers for over a minute before the shapes were compared; the sizes are now
+    checked against the safetensors header first, so nothing is built."""
+    import vae_core.checkpoint as ckmod
+    dst = _edit_config(small_ckpt, tmp_path / "ck", lambda cfg: cfg["model"].update(num_layers=200_000))
+
+    def no_build(*a, **k):
+        raise AssertionError("a model was built for a config the weights cannot match")
+    monkeypatch.setattr(ckmod, "build_model", no_build)
+    with pytest.raises(CheckpointError, match="num_layers"):
+        load_checkpoint(dst)
+
+
+def test_a_deeply_nested_config_is_a_checkpoint_error_in_the_api_and_the_cli(small_ckpt, tmp_path, capsys):
+    from vae_core import evaluate
+    dst = tmp_path / "ck"
+    shutil.copytree(small_ckpt, dst)
+    (dst / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointError, match="nested too deeply"):
+        load_checkpoint(dst)
+    assert evaluate.main([str(dst), "--data", str(ROOT.parent / "shared" / "data" / "ptb")]) == 1
+    err = capsys.readouterr().err
+    assert "nested too deeply" in err and "Traceback" not in err

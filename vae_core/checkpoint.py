@@ -11,8 +11,12 @@ All files of one save share a `checkpoint_id`; loading checks they agree.
 Atomicity: a save first writes every file into `DIR/.next/`, fsyncs them and marks the set complete with
 `.next/COMPLETE`; only then are the files moved into place with os.replace (config.json last) and `.next`
 removed. A process killed before COMPLETE leaves the previous checkpoint untouched (the partial `.next` is
-discarded on the next load or save); one killed while moving leaves a complete `.next` that the next
-load or save finishes moving. Either way what loads is one whole checkpoint.
+ignored by loads and discarded by the next save); one killed while moving leaves a complete `.next`, whose
+files a load reads in place of the ones not yet moved, and which the next save or `train --resume`
+finishes moving (`recover`). Either way what loads is one whole checkpoint.
+
+Loading is read-only and bounded: it never writes, moves or deletes a file (a link in the app may point it
+at any directory), and every check is linear in the size of the files, made before a model is built.
 
 Command line:
     python -m vae_core.checkpoint inspect DIR
@@ -43,6 +47,8 @@ FORMAT = "vae_core"
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG, TRAINER = "weights.safetensors", "config.json", "trainer_state.safetensors"
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt")
+MAX_CONFIG_BYTES = 64 * 2**20     # config.json of a 150k-word vocabulary with a long history is a few MB
+MAX_LAYERS = 64                   # num_layers / bow_decoder_layers: far above any model of the papers
 
 
 class CheckpointError(ValueError):
@@ -118,7 +124,9 @@ def _cpu_tensors(state: dict[str, torch.Tensor], dtype: torch.dtype | None = Non
 
 
 def recover(directory: str | os.PathLike) -> None:
-    """Finish or discard an interrupted save in `directory` (see the module docstring). Idempotent."""
+    """Finish or discard an interrupted save in `directory` (see the module docstring). Idempotent.
+
+    It writes: only the owner of a run directory calls it (`save_checkpoint`, `train --resume`), never a load."""
     d = Path(directory)
     nxt = d / ".next"
     if not nxt.is_dir():
@@ -180,16 +188,26 @@ def save_checkpoint(directory: str | os.PathLike, model: torch.nn.Module, model_
 
 # --------------------------------------------------------------------------------------------- reading
 def _refuse_pickles(d: Path) -> None:
-    pickles = sorted(p.name for p in d.iterdir() if p.suffix in PICKLE_SUFFIXES) if d.is_dir() else []
-    if pickles:
+    """Explain a directory that holds pickle files instead of safetensors. The message names the kinds of
+    file, never the files (a directory's listing is not the caller's business)."""
+    kinds = sorted({p.suffix for p in d.iterdir() if p.suffix in PICKLE_SUFFIXES}) if d.is_dir() else []
+    if kinds:
         raise CheckpointError(
-            f"{d}: found {', '.join(pickles)} but no {WEIGHTS}. Pickle files are refused because loading them can "
-            f"execute arbitrary code; convert the state dict to safetensors (safetensors.torch.save_file) and "
-            f"add a {CONFIG}.")
+            f"{d}: holds pickle files ({', '.join(kinds)}) but no {WEIGHTS}. Pickle files are refused because "
+            f"loading them can execute arbitrary code; convert the state dict to safetensors "
+            f"(safetensors.torch.save_file) and add a {CONFIG}.")
+
+
+def _staged(d: Path, name: str) -> Path:
+    """The file `name` of the checkpoint in `d` as a reader must take it: from a complete staged save
+    (`.next/COMPLETE`) while that save's move into place is unfinished, else from `d`. Reads only."""
+    staged = d / ".next" / name
+    return staged if (d / ".next" / "COMPLETE").is_file() and staged.is_file() else d / name
 
 
 def read_config(directory: str | os.PathLike) -> dict:
-    """Parse and check `config.json` of a checkpoint directory. Raises CheckpointError naming the problem."""
+    """Parse and check `config.json` of a checkpoint directory (read-only; at most MAX_CONFIG_BYTES).
+    Raises CheckpointError naming the problem."""
     d = Path(directory)
     if not d.exists():
         raise CheckpointError(f"{d}: checkpoint directory not found")
@@ -198,14 +216,23 @@ def read_config(directory: str | os.PathLike) -> dict:
             raise CheckpointError(f"{d}: pickle checkpoints are refused (loading them can execute code); "
                                   f"use a directory with {WEIGHTS} and {CONFIG}")
         raise CheckpointError(f"{d}: expected a checkpoint directory holding {WEIGHTS} and {CONFIG}")
-    path = d / CONFIG
+    path = _staged(d, CONFIG)
     if not path.is_file():
         _refuse_pickles(d)
         raise CheckpointError(f"{path}: missing (a checkpoint directory holds {WEIGHTS} and {CONFIG})")
     try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot be read ({e.strerror})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise CheckpointError(f"{path}: larger than {MAX_CONFIG_BYTES >> 20} MB, far above any checkpoint's")
+    try:
+        cfg = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{path}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: not a checkpoint config (JSON nested too deeply)") from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a {FORMAT} checkpoint config (missing \"format\": \"{FORMAT}\")")
     version = cfg.get("format_version", 0)
@@ -215,6 +242,29 @@ def read_config(directory: str | os.PathLike) -> dict:
         if not isinstance(cfg.get(key), typ):
             raise CheckpointError(f"{path}: key {key!r} is missing or not a {typ.__name__}")
     return cfg
+
+
+def _header(path: Path) -> dict[str, list[int]]:
+    """Tensor names and shapes from a safetensors header, without reading the tensors (the format caps the
+    header at 100 MB). Raises CheckpointError for a missing or unreadable file."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            return {k: list(f.get_slice(k).get_shape()) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: corrupt or truncated safetensors file ({e})") from None
+
+
+def _check_sizes_against_header(model_config: ModelConfig, header: dict[str, list[int]], path: Path) -> None:
+    """Refuse, before any model is built, a config whose layer counts no weights file of this size can hold:
+    building is linear in num_layers (a planted num_layers = 200000 built for over a minute), and each
+    layer stores at least one tensor, so the counts are bounded by the header's tensor count."""
+    for name in ("num_layers", "bow_decoder_layers"):
+        n = getattr(model_config, name)
+        if n > MAX_LAYERS or n > len(header):
+            raise CheckpointError(f"{path}: the config's {name} = {n} cannot match {len(header)} stored tensors "
+                                  f"(and this code builds at most {MAX_LAYERS} layers)")
 
 
 def _read_safetensors(path: Path, ckpt_id: str) -> tuple[dict[str, torch.Tensor], dict]:
@@ -236,13 +286,15 @@ def load_checkpoint(directory: str | os.PathLike, device: torch.device | str = "
     """Load a checkpoint directory onto `device` (CPU by default, whatever device it was trained on).
 
     The model is rebuilt from config.json alone, its weights cast to float32, and put in eval mode.
-    Raises CheckpointError naming the file for: a missing directory or file, pickle files, invalid JSON,
-    a vocabulary whose size differs from the config, corrupt or truncated weights, weights from another
-    save, missing, unexpected or mis-shaped tensors, and non-float or non-finite weights.
+    Read-only: nothing under `directory` is written, moved or deleted (an unfinished save is read from its
+    staging folder, see the module docstring). Every check is linear in the files' sizes and comes before
+    the model is built.
+    Raises CheckpointError naming the file for: a missing directory or file, pickle files, invalid or
+    oversized JSON, a vocabulary whose size differs from the config or that repeats a word, layer counts
+    the weights cannot hold, corrupt or truncated weights, weights from another save, missing, unexpected or
+    mis-shaped tensors, and non-float or non-finite weights.
     """
     d = Path(directory)
-    if (d / ".next").is_dir() and os.access(d, os.W_OK):
-        recover(d)
     cfg = read_config(d)
     try:
         model_config = ModelConfig.from_dict(cfg["model"])
@@ -260,8 +312,10 @@ def load_checkpoint(directory: str | os.PathLike, device: torch.device | str = "
     if len(vocab) != model_config.vocab_size:
         raise CheckpointError(f"{d / CONFIG}: vocabulary has {len(vocab)} words but model.vocab_size is "
                               f"{model_config.vocab_size}")
-    weights, meta = _read_safetensors(d / WEIGHTS, cfg["checkpoint_id"])
-    weights = _retie(weights, meta, d / WEIGHTS)
+    weights_path = _staged(d, WEIGHTS)
+    _check_sizes_against_header(model_config, _header(weights_path), weights_path)
+    weights, meta = _read_safetensors(weights_path, cfg["checkpoint_id"])
+    weights = _retie(weights, meta, weights_path)
     # Compare shapes on the meta device first: a hostile config (say hidden_dim = 10**9) allocates nothing.
     try:
         with torch.device("meta"):
@@ -303,7 +357,7 @@ def load_trainer_state(directory: str | os.PathLike) -> tuple[dict[str, torch.Te
     """The resume state of a training checkpoint: tensors and the decoded JSON metadata."""
     d = Path(directory)
     cfg = read_config(d)
-    tensors, meta = _read_safetensors(d / TRAINER, cfg["checkpoint_id"])
+    tensors, meta = _read_safetensors(_staged(d, TRAINER), cfg["checkpoint_id"])
     return tensors, json.loads(meta.get("trainer", "{}"))
 
 

@@ -24,6 +24,7 @@ import os
 import sys
 import tempfile
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -69,12 +70,15 @@ class Vocab:
     def __init__(self, words: Sequence[str], tokenizer: TokenizerRules = DEFAULT_TOKENIZER):
         words = list(words)
         if tuple(words[:4]) != SPECIALS:
-            raise ValueError(f"vocabulary must start with {SPECIALS}, got {tuple(words[:4])}")
-        if len(set(words)) != len(words):
-            dup = sorted({w for w in words if words.count(w) > 1})[:5]
+            raise ValueError(f"vocabulary must start with {SPECIALS}, got {tuple(words[:4])!r}")
+        if not all(isinstance(w, str) for w in words):
+            raise ValueError("vocabulary entries must be strings")
+        if len(set(words)) != len(words):          # one pass: a checkpoint's vocabulary may be planted
+            dup = sorted(w for w, c in Counter(words).items() if c > 1)[:5]
             raise ValueError(f"vocabulary has duplicate entries: {dup}")
         self.itos = words
         self.stoi = {w: i for i, w in enumerate(words)}
+        self.longest_word = max(map(len, words))        # bounds the tokenizer's search (vae_core.tokenize)
         self.tokenizer = tokenizer
 
     pad_id, unk_id, bos_id, eos_id = 0, 1, 2, 3
@@ -166,7 +170,7 @@ def encode_text(text: str, vocab: Vocab, max_tokens: int = 100) -> EncodedText:
     if not isinstance(text, str):
         raise TextError(f"expected a string, got {type(text).__name__}")
     cut_from = len(text) if len(text) > MAX_TEXT_CHARS else None
-    tokens, changes = tokenize(text[:MAX_TEXT_CHARS], vocab.tokenizer, vocab.stoi)
+    tokens, changes = tokenize(text[:MAX_TEXT_CHARS], vocab.tokenizer, vocab.stoi, vocab.longest_word)
     if not tokens:
         raise TextError("the sentence is empty (after removing whitespace, control characters and punctuation)")
     truncated_from = len(tokens) if len(tokens) > max_tokens else None

@@ -34,7 +34,7 @@ def parse_blanks(text: str, vocab: Vocab | None = None, blanks: tuple[str, ...] 
 
     def flush():
         if segment:
-            tokens.extend(tokenize(" ".join(segment), vocab.tokenizer, vocab.stoi)[0] if vocab else segment)
+            tokens.extend(tokenize(" ".join(segment), vocab.tokenizer, vocab.stoi, vocab.longest_word)[0] if vocab else segment)
             segment.clear()
     for c in chunks:
         if c in blanks:

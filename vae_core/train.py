@@ -49,7 +49,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .checkpoint import CheckpointError, load_checkpoint, load_trainer_state, read_config, save_checkpoint
+from .checkpoint import (CheckpointError, load_checkpoint, load_trainer_state, read_config, recover,
+                         save_checkpoint)
 from .config import ModelConfig, TrainConfig
 from .data import CorpusError, load_splits
 from .distributed import DistContext
@@ -225,6 +226,10 @@ class Trainer:
         self.quiet = quiet or not self.dist.is_main
         self.amp_dtype = autocast_dtype(tcfg.amp, self.device)
         self.out = Path(tcfg.out)
+        if resume:        # finish a save that was interrupted while moving into place (loading never writes)
+            if self.dist.is_main:
+                recover(self.out)
+            self.dist.broadcast(None)        # the other ranks read only after rank 0 has finished
         prev = load_checkpoint(self.out) if resume else None
         vocab = prev.vocab if prev else None
         ds = load_splits(tcfg.data, ("train", "valid"), vocab=vocab, max_tokens=tcfg.max_tokens or None,
