@@ -12,6 +12,7 @@ from typing import Callable, Iterable
 
 import streamlit as st
 
+from app import roots
 from app.figures import escape_markdown
 from app.state import persist
 from vae_core.checkpoint import CONFIG, Checkpoint, CheckpointError, load_checkpoint
@@ -25,7 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_DEFAULT = ROOT / "checkpoints" / "smim128-v2"
 DEFAULT_CHECKPOINT = ROOT / Path(os.environ.get("VAE_APP_CHECKPOINT") or SHIPPED_DEFAULT)   # relative: to ROOT
 DEFAULT_SENTENCE = "the company said it expects to report a loss for the third quarter"   # shared by the views of one sentence
-SEARCH_DIRS = (ROOT / "checkpoints", ROOT / "runs")
+DEFAULT_DATA = "data/ptb"          # the PTB split beside the checkout, by its name under the data roots
+
+
+def checkpoint_roots() -> list[roots.Root]:
+    """Where the app may read checkpoints (`app.roots`: checkpoints/, runs/ and the configured roots)."""
+    return roots.checkpoint_roots(DEFAULT_CHECKPOINT)
 
 
 @st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=8)
@@ -34,42 +40,45 @@ def _load(path: str, mtime: float) -> Checkpoint:
 
 
 def load_cached(path: str | Path) -> Checkpoint:
-    """Load (or fetch from the server-wide cache) the checkpoint in `path`. Raises CheckpointError."""
+    """Load (or fetch from the server-wide cache) the checkpoint in `path`, a resolved directory under the
+    checkpoint roots (`resolve_checkpoint`). Raises CheckpointError."""
     p = Path(path).expanduser().resolve()
     cfg = p / CONFIG
     return _load(str(p), cfg.stat().st_mtime if cfg.is_file() else 0.0)   # OSError/ValueError for typed nonsense
 
 
 def find_checkpoints() -> list[str]:
-    """Checkpoint directories (holding config.json) under checkpoints/ and runs/, as labels (relative to the
-    repository where they are inside it), the default first."""
-    found = {str(DEFAULT_CHECKPOINT)} if (DEFAULT_CHECKPOINT / CONFIG).is_file() else set()
-    for base in SEARCH_DIRS:
-        if base.is_dir():
-            found.update(str(c.parent) for c in base.glob("**/" + CONFIG) if ".next" not in c.parts)
-    return [_label(p) for p in sorted(found, key=lambda s: (s != str(DEFAULT_CHECKPOINT), s))]
+    """Checkpoint directories (holding config.json) under the checkpoint roots, by their root-relative
+    names, the default first. The walk is bounded (`app.roots.find_dirs_with`)."""
+    rs = checkpoint_roots()
+    found = {roots.public_name(d, rs) for d in roots.find_dirs_with(CONFIG, rs)}
+    default = _label(str(DEFAULT_CHECKPOINT))
+    if (DEFAULT_CHECKPOINT / CONFIG).is_file():
+        found.add(default)
+    return sorted(found, key=lambda s: (s != default, s))
 
 
 def _label(path: str) -> str:
-    try:
-        return str(Path(path).relative_to(ROOT))
-    except ValueError:
-        return path
+    """The root-relative name of a checkpoint directory: what the sidebar, links and headings show."""
+    return roots.public_name(path, checkpoint_roots())
 
 
 def _load_label(label: str) -> Checkpoint:
-    """Load a checkpoint named by a label or a typed path (relative paths are taken from the repository
-    root). Raises CheckpointError for anything that is not a loadable checkpoint directory, typed
-    nonsense included (a NUL byte, an overlong name, a file)."""
-    p = Path(label).expanduser()
-    if not p.is_absolute():
-        p = ROOT / p
+    """Load a checkpoint named by a root-relative name ("checkpoints/bowman-vae", "runs/x/best") or an
+    absolute path under a checkpoint root. Raises CheckpointError: for a name outside the roots, missing or
+    unreadable, one message that tells them apart in no way (`app.roots.NotUnderRoots`); for a checkpoint
+    under the roots that does not load, the loader's reason with root-relative names, never server paths."""
+    rs = checkpoint_roots()
+    try:
+        p = roots.resolve(label, rs, "checkpoint")
+    except roots.NotUnderRoots as e:
+        raise CheckpointError(str(e)) from None
     try:
         return load_cached(p)
-    except CheckpointError:
-        raise
+    except CheckpointError as e:
+        raise CheckpointError(roots.redact(str(e), p, rs)) from None
     except (OSError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{label!r} is not a checkpoint directory ({type(e).__name__}: {e})") from None
+        raise CheckpointError(f"{_label(str(p))!r} is not a loadable checkpoint ({type(e).__name__})") from None
 
 
 def current_checkpoint() -> Checkpoint:
@@ -87,8 +96,11 @@ def current_checkpoint() -> Checkpoint:
         else:
             choice = None
         persist("ckpt_typed", "")
-        typed = st.text_input("…or another directory", key="ckpt_typed",
-                              help="A directory holding weights.safetensors and config.json")
+        typed = st.text_input("…or another checkpoint", key="ckpt_typed",
+                              help="Its name under the app's checkpoint roots (" +
+                                   ", ".join(r.name for r in checkpoint_roots()) +
+                                   "), e.g. runs/my-run/best: a directory holding weights.safetensors and "
+                                   "config.json")
         active = st.empty()
     typed = typed.strip()
     ck = None
@@ -96,16 +108,17 @@ def current_checkpoint() -> Checkpoint:
         try:
             ck = _load_label(typed)
         except CheckpointError as e:
-            st.error(f"Cannot load the directory typed in the sidebar: {e}" +
+            st.error(f"Cannot load the checkpoint typed in the sidebar: {escape_markdown(str(e))}" +
                      (f" Showing `{choice}` instead." if choice else ""))
     if ck is None:
         if not choice:
-            st.error("No checkpoint found. Train one with `python -m vae_core.train` or type a directory.")
+            st.error("No checkpoint found. Train one with `python -m vae_core.train --out runs/NAME` or type "
+                     "the name of one under the checkpoint roots.")
             st.stop()
         try:
             ck = _load_label(choice)
         except CheckpointError as e:
-            st.error(f"Cannot load the checkpoint `{choice}`: {e}")
+            st.error(f"Cannot load the checkpoint `{choice}`: {escape_markdown(str(e))}")
             st.stop()
     cfg = ck.model_config
     with active.container():
@@ -133,8 +146,14 @@ def validation_headline(last: dict) -> tuple[str, float]:
 
 
 def model_name(ck: Checkpoint) -> str:
-    """A short name for headings: the checkpoint's directory relative to the repository, and its kind."""
-    return f"{_label(str(ck.path))} ({ck.model_config.model})"
+    """A short name for headings: the checkpoint's root-relative name, and its kind."""
+    return f"{checkpoint_name(ck)} ({ck.model_config.model})"
+
+
+def checkpoint_name(ck: Checkpoint) -> str:
+    """The checkpoint's root-relative name ("checkpoints/bowman-vae"): what the app shows and exports in
+    place of its path on the server."""
+    return _label(str(ck.path))
 
 
 def compare_checkpoint(ck: Checkpoint) -> Checkpoint | None:
@@ -152,7 +171,7 @@ def compare_checkpoint(ck: Checkpoint) -> Checkpoint | None:
         try:
             other = _load_label(choice)
         except CheckpointError as e:
-            st.error(f"Cannot load the checkpoint to compare with: {e}")
+            st.error(f"Cannot load the checkpoint to compare with: {escape_markdown(str(e))}")
             return None
         cfg = other.model_config
         st.caption(f"compare: **{cfg.model.upper()}** · z={cfg.latent_dim if other.model.has_latent else '–'} · "
@@ -222,6 +241,48 @@ def require_latent(ck: Checkpoint, sequence: bool = True) -> None:
         st.stop()
 
 
+class _ResultStore:
+    """Results shared by every session of the server, least recently used dropped past `max_entries`.
+
+    For work that reports progress as it runs: `st.cache_data` replays a cached function's element calls,
+    so one that moves a progress bar made outside it fails on every cache hit (CacheReplayClosureError).
+    Here the work runs outside any cache and only its result is stored."""
+
+    def __init__(self, max_entries: int):
+        import collections
+        import threading
+        self.max_entries, self.items, self.lock = max_entries, collections.OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.max_entries:
+                self.items.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def result_store(name: str, max_entries: int = 32) -> _ResultStore:
+    """The server-wide store of results called `name` (see `_ResultStore`)."""
+    return _ResultStore(max_entries)
+
+
+def sentences_key(sentences) -> str:
+    """A short key for a list of sentences (sha256 of their text), for result stores."""
+    import hashlib
+    h = hashlib.sha256()
+    for s in sentences:
+        h.update(s.encode("utf-8", "surrogatepass") + b"\n")
+    return h.hexdigest()
+
+
 def progress_over(bar, text: Callable[[int, int], str]) -> Callable[[Iterable], Iterable]:
     """A `progress` argument for vae_core's batched functions: passes their batches through, moving `bar`
     (an `st.progress`) after each, with the label `text(done, total)`."""
@@ -233,7 +294,7 @@ def progress_over(bar, text: Callable[[int, int], str]) -> Callable[[Iterable], 
     return progress
 
 
-def show_problem(prefix: str, e: Exception) -> None:
+def show_problem(prefix: str, e: Exception | str) -> None:
     """A warning for input that cannot be used (e.g. a TextError), its message shown literally."""
     st.warning(f"{prefix}: {escape_markdown(str(e))}.")
 
@@ -246,7 +307,9 @@ def show_notices(inputs) -> None:
 
 
 # ------------------------------------------------------------------------------------------ corpora
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ptb"
+def resolve_data_dir(name: str) -> Path:
+    """The data directory `name` stands for under the data roots (`app.roots`). Raises NotUnderRoots."""
+    return roots.resolve(name, roots.data_roots(), "data directory")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -263,21 +326,33 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
     from vae_core.analysis import prior_samples
     from vae_core.data import CorpusError, split_path
     sources = ["data directory", "uploaded file", "prior samples"]
-    persist(f"{key}_src", sources[0] if DEFAULT_DATA.is_dir() else sources[2], sources)
+    try:
+        resolve_data_dir(DEFAULT_DATA)
+        has_default = True
+    except roots.NotUnderRoots:
+        has_default = False
+    persist(f"{key}_src", sources[0] if has_default else sources[2], sources)
     src = st.radio("Corpus", sources, horizontal=True, key=f"{key}_src")
     persist(f"{key}_limit", default_limit)
     limit = st.number_input("At most this many sentences", 10, 50_000, step=100, key=f"{key}_limit")
     if src == "data directory":
         c1, c2 = st.columns([3, 1])
-        persist(f"{key}_dir", str(DEFAULT_DATA))
-        d = c1.text_input("Data directory", key=f"{key}_dir")
+        persist(f"{key}_dir", DEFAULT_DATA)
+        d = c1.text_input("Data directory", key=f"{key}_dir",
+                          help="Its name under the app's data roots (" + ", ".join(r.name for r in roots.data_roots())
+                               + "): a directory holding {ptb.,}{train,valid,test}.txt")
         persist(f"{key}_split", "test", ["test", "valid", "train"])
         split = c2.selectbox("Split", ["test", "valid", "train"], key=f"{key}_split")
         try:
-            p = split_path(d, split)
+            data_dir = resolve_data_dir(d)
+        except roots.NotUnderRoots as e:
+            show_problem("Cannot read the corpus", e)
+            return None
+        try:
+            p = split_path(data_dir, split)
             return {"name": f"{p.name}", "sentences": _read_lines(str(p), p.stat().st_mtime, int(limit)), "labels": None}
         except (CorpusError, OSError, ValueError) as e:
-            show_problem("Cannot read the corpus", e)
+            show_problem("Cannot read the corpus", roots.redact(str(e), data_dir, roots.data_roots()))
             return None
     if src == "uploaded file":
         up = st.file_uploader("Text file: one sentence a line" + (", optionally `sentence<TAB>label`" if allow_labels else ""),

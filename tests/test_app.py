@@ -104,12 +104,18 @@ def test_homotopy_page_shows_the_decoded_path(demo):
     assert list(df["sentence"]) == want["sentences"] and len(df) == 5
 
 
-def test_bad_checkpoint_directory_gives_a_message_not_a_traceback(tmp_path):
-    (tmp_path / "model.pt").write_bytes(b"\x80\x04junk")
+def test_bad_checkpoint_directory_gives_a_message_not_a_traceback(tmp_path, monkeypatch):
+    """Under a checkpoint root, the loader's reason is shown, with root-relative names only."""
+    from app.roots import CHECKPOINT_ROOTS_ENV
+    (tmp_path / "mine" / "pk").mkdir(parents=True)
+    (tmp_path / "mine" / "pk" / "model.pt").write_bytes(b"\x80\x04junk")
+    monkeypatch.setenv(CHECKPOINT_ROOTS_ENV, str(tmp_path / "mine"))
     at = _page("encode").run()
-    at.sidebar.text_input(key="ckpt_typed").set_value(str(tmp_path)).run()
+    at.sidebar.text_input(key="ckpt_typed").set_value("mine/pk").run()
     assert not at.exception
-    assert any("Pickle files are refused" in e.value for e in at.error)
+    shown = " ".join(e.value for e in at.error)
+    assert "Pickle files are refused" in shown and "mine/pk" in shown
+    assert str(tmp_path) not in shown and "model.pt" not in shown
 
 
 @pytest.mark.parametrize("page,key", [("encode", "sentence"), ("homotopy", "hom_first")])
@@ -294,7 +300,9 @@ def bow_checkpoint(tmp_path_factory, tiny_ptb):
     return out
 
 
-def test_bag_of_words_checkpoint_in_sequence_and_jacobian_views(bow_checkpoint):
+def test_bag_of_words_checkpoint_in_sequence_and_jacobian_views(bow_checkpoint, monkeypatch):
+    from app.roots import CHECKPOINT_ROOTS_ENV
+    monkeypatch.setenv(CHECKPOINT_ROOTS_ENV, str(bow_checkpoint.parent))     # an absolute path under a root
     at = _page("encode").run()
     at.sidebar.text_input(key="ckpt_typed").set_value(str(bow_checkpoint)).run()
     assert not at.exception and any("bag-of-words" in w.value for w in at.warning)
@@ -396,7 +404,7 @@ def test_typed_checkpoint_persists_and_a_bad_one_is_reported_in_the_main_pane(tm
     assert any("Active:" in m.value and "smim128" in m.value for m in at.sidebar.markdown)
     at.sidebar.text_input(key="ckpt_typed").set_value(str(tmp_path / "nothing")).run()
     assert not at.exception and at.table                                        # the main pane is not blank
-    assert any("Cannot load the directory typed" in e.value and "Showing `checkpoints/bowman-vae`" in e.value
+    assert any("Cannot load the checkpoint typed" in e.value and "Showing `checkpoints/bowman-vae`" in e.value
                for e in at.main.error)
     assert any("Active:" in m.value and "bowman-vae" in m.value for m in at.sidebar.markdown)
 
@@ -454,7 +462,18 @@ def test_evaluate_view_gives_the_cli_json(demo, ptb_dir):
     want = evaluate_corpus(demo.model, corpus, iw_samples=5, bleu=False, batch_size=64)
     assert res["nll"] == pytest.approx(want["nll"], rel=1e-6) and res["iw_nll"] == pytest.approx(want["iw_nll"], rel=1e-6)
     assert res["n_sentences"] == 30 and res["split"] == "ptb.test.txt" and "oov_rate" in res
+    assert res["checkpoint"] == "checkpoints/bowman-vae"                       # its name, not a server path
     assert any(d.proto.label == "Download the JSON" for d in at.get("download_button"))
+    # asking again, in this session or another, is answered from the cache: the same JSON, no error
+    # (the cached function moved a progress bar made outside it: CacheReplayClosureError on every hit)
+    at.run()
+    assert not at.exception and json.loads(at.json[0].value) == res
+    again = _page("evaluate")
+    for k, v in (("eval_limit", 30), ("eval_iw", 5), ("eval_bleu", False)):
+        again.session_state[k] = v
+    again.run()
+    again.button(key="eval_go").click().run()
+    assert not again.exception and json.loads(again.json[0].value) == res
 
 
 def test_collapse_view_gives_a_verdict():

@@ -141,7 +141,7 @@ def test_choices_persist_across_views_and_links_reproduce_them(server):
         _fill(pg, "Sentence (typed as you like: it is tokenised as the model's corpus is)", "The market fell sharply.")
         pg.get_by_role("cell", name="the market fell sharply", exact=True).first.wait_for(timeout=90_000)
         side = pg.locator('[data-testid="stSidebar"]')
-        box = side.get_by_role("textbox", name="…or another directory")
+        box = side.get_by_role("textbox", name="…or another checkpoint")
         box.fill(SMIM)
         box.press("Enter")
         side.get_by_text("smim128").first.wait_for(timeout=90_000)
@@ -185,10 +185,10 @@ def test_new_views_tokeniser_and_a_bad_path_in_a_real_browser(server):
         _fill(pg, label, "Sales rose 5.2% to $3 billion.")
         pg.get_by_role("cell", name="sales rose N N to $ N billion", exact=True).first.wait_for(timeout=90_000)
         side = pg.locator('[data-testid="stSidebar"]')
-        box = side.get_by_role("textbox", name="…or another directory")
+        box = side.get_by_role("textbox", name="…or another checkpoint")
         box.fill("../" * 40 + "\u202e\u0000" + "x" * 300)
         box.press("Enter")
-        pg.get_by_text("Cannot load the directory typed in the sidebar").wait_for(timeout=90_000)
+        pg.get_by_text("Cannot load the checkpoint typed in the sidebar").wait_for(timeout=90_000)
         pg.locator("table").first.wait_for(timeout=90_000)                  # the view still shows its results
         assert side.get_by_text("checkpoints/bowman-vae").count() >= 1
         box.fill("")

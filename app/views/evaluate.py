@@ -9,7 +9,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import checkpoints, corpus_picker, load_cached, model_name, progress_over, show_table, side_by_side
+from app.common import (checkpoint_name, checkpoints, corpus_picker, model_name, progress_over, result_store,
+                        sentences_key, show_table, side_by_side)
 from app.state import persist
 from vae_core.data import corpus_from_text
 from vae_core.evaluate import evaluation_record
@@ -18,7 +19,7 @@ models = checkpoints(latent=False)          # the LM baseline and the bag-of-wor
 ck = models[0]
 st.title("Evaluate")
 st.caption("The estimators of `python -m vae_core.evaluate`, on the sentences chosen below (each tokenised as the "
-           "model's corpus is). The result is the CLI's JSON; results are kept for the session's server, so "
+           "model's corpus is). The result is the CLI's JSON; results are kept by the server for every session, so "
            "asking again for the same checkpoint, sentences and settings is instant. The whole PTB test split "
            "with K = 500 importance samples takes tens of minutes on a CPU: start small.")
 corpus = corpus_picker("eval", ck, default_limit=500, allow_labels=False)
@@ -36,25 +37,25 @@ seed = c4.number_input("Seed", 0, 10**6, key="eval_seed")
 options = {"iw_samples": int(iw), "batch_size": int(batch), "bleu": bool(bleu), "seed": int(seed)}
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def evaluate(ckpt_path: str, checkpoint_id: str, name: str, sentences: tuple[str, ...], options: dict, _progress):
-    m = load_cached(ckpt_path)
-    return evaluation_record(m, corpus_from_text(sentences, m.vocab), name, progress=_progress, **options)
-
-
 done = {}
-request = (tuple(m.meta["checkpoint_id"] for m in models), corpus["name"], tuple(corpus["sentences"]),
+store = result_store("evaluate")
+request = (tuple(m.meta["checkpoint_id"] for m in models), corpus["name"], sentences_key(corpus["sentences"]),
            tuple(sorted(options.items())))
 if st.button("Evaluate", type="primary", key="eval_go"):
     st.session_state["_eval_request"] = request
-if st.session_state.get("_eval_request") == request:        # asked for exactly these inputs (cached after)
+if st.session_state.get("_eval_request") == request:        # asked for exactly these inputs (stored after)
     for m in models:
-        bar = st.progress(0.0, text=f"{model_name(m)}: evaluating {len(corpus['sentences'])} sentences…")
-        progress = progress_over(bar, lambda i, n, m=m: f"{model_name(m)}: batch {i}/{n}"
-                                 + (" (then BLEU-1 decodes)" if options["bleu"] and i == n else ""))
-        done[str(m.path)] = evaluate(str(m.path.resolve()), m.meta["checkpoint_id"], corpus["name"],
-                                     tuple(corpus["sentences"]), options, progress)
-        bar.empty()
+        key = (m.meta["checkpoint_id"],) + request[1:]
+        res = store.get(key)
+        if res is None:
+            bar = st.progress(0.0, text=f"{model_name(m)}: evaluating {len(corpus['sentences'])} sentences…")
+            progress = progress_over(bar, lambda i, n, m=m: f"{model_name(m)}: batch {i}/{n}"
+                                     + (" (then BLEU-1 decodes)" if options["bleu"] and i == n else ""))
+            res = evaluation_record(m, corpus_from_text(corpus["sentences"], m.vocab), corpus["name"],
+                                    progress=progress, **options) | {"checkpoint": checkpoint_name(m)}
+            store.put(key, res)
+            bar.empty()
+        done[str(m.path)] = res
 else:
     st.info("Press Evaluate to run the estimators on these sentences.")
 
