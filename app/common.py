@@ -299,6 +299,32 @@ def show_problem(prefix: str, e: Exception | str) -> None:
     st.warning(f"{prefix}: {escape_markdown(str(e))}.")
 
 
+MAX_TYPED_LINES = 200       # lines of a text area (or its upload) that a view encodes
+
+
+def typed_lines(text: str, what: str, max_lines: int = MAX_TYPED_LINES) -> list[str]:
+    """The non-empty lines of a text area, at most `max_lines` (with a notice saying how many were left)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) > max_lines:
+        st.info(f"{what}: the first {max_lines} of {len(lines):,} lines are used.")
+    return lines[:max_lines]
+
+
+def uploaded_lines(up, what: str, max_lines: int = MAX_TYPED_LINES) -> list[str] | None:
+    """The non-empty lines of an uploaded text file, read under the CLI's rules (`vae_core.data.
+    read_text_lines`: bad bytes and control characters are refused naming line and column), at most
+    `max_lines`; None, with the reason shown, when the file cannot be used."""
+    from vae_core.data import CorpusError, read_text_lines
+    try:
+        lines, _ = read_text_lines(up.getvalue(), up.name, max_lines=max_lines + 1)
+    except CorpusError as e:
+        show_problem(f"Cannot read {what}", e)
+        return None
+    if len(lines) > max_lines:
+        st.info(f"{what}: the first {max_lines} lines are used.")
+    return [text for _, text in lines[:max_lines]]
+
+
 def show_notices(inputs) -> None:
     """Tell the user how their text was changed (unknown words as <unk>, truncation)."""
     for enc in inputs:
@@ -319,12 +345,48 @@ def _read_lines(path: str, mtime: float, limit: int) -> list[str]:
     return [" ".join(s) for s in sents[:limit]]
 
 
-def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_labels: bool = True) -> dict | None:
+MAX_CORPUS_SENTENCES = 50_000     # the most sentences any view takes (the corpus picker's cap)
+
+
+def _screened(corpus: dict, ck: Checkpoint, max_tokens: int, unit: str, numbers: list[int]) -> dict | None:
+    """`corpus` without the sentences its model's tokenizer leaves empty, with a notice naming them, and a
+    notice naming those cut to `max_tokens` tokens (`vae_core.data.screen_text`); None, with a warning, when
+    nothing is left. `numbers`: the line (or sentence) number of each sentence, for the notices."""
+    from vae_core.data import screen_text
+    empty, cut = screen_text(corpus["sentences"], ck.vocab, max_tokens)
+
+    def named(positions):
+        shown = ", ".join(str(numbers[i]) for i in positions[:10])
+        return f"{unit}{'s' if len(positions) > 1 else ''} {shown}" + (
+            f" and {len(positions) - 10} more" if len(positions) > 10 else "")
+    if cut:
+        st.info(f"{len(cut)} {unit}{'s are' if len(cut) > 1 else ' is'} longer than {max_tokens} tokens and cut to "
+                f"the first {max_tokens}, as every input of this view is: {named(cut)}.")
+    if empty:
+        st.info(f"{len(empty)} {unit}{'s have' if len(empty) > 1 else ' has'} no word left after tokenising "
+                f"(punctuation only) and {'are' if len(empty) > 1 else 'is'} left out: {named(empty)}.")
+        drop = set(empty)
+        keep = [i for i in range(len(corpus["sentences"])) if i not in drop]
+        corpus = {**corpus, "sentences": [corpus["sentences"][i] for i in keep],
+                  "labels": [corpus["labels"][i] for i in keep] if corpus["labels"] else None}
+    if not corpus["sentences"]:
+        st.warning("No sentence is left to analyse.")
+        return None
+    return corpus
+
+
+def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_labels: bool = True,
+                  max_tokens: int = 100) -> dict | None:
     """Choose the sentences to analyse: a split of a data directory (PTB test by default), an uploaded text
     file (one sentence a line; an optional tab-separated label column), or sentences decoded from prior
-    samples. Returns {"name", "sentences", "labels" or None} or None with a message shown."""
+    samples. At most MAX_CORPUS_SENTENCES. Returns {"name", "sentences", "labels" or None} or None with a
+    message shown.
+
+    Files are read under `vae_core.data.read_corpus`'s policy, so bad bytes, control characters and overlong
+    lines get the CLI's message (file, line, column). Sentences the model's tokenizer leaves empty are left
+    out, and those over `max_tokens` tokens (what the view cuts its inputs to) named, before any work."""
     from vae_core.analysis import prior_samples
-    from vae_core.data import CorpusError, split_path
+    from vae_core.data import CorpusError, read_text_lines, split_path
     sources = ["data directory", "uploaded file", "prior samples"]
     try:
         resolve_data_dir(DEFAULT_DATA)
@@ -333,8 +395,8 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
         has_default = False
     persist(f"{key}_src", sources[0] if has_default else sources[2], sources)
     src = st.radio("Corpus", sources, horizontal=True, key=f"{key}_src")
-    persist(f"{key}_limit", default_limit)
-    limit = st.number_input("At most this many sentences", 10, 50_000, step=100, key=f"{key}_limit")
+    persist(f"{key}_limit", default_limit, bounds=(10, MAX_CORPUS_SENTENCES))
+    limit = st.number_input("At most this many sentences", 10, MAX_CORPUS_SENTENCES, step=100, key=f"{key}_limit")
     if src == "data directory":
         c1, c2 = st.columns([3, 1])
         persist(f"{key}_dir", DEFAULT_DATA)
@@ -350,23 +412,27 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
             return None
         try:
             p = split_path(data_dir, split)
-            return {"name": f"{p.name}", "sentences": _read_lines(str(p), p.stat().st_mtime, int(limit)), "labels": None}
+            sentences = _read_lines(str(p), p.stat().st_mtime, int(limit))
         except (CorpusError, OSError, ValueError) as e:
             show_problem("Cannot read the corpus", roots.redact(str(e), data_dir, roots.data_roots()))
             return None
+        return _screened({"name": p.name, "sentences": sentences, "labels": None}, ck, max_tokens, "sentence",
+                         list(range(1, len(sentences) + 1)))
     if src == "uploaded file":
         up = st.file_uploader("Text file: one sentence a line" + (", optionally `sentence<TAB>label`" if allow_labels else ""),
                               type=["txt", "tsv"], key=f"{key}_upload")
         if up is None:
             st.info("Upload a file to project it.")
             return None
-        raw = up.getvalue().decode("utf-8", errors="replace").splitlines()
-        rows = [ln.split("\t", 1) for ln in raw if ln.strip()][: int(limit)]
-        if not rows:
-            st.warning("The uploaded file holds no sentence.")
+        try:          # the CLI's rules and messages (file:line, column), on at most `limit` lines
+            lines, _ = read_text_lines(up.getvalue(), up.name, max_lines=int(limit))
+        except CorpusError as e:
+            show_problem("Cannot read the uploaded file", e)
             return None
+        rows = [text.split("\t", 1) for _, text in lines]
         labels = [r[1].strip() for r in rows] if allow_labels and all(len(r) == 2 for r in rows) else None
-        return {"name": up.name, "sentences": [r[0] for r in rows], "labels": labels}
+        return _screened({"name": up.name, "sentences": [r[0] for r in rows], "labels": labels}, ck, max_tokens,
+                         "line", [n for n, _ in lines])
     n = min(int(limit), 2000)
     samples = prior_samples(ck.model, ck.vocab, n, seed=0)
     return {"name": f"{n} prior samples", "sentences": [s["sentence"] or "<eos>" for s in samples], "labels": None}

@@ -50,11 +50,15 @@ def keep_all() -> None:
     st.query_params.clear()
 
 
-def persist(key: str, default: Any, options: Sequence | None = None) -> Any:
+def persist(key: str, default: Any, options: Sequence | None = None, bounds: tuple | None = None) -> Any:
     """Make widget `key` keep its value across views: give it `default` on first use (or when its value is
     no longer one of `options`, e.g. a checkpoint that was removed, or a number of the wrong type), put it
     in the URL when URL_PARAMS names it and it differs from the default. Returns the current value. Create
-    the widget right after, with `key=key` and no default argument."""
+    the widget right after, with `key=key` and no default argument.
+
+    `bounds` = (lo, hi), the widget's own range, is enforced here on the server too: a number from a link,
+    a stale session or a client that bypasses the widget is clamped into it (NaN becomes the default), so
+    no value can start more work than the widget allows."""
     DEFAULTS[key] = default
     ss = st.session_state
     value = ss.get(key, default)
@@ -63,6 +67,8 @@ def persist(key: str, default: Any, options: Sequence | None = None) -> Any:
     elif default is not None and not isinstance(value, type(default)) and not (
             isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool)):
         value = _coerce(value, default)
+    if bounds is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = default if value != value else type(default)(min(max(value, bounds[0]), bounds[1]))
     ss[key] = value
     name = _KEY_TO_URL.get(key)
     if name is not None and value != default:

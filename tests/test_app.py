@@ -1,5 +1,6 @@
 """AppTest runs of the app's pages on a committed zoo checkpoint (bowman-vae): the decoded sentences must appear."""
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -526,3 +527,71 @@ def test_every_text_field_survives_hostile_text(view, tmp_path, monkeypatch):
             field(key).set_value(text).run()
             assert not at.exception, (view, key, name)
         field(key).set_value(original).run()          # a bad corpus path hides the widgets after it
+
+
+def _upload(at: AppTest, key: str, name: str, data: bytes) -> AppTest:
+    at.radio(key=f"{key}_src").set_value("uploaded file").run()
+    at.get("file_uploader")[0].set_value((name, data, "text/plain"))
+    return at.run()
+
+
+def test_uploads_follow_the_clis_rules_and_say_what_they_changed(tmp_path, demo, ptb_dir):
+    """The app replaced undecodable bytes silently, cut a long line to 100 tokens so its NLL differed from
+    the CLI's, and turned punctuation-only lines into <unk> sentences without a word."""
+    from vae_core.data import Corpus, CorpusError, MAX_LINE_TOKENS, read_corpus
+    from vae_core.estimators import evaluate_corpus
+    at = _page("evaluate")
+    at.session_state["eval_iw"] = 0
+    at.session_state["eval_bleu"] = False
+    at.session_state["eval_src"] = "uploaded file"
+    at.run()
+    for bad in (b"the market fell\nprices \xff rose\n", b"the market\x00fell\n", b"w " * (MAX_LINE_TOKENS + 5)):
+        (tmp_path / "up.txt").write_bytes(bad)
+        with pytest.raises(CorpusError) as cli:
+            read_corpus(tmp_path / "up.txt")
+        _upload(at, "eval", "up.txt", bad)
+        assert not at.exception
+        cli_message = str(cli.value).replace(str(tmp_path) + "/", "")
+        assert any(cli_message in re.sub(r"\\(.)", r"\1", w.value) for w in at.warning), cli_message
+    lines = (ptb_dir / "ptb.test.txt").read_text().splitlines()[:20] + ["... !!! ,", " ".join(["the"] * 300)]
+    data = "\n".join(lines).encode()
+    _upload(at, "eval", "up.txt", data)
+    notes = " ".join(i.value for i in at.info)
+    assert "line 21" in notes and "punctuation only" in notes and "longer than" not in notes
+    at.button(key="eval_go").click().run()
+    res = json.loads(at.json[0].value)
+    (tmp_path / "clean.txt").write_text("\n".join(lines[:20] + lines[21:]) + "\n")
+    want = evaluate_corpus(demo.model, Corpus.from_file(tmp_path / "clean.txt", demo.vocab), iw_samples=0,
+                           bleu=False, batch_size=64)
+    assert res["n_sentences"] == 21 and res["nll"] == pytest.approx(want["nll"], rel=1e-6)   # the CLI's number
+    proj = _page("collapse")
+    proj.session_state["col_src"] = "uploaded file"
+    proj.run()
+    _upload(proj, "col", "up.txt", data)
+    assert any("line 22" in i.value and "cut to the first 100" in i.value for i in proj.info)
+
+
+def test_values_from_links_and_forms_are_capped_before_any_work():
+    """A number from a link or a client that bypasses the widget is clamped to the widget's range on the server,
+    and a text area's lines are capped, so no input starts unbounded work."""
+    from app.common import MAX_TYPED_LINES
+    at = _page("perturb")
+    at.session_state["pert_n"] = 10 ** 9                      # what a crafted websocket message could send
+    at.session_state["pert_kmax"] = float("nan")
+    at.run()
+    assert not at.exception
+    assert at.slider(key="pert_n").value == 20 and at.slider(key="pert_kmax").value == 20
+    rank = _page("downstream")
+    rank.session_state["rank_candidates"] = "\n".join(f"candidate {i}" for i in range(5_000))
+    rank.run()
+    assert not rank.exception
+    assert len(rank.table[-1].value) == MAX_TYPED_LINES
+    assert any(f"first {MAX_TYPED_LINES} of 5,000 lines" in i.value for i in rank.info)
+
+
+def test_an_uploaded_group_with_bad_bytes_is_refused_as_the_cli_refuses_it():
+    at = _page("arithmetic").run()
+    at.get("file_uploader")[0].set_value(("a.txt", b"the dollar fell\nit \xfe rose\n", "text/plain"))
+    at.run()
+    assert not at.exception
+    assert any("a.txt:2: bytes that are not UTF" in w.value.replace("\\", "") for w in at.warning)

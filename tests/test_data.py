@@ -102,3 +102,43 @@ def test_encode_text_normalises_and_reports():
     # right-to-left text and the literal <unk> token pass through without a crash or a false notice
     assert encode_text("שלום <unk>", v).tokens == ["<unk>", "<unk>"]
     assert encode_text("<unk>", v).unknown == []
+
+
+def test_control_characters_in_a_corpus_are_named_with_line_and_column(tmp_path):
+    """`train` accepted NUL bytes silently: its vocabulary held 'market\\x00fell'."""
+    f = tmp_path / "c.txt"
+    f.write_bytes(b"a b\nthe market\x00fell\n")
+    with pytest.raises(CorpusError, match=r"c\.txt:2: a control character \(U\+0000\) at column 11"):
+        read_corpus(f)
+    f.write_bytes(b"tab\tand\x0bvertical\x1cseparators are whitespace\n")       # split, as str.split does
+    assert read_corpus(f)[0] == [["tab", "and", "vertical", "separators", "are", "whitespace"]]
+
+
+def test_an_overlong_line_is_refused_unless_max_tokens_cuts_it(tmp_path):
+    """A 1 MB line took a hidden-8 model to 2.97 GB in `train`: lines over MAX_LINE_TOKENS are refused with
+    their number, or cut by --max-tokens and counted."""
+    from vae_core.data import MAX_LINE_TOKENS
+    f = tmp_path / "c.txt"
+    f.write_text("a b\n" + "w " * (MAX_LINE_TOKENS + 1) + "\nc\n")
+    with pytest.raises(CorpusError, match=rf"c\.txt:2: {MAX_LINE_TOKENS + 1} tokens, more than the "
+                                          rf"{MAX_LINE_TOKENS}.*--max-tokens"):
+        read_corpus(f)
+    sents, stats = read_corpus(f, max_tokens=50)
+    assert [len(s) for s in sents] == [2, 50, 1] and stats.truncated == [2]
+
+
+def test_train_refuses_bad_lines_and_reports_the_lines_it_cut(tmp_path, tiny_ptb, capsys):
+    import shutil
+    from vae_core import train
+    data = tmp_path / "data"
+    shutil.copytree(tiny_ptb, data)
+    (data / "ptb.train.txt").write_bytes((tiny_ptb / "ptb.train.txt").read_bytes() + b"the market\x00fell\n")
+    args = ["--data", str(data), "--out", str(tmp_path / "out"), "--emb-dim", "8", "--hidden-dim", "8",
+            "--latent-dim", "2", "--max-steps", "1", "--epochs", "1"]
+    assert train.main(args) == 1
+    assert "ptb.train.txt:401: a control character (U+0000)" in capsys.readouterr().err
+    (data / "ptb.train.txt").write_text((tiny_ptb / "ptb.train.txt").read_text() + "w " * 2000 + "\n")
+    assert train.main(args) == 1
+    assert "ptb.train.txt:401: 2000 tokens" in capsys.readouterr().err
+    assert train.main(args + ["--max-tokens", "100"]) == 0
+    assert "1 line of train cut to 100 tokens (line 401)" in capsys.readouterr().err

@@ -4,10 +4,17 @@ A PTB-format file holds one tokenised sentence a line, tokens separated by white
 place for rare words (Mikolov's split). Every sentence gets `<eos>` appended when it is turned into ids, and
 the decoder input starts with `<bos>`.
 
-Policy for malformed corpus lines (documented here, enforced by `read_corpus`):
-  * undecodable bytes (not UTF-8)            -> CorpusError naming the file and the 1-based line number;
+Policy for malformed corpus lines (documented here, enforced by `read_corpus` and, for the app's uploads,
+`read_text_lines`, so the CLI and the app say the same):
+  * undecodable bytes (not UTF-8)            -> CorpusError naming the file, the 1-based line and the column;
+  * a control character (NUL, ESC, ...)      -> CorpusError naming file, line and column (tab, vertical tab,
+                                                form feed and the separators \x1c-\x1f split words, as
+                                                str.split does);
   * empty or whitespace-only lines           -> skipped, counted in `CorpusStats.empty_lines`;
   * lines longer than `max_tokens` tokens    -> truncated to `max_tokens`, counted in `CorpusStats.truncated`;
+  * without `max_tokens`, lines longer than MAX_LINE_TOKENS -> CorpusError naming the line (a file joined
+                                                without newlines would otherwise be one sentence: a 1 MB
+                                                line took a small model to 3 GB);
   * a missing final newline                  -> accepted;
   * a file with no sentence at all           -> CorpusError naming the file.
 
@@ -21,6 +28,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 import urllib.request
@@ -194,6 +202,20 @@ def corpus_from_text(sentences: Sequence[str], vocab: "Vocab", max_tokens: int =
     return Corpus(toks, vocab)
 
 
+def screen_text(sentences: Sequence[str], vocab: "Vocab", max_tokens: int = 100) -> tuple[list[int], list[int]]:
+    """Which of `sentences` the vocabulary's tokenizer leaves empty (punctuation only), and which it makes
+    longer than `max_tokens` tokens (cut by `encode_text`): two lists of 0-based positions, so a caller can
+    say which lines are left out or cut before it computes anything on them. Linear in the text."""
+    empty, cut = [], []
+    for i, s in enumerate(sentences):
+        n = len(tokenize(s[:MAX_TEXT_CHARS], vocab.tokenizer, vocab.stoi, vocab.longest_word)[0])
+        if n == 0:
+            empty.append(i)
+        elif n > max_tokens:
+            cut.append(i)
+    return empty, cut
+
+
 # --------------------------------------------------------------------------------------------- corpus files
 @dataclass
 class CorpusStats:
@@ -204,11 +226,42 @@ class CorpusStats:
     truncated: list[int] = field(default_factory=list)      # 1-based line numbers
 
 
+MAX_LINE_TOKENS = 1_000      # PTB's longest sentence has 82 tokens, Yahoo's documents about 200
+# C0 and C1 control characters that str.split does not treat as whitespace
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
+def _checked_line(raw: bytes, where: str, lineno: int, max_tokens: int | None,
+                  stats: "CorpusStats") -> tuple[str, list[str]]:
+    """One raw corpus line under the module's policy: its text and its whitespace tokens ([] for an empty
+    line, counted). Raises CorpusError naming `where`, the line and the column."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CorpusError(f"{where}:{lineno}: bytes that are not UTF-8 at column {e.start + 1} "
+                          f"({raw[e.start:e.start + 4]!r})") from None
+    bad = _CONTROL.search(line)
+    if bad:
+        raise CorpusError(f"{where}:{lineno}: a control character (U+{ord(bad.group()):04X}) at column "
+                          f"{bad.start() + 1}; a corpus line holds text only")
+    tokens = line.split()
+    if not tokens:
+        stats.empty_lines.append(lineno)
+    elif max_tokens is not None and len(tokens) > max_tokens:
+        stats.truncated.append(lineno)
+        tokens = tokens[:max_tokens]
+    elif max_tokens is None and len(tokens) > MAX_LINE_TOKENS:
+        raise CorpusError(f"{where}:{lineno}: {len(tokens)} tokens, more than the {MAX_LINE_TOKENS} a sentence "
+                          f"may have (lines joined without a newline?); cut long lines with --max-tokens N")
+    return line, tokens
+
+
 def read_corpus(path: str | os.PathLike, max_tokens: int | None = None) -> tuple[list[list[str]], CorpusStats]:
     """Read a PTB-format file: a list of token lists (no `<eos>`), and what was skipped or truncated.
 
-    Raises CorpusError (naming the file, and the line for bad bytes) when the file is missing, not UTF-8,
-    or holds no sentence. See the module docstring for the full policy.
+    Raises CorpusError (naming the file, and the line and column for bad bytes, control characters and
+    overlong lines) when the file is missing, not UTF-8 or holds no sentence. See the module docstring for
+    the full policy.
     """
     path = Path(path)
     if not path.is_file():
@@ -217,23 +270,34 @@ def read_corpus(path: str | os.PathLike, max_tokens: int | None = None) -> tuple
     sentences: list[list[str]] = []
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise CorpusError(f"{path}:{lineno}: bytes that are not UTF-8 at column {e.start + 1} ({raw[e.start:e.start + 4]!r})") from None
-            tokens = line.split()
-            if not tokens:
-                stats.empty_lines.append(lineno)
-                continue
-            if max_tokens is not None and len(tokens) > max_tokens:
-                stats.truncated.append(lineno)
-                tokens = tokens[:max_tokens]
-            sentences.append(tokens)
-            stats.tokens += len(tokens)
+            _, tokens = _checked_line(raw, str(path), lineno, max_tokens, stats)
+            if tokens:
+                sentences.append(tokens)
+                stats.tokens += len(tokens)
     stats.sentences = len(sentences)
     if not sentences:
         raise CorpusError(f"{path}: the file holds no sentence (empty or whitespace only)")
     return sentences, stats
+
+
+def read_text_lines(data: bytes, name: str, max_lines: int | None = None,
+                    max_tokens: int | None = None) -> tuple[list[tuple[int, str]], CorpusStats]:
+    """The lines of an uploaded text file under `read_corpus`'s policy (the same errors, naming `name`, the
+    line and the column): (1-based line number, text without its line ending) for each non-empty line, at
+    most `max_lines` of them, and the stats. Raises CorpusError."""
+    stats = CorpusStats(name)
+    out: list[tuple[int, str]] = []
+    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+        if max_lines is not None and len(out) >= max_lines:
+            break
+        line, tokens = _checked_line(raw, name, lineno, max_tokens, stats)
+        if tokens:
+            out.append((lineno, line.rstrip("\r")))
+            stats.tokens += len(tokens)
+    stats.sentences = len(out)
+    if not out:
+        raise CorpusError(f"{name}: the file holds no sentence (empty or whitespace only)")
+    return out, stats
 
 
 def split_path(data_dir: str | os.PathLike, split: str) -> Path:

@@ -235,6 +235,12 @@ class Trainer:
         ds = load_splits(tcfg.data, ("train", "valid"), vocab=vocab, max_tokens=tcfg.max_tokens or None,
                          max_vocab=tcfg.max_vocab or None)
         self.vocab, self.train, self.valid = ds.vocab, ds.splits["train"], ds.splits["valid"]
+        for name, split in ds.splits.items():           # --max-tokens cut these: say which, once
+            cut = split.stats.truncated if split.stats else []
+            if cut and not self.quiet:
+                shown = ", ".join(map(str, cut[:10])) + (f" and {len(cut) - 10} more" if len(cut) > 10 else "")
+                print(f"warning: {len(cut)} line{'s' if len(cut) > 1 else ''} of {name} cut to {tcfg.max_tokens} "
+                      f"tokens (line{'s' if len(cut) > 1 else ''} {shown})", file=sys.stderr)
         if not prev:
             self.vocab.tokenizer = rules_named(tcfg.tokenizer)   # how typed text is tokenised for this model
         mcfg.vocab_size = len(self.vocab)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import examples, figures
 from app.common import (analysis_page, path_map_controls, show_notices, show_path_on_map, show_problem, show_table,
-                        side_by_side)
+                        side_by_side, typed_lines, uploaded_lines)
 from app.state import persist
 from vae_core.data import TextError
 from vae_core.downstream import apply_direction, latent_direction
@@ -26,8 +26,8 @@ def group(label: str, default: str, key: str) -> list[str]:
     text = st.text_area(f"{label} (one sentence a line)", key=key, height=110)
     up = st.file_uploader(f"…or upload {label.lower()} (.txt, one sentence a line)", type=["txt"], key=f"{key}_up")
     if up is not None:
-        text = up.getvalue().decode("utf-8", errors="replace")
-    return [ln for ln in text.splitlines() if ln.strip()]
+        return uploaded_lines(up, f"the file for {label.lower()}") or []
+    return typed_lines(text, label)
 
 
 c1, c2 = st.columns(2)
@@ -38,9 +38,9 @@ with c2:
 persist("arith_text", examples.ARITHMETIC_SENTENCE)
 text = st.text_input("Sentence to move", key="arith_text")
 c1, c2 = st.columns(2)
-persist("arith_strength", examples.ARITHMETIC_STRENGTH)
+persist("arith_strength", examples.ARITHMETIC_STRENGTH, bounds=(-5.0, 5.0))
 strength = c1.slider("Strength s", -5.0, 5.0, step=0.25, key="arith_strength")
-persist("arith_steps", 9)
+persist("arith_steps", 9, bounds=(2, 21))
 steps = c2.slider("Decoded points on the path", 2, 21, key="arith_steps")
 strengths = [strength * i / (steps - 1) for i in range(steps)]
 path_map = path_map_controls(ck, "arith_map", "arith_proj", "amap")

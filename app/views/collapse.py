@@ -24,7 +24,7 @@ with st.expander("Corpus for the test", expanded=False):
     corpus = corpus_picker("col", ck, default_limit=300, allow_labels=False)
 if not corpus:
     st.stop()
-persist("col_n", 200)
+persist("col_n", 200, bounds=(20, 1000))
 n = st.slider("Sentences in the test", 20, 1000, step=20, key="col_n")
 
 

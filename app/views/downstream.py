@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import examples, figures
-from app.common import analysis_page, show_problem, show_table, side_by_side
+from app.common import analysis_page, show_problem, show_table, side_by_side, typed_lines
 from app.state import persist
 from vae_core.data import TextError
 from vae_core.downstream import impute, rank_candidates
@@ -22,9 +22,9 @@ st.caption("Mark unknown words with ___ . Iterated conditional modes: the unknow
 persist("impute_text", examples.IMPUTE_TEXT)
 text = st.text_input("Sentence with blanks", key="impute_text")
 c1, c2 = st.columns(2)
-persist("impute_steps", 3)
+persist("impute_steps", 3, bounds=(1, 10))
 steps = c1.slider("ICM steps (at most: it stops early once a step changes nothing)", 1, 10, key="impute_steps")
-persist("impute_beam", 5)
+persist("impute_beam", 5, bounds=(1, 20))
 beam = c2.slider("Beam size", 1, 20, key="impute_beam")
 for m, box, key in side_by_side(models):
     with box:
@@ -50,10 +50,11 @@ persist("rank_prompt", examples.RANK_PROMPT)
 prompt = st.text_input("Prompt", key="rank_prompt")
 persist("rank_candidates", examples.RANK_CANDIDATES)
 cands = st.text_area("Candidates, one a line", key="rank_candidates")
+candidates = typed_lines(cands, "Candidates")
 for m, box, key in side_by_side(models):
     with box:
         try:
-            ranked = rank_candidates(m.model, m.vocab, prompt, [c for c in cands.splitlines() if c.strip()])
+            ranked = rank_candidates(m.model, m.vocab, prompt, candidates)
         except TextError as e:
             show_problem("Cannot rank", e)
         else:

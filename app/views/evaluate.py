@@ -12,7 +12,7 @@ from app import figures
 from app.common import (checkpoint_name, checkpoints, corpus_picker, model_name, progress_over, result_store,
                         sentences_key, show_table, side_by_side)
 from app.state import persist
-from vae_core.data import corpus_from_text
+from vae_core.data import MAX_LINE_TOKENS, corpus_from_text
 from vae_core.evaluate import evaluation_record
 
 models = checkpoints(latent=False)          # the LM baseline and the bag-of-words model evaluate too
@@ -22,17 +22,17 @@ st.caption("The estimators of `python -m vae_core.evaluate`, on the sentences ch
            "model's corpus is). The result is the CLI's JSON; results are kept by the server for every session, so "
            "asking again for the same checkpoint, sentences and settings is instant. The whole PTB test split "
            "with K = 500 importance samples takes tens of minutes on a CPU: start small.")
-corpus = corpus_picker("eval", ck, default_limit=500, allow_labels=False)
+corpus = corpus_picker("eval", ck, default_limit=500, allow_labels=False, max_tokens=MAX_LINE_TOKENS)
 if not corpus:
     st.stop()
 c1, c2, c3, c4 = st.columns(4)
-persist("eval_iw", 50)
+persist("eval_iw", 50, bounds=(0, 5000))
 iw = c1.number_input("IW-NLL samples K (0 = skip)", 0, 5000, step=50, key="eval_iw")
-persist("eval_batch", 64)
+persist("eval_batch", 64, bounds=(1, 1024))
 batch = c2.number_input("Batch size", 1, 1024, step=16, key="eval_batch")
 persist("eval_bleu", True)
 bleu = c3.toggle("BLEU-1", key="eval_bleu", help="Decodes every sentence (Livne et al. 2020's convention)")
-persist("eval_seed", 0)
+persist("eval_seed", 0, bounds=(0, 10**6))
 seed = c4.number_input("Seed", 0, 10**6, key="eval_seed")
 options = {"iw_samples": int(iw), "batch_size": int(batch), "bleu": bool(bleu), "seed": int(seed)}
 
@@ -51,7 +51,7 @@ if st.session_state.get("_eval_request") == request:        # asked for exactly 
             bar = st.progress(0.0, text=f"{model_name(m)}: evaluating {len(corpus['sentences'])} sentences…")
             progress = progress_over(bar, lambda i, n, m=m: f"{model_name(m)}: batch {i}/{n}"
                                      + (" (then BLEU-1 decodes)" if options["bleu"] and i == n else ""))
-            res = evaluation_record(m, corpus_from_text(corpus["sentences"], m.vocab), corpus["name"],
+            res = evaluation_record(m, corpus_from_text(corpus["sentences"], m.vocab, MAX_LINE_TOKENS), corpus["name"],
                                     progress=progress, **options) | {"checkpoint": checkpoint_name(m)}
             store.put(key, res)
             bar.empty()

@@ -29,7 +29,7 @@ persist("jac_S", 64, [8, 16, 32, 64, 128])
 S = c1.select_slider("S prior samples", [8, 16, 32, 64, 128], key="jac_S")
 persist("jac_thr", 0.01, [0.001, 0.01, 0.05, 0.1])
 threshold = c2.select_slider("Relative threshold", [0.001, 0.01, 0.05, 0.1], key="jac_thr")
-persist("jac_seed", 0)
+persist("jac_seed", 0, bounds=(0, 10**6))
 seed = c3.number_input("Seed", 0, 10**6, key="jac_seed")
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import export, figures
 from app.common import (analysis_page, corpus_picker, projection_for, show_figure, show_notices, show_problem,
-                        show_table, side_by_side)
+                        show_table, side_by_side, typed_lines)
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences, homotopy
 from app.state import persist
@@ -23,17 +23,20 @@ st.caption("Each point is a sentence's posterior mean μ, projected to 2-D. Proj
 corpus = corpus_picker("proj", ck)
 if not corpus:
     st.stop()
+if len(corpus["sentences"]) < 3:
+    st.warning(f"A projection needs at least 3 sentences; {corpus['name']} gives {len(corpus['sentences'])}.")
+    st.stop()
 c1, c2, c3 = st.columns(3)
 persist("proj_method", "umap", ["umap", "pca", "tsne"])
 method = c1.selectbox("Method", ["umap", "pca", "tsne"], key="proj_method")
 params = {}
 if method == "umap":
-    persist("proj_nn", 15)
-    persist("proj_md", 0.1)
+    persist("proj_nn", 15, bounds=(2, 100))
+    persist("proj_md", 0.1, bounds=(0.0, 0.99))
     params = {"n_neighbors": c2.slider("n_neighbors", 2, 100, key="proj_nn"),
               "min_dist": c3.slider("min_dist", 0.0, 0.99, key="proj_md")}
 elif method == "tsne":
-    persist("proj_perp", 30.0)
+    persist("proj_perp", 30.0, bounds=(5.0, 100.0))
     params = {"perplexity": c2.slider("perplexity", 5.0, 100.0, key="proj_perp")}
 color_options = ["length", "KL"] + (["label"] if corpus["labels"] else []) + ["none"]
 persist("proj_color", "length", color_options)
@@ -43,7 +46,7 @@ if method == "umap" and len(corpus["sentences"]) > 1000:
     st.caption("UMAP's first fit in a server process also compiles numba code (10–30 s).")
 persist("proj_typed", "")
 typed = st.text_area("Sentences to place on the map (one a line)", key="proj_typed", height=80)
-lines = [ln for ln in typed.splitlines() if ln.strip()]
+lines = typed_lines(typed, "Sentences to place")
 with st.expander("Overlay a homotopy path"):
     persist("proj_h1", "")
     h1 = st.text_input("From", key="proj_h1")

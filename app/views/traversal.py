@@ -29,11 +29,11 @@ base = c2.radio("Other coordinates at", ["a sentence's μ", "0"], key="trav_base
 persist("sentence", DEFAULT_SENTENCE)
 text = c1.text_input("Sentence", key="sentence", disabled=base == "0")
 c1, c2, c3 = st.columns(3)
-persist("trav_rows", 6)
+persist("trav_rows", 6, bounds=(1, 16))
 rows = c1.slider("Dimensions in the grid (most active first)", 1, 16, key="trav_rows")
-persist("trav_steps", 7)
+persist("trav_steps", 7, bounds=(3, 13))
 steps = c2.slider("Points per sweep", 3, 13, step=2, key="trav_steps")
-persist("trav_span", 3.0)
+persist("trav_span", 3.0, bounds=(0.5, 5.0))
 span = c3.slider("Span (± aggregate-posterior σ)", 0.5, 5.0, step=0.5, key="trav_span")
 
 for m, box, key in side_by_side(models):
