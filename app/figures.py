@@ -386,7 +386,8 @@ def kl_per_dimension_figure(kl: list[float], threshold: float | None = None) -> 
 
 def sample_quality_table(q: dict) -> pd.DataFrame:
     """`vae_core.diagnostics.sample_quality` as a one-row table."""
-    return pd.DataFrame([{"samples": q["n"], "self-BLEU": f"{q['self_bleu']:.1f}", "distinct-1": f"{q['distinct_1']:.3f}",
+    return pd.DataFrame([{"samples": q["n"], "Self-BLEU-4": f"{q['self_bleu']:.1f}", "Self-BLEU-3": f"{q['self_bleu_3']:.1f}",
+                          "distinct-1": f"{q['distinct_1']:.3f}",
                           "distinct-2": f"{q['distinct_2']:.3f}", "unique": f"{100 * q['unique']:.0f}%",
                           "copies of training sentences": "–" if q["copied"] is None else f"{100 * q['copied']:.1f}%"}])
 
@@ -396,7 +397,7 @@ def evaluation_table(res: dict) -> pd.DataFrame:
     rows = [("NLL (negative ELBO)", "nll", "nats/sentence"), ("reconstruction −E[log p(x|z)]", "rec", "nats/sentence"),
             ("KL", "kl", "nats/sentence"), ("IW-NLL", "iw_nll", "nats/sentence"), ("PPL", "ppl", "<eos> counted"),
             ("IW-PPL", "iw_ppl", "<eos> counted"), ("MELBO", "melbo", "nats/sentence, no <eos>"),
-            ("BLEU-1", "bleu1", "Livne et al.'s"), ("active units", "active_units", "of the latent dimensions"),
+            ("BLEU-1", "bleu1", "Livne et al.'s code's convention"), ("BLEU-1, words only", "bleu1_clean", "0-1"), ("active units", "active_units", "of the latent dimensions"),
             ("mutual information (per batch)", "mutual_info_batch", "nats, He et al.'s code"),
             ("mutual information (whole corpus)", "mutual_info", "nats")]
     return pd.DataFrame([{"quantity": name, "value": "–" if res.get(k) is None else

@@ -494,7 +494,7 @@ def test_prior_view_reports_sample_quality():
     at.run()
     assert not at.exception
     q = at.table[1].value
-    assert {"self-BLEU", "distinct-1", "distinct-2", "copies of training sentences"} <= set(q.columns)
+    assert {"Self-BLEU-4", "Self-BLEU-3", "distinct-1", "distinct-2", "copies of training sentences"} <= set(q.columns)
 
 
 def test_start_page_names_the_model_and_where_to_begin():

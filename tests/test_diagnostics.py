@@ -6,7 +6,8 @@ from vae_core import latent
 from vae_core.checkpoint import load_checkpoint
 from vae_core.config import ModelConfig
 from vae_core.data import Corpus, Vocab, split_path
-from vae_core.diagnostics import collapse_verdict, decoder_uses_z, distinct_n, sample_quality, self_bleu
+from vae_core.bleu import self_bleu
+from vae_core.diagnostics import collapse_verdict, decoder_uses_z, distinct_n, sample_quality
 from vae_core.latent import aggregate_posterior, traverse
 from vae_core.model import build_model
 
@@ -75,12 +76,19 @@ def test_smim_decoder_reads_its_sentence_from_z(smim, ptb_dir):
 
 
 def test_sample_quality_known_values():
-    assert distinct_n(["a b", "a c"], 1) == pytest.approx(3 / 4) and distinct_n(["a b", "a c"], 2) == 1.0
-    assert distinct_n(["a"], 2) == 0.0
-    assert self_bleu(["the market fell sharply today"] * 3) == pytest.approx(100.0)
+    """Distinct-n divides by generated tokens (Li et al. 2016), not by n-grams; Self-BLEU is Texygen's (its
+    values at every size are checked against NLTK in tests/test_bleu.py)."""
+    assert distinct_n(["a b", "a c"], 1) == pytest.approx(3 / 4) and distinct_n(["a b", "a c"], 2) == pytest.approx(2 / 4)
+    assert distinct_n(["a b a b", "c"], 2) == pytest.approx(2 / 5)      # bigrams "a b", "b a" over 5 tokens
+    assert distinct_n(["a"], 2) == 0.0 and distinct_n([], 1) == 0.0
+    assert self_bleu(["the market fell sharply today"] * 3) == pytest.approx(1.0)
     assert self_bleu(["a b c d", "e f g h"]) == pytest.approx(0.0)
     q = sample_quality(["the market fell", "the market fell", "prices rose"], train=["the  market fell", "x"])
     assert q["copied"] == pytest.approx(2 / 3) and q["unique"] == pytest.approx(2 / 3) and q["n"] == 3
+    # each "the market fell" has its twin among the others (at n = 4 its missing 4-gram is smoothed to 0.1 / 1,
+    # NLTK's method1); "prices rose" shares nothing: 0
+    assert q["self_bleu_3"] == pytest.approx(100 * 2 / 3) and q["self_bleu"] == pytest.approx(100 * 2 * 0.1 ** 0.25 / 3)
+    assert q["distinct_1"] == pytest.approx(5 / 8)
     assert sample_quality(["a b"])["copied"] is None
 
 

@@ -169,6 +169,47 @@ def test_sa_vae_schedule_decays_every_epoch_from_the_first_late_miss(tmp_path, t
     assert read_config(tmp_path)["progress"]["stopped_early"]              # so a queue sees the run has ended
 
 
+def test_livne_schedule_drops_the_lr_on_the_third_miss_since_the_last_drop(tmp_path, tiny_ptb, monkeypatch):
+    """Livne et al.'s code (SentenceMIM-demo, train.py): `scheduler_counter` starts at 2, a miss with the counter
+    above 0 lowers it, a miss at 0 multiplies the lr by 0.25 and resets it to 2, and an improvement leaves it
+    as it is. So misses need not be consecutive (ReduceLROnPlateau(patience=2) needs three in a row), and an
+    improvement is a strictly lower A-MIM loss (the plateau scheduler's relative threshold counted a slightly
+    worse negative loss as one). Early stopping counts misses by the same rule. Survives a resume."""
+    vals = iter([-100.0, -100.0 + 1e-3, -101.0, -100.5, -100.9, -102.0, -101.0, -101.5, -101.9])
+    monkeypatch.setattr(Trainer, "validate", lambda self: {"val_nll": 0.0, "val_amim": next(vals), "val_rec": 0.0,
+                                                           "val_kl": 0.0, "val_ppl": 1.0})
+    kw = dict(epochs=9, lr=1.0, lr_decay=0.25, lr_schedule="livne", lr_patience=2, early_stop=0)
+    m, t = tiny_configs(tiny_ptb, tmp_path, max_steps=4 * 25, **kw)       # 25 steps an epoch: stop after epoch 4
+    tr = Trainer(m, t, quiet=True)
+    assert tr.run() == "max_steps" and tr.epoch == 4
+    m, t = tiny_configs(tiny_ptb, tmp_path, **kw)
+    tr = Trainer(m, t, resume=True, quiet=True)
+    tr.run()
+    # misses at epochs 2 (a worse loss by 1e-3), 4, 5: the third drops the lr; then 7, 8, 9: the next
+    assert [e["lr"] for e in tr.history["epochs"]] == [1.0] * 5 + [0.25] * 4
+    assert tr.opt.param_groups[0]["lr"] == 0.0625
+    assert tr.bad_epochs == 3
+
+
+def test_a_partial_epoch_is_not_the_yardstick_of_the_next_whole_one(tmp_path, tiny_ptb, monkeypatch):
+    """A run stopped by --max-steps inside an epoch validates there and keeps OUT/best so it can be evaluated,
+    but whole epochs are compared with whole epochs: the partial record must not make the next full epoch a
+    miss (it set best_val before)."""
+    vals = iter([5.0, 8.0, 7.0])              # epoch 1 partial (5.0), epoch 1 whole (8.0), epoch 2 (7.0)
+    monkeypatch.setattr(Trainer, "validate", lambda self: {"val_nll": next(vals), "val_rec": 0.0, "val_kl": 0.0,
+                                                           "val_ppl": 1.0})
+    kw = dict(epochs=2, early_stop=1)
+    m, t = tiny_configs(tiny_ptb, tmp_path, max_steps=10, **kw)
+    assert Trainer(m, t, quiet=True).run() == "max_steps"
+    assert (tmp_path / "best" / "config.json").is_file()                 # evaluable after the partial epoch
+    m, t = tiny_configs(tiny_ptb, tmp_path, **kw)
+    tr = Trainer(m, t, resume=True, quiet=True)
+    assert tr.run() == "done"                                            # not an early stop after epoch 1
+    assert tr.bad_epochs == 0 and tr.best_val == 7.0
+    from vae_core.checkpoint import read_config
+    assert read_config(tmp_path / "best")["progress"]["epoch"] == 2
+
+
 def test_linear_kl_annealing_can_start_above_zero():
     from vae_core.schedules import kl_weight
     assert kl_weight(0, "linear", 100, start=0.1) == pytest.approx(0.1)
@@ -189,22 +230,35 @@ def test_sentence_bleu1_keeps_ptb_tokens_whole():
     assert sentence_bleu1("<unk>", "a.m.") == 0.0 and sentence_bleu1("", "a b") == 0.0
 
 
-def test_bleu1_is_a_mean_of_sentence_scores(demo_dir, ptb_dir, monkeypatch):
+def test_bleu1_is_a_mean_of_sentence_scores_of_decodes_of_the_right_codes(demo_dir, ptb_dir, monkeypatch):
+    """The fake decoder reads z: it reconstructs a sentence exactly when z is that sentence's posterior mean
+    (mean_greedy) or a draw within 5 sigma of it (posterior_sample), and returns nothing otherwise. So the
+    score is 1 (words only) only if each sentence is decoded from its own code of the right kind."""
     from vae_core.checkpoint import load_checkpoint
     ck = load_checkpoint(demo_dir)
     corpus = Corpus(Corpus.from_file(split_path(ptb_dir, "test"), ck.vocab).sentences[:6], ck.vocab)
-    # a "decoder" that reconstructs the 3 shortest sentences exactly and returns nothing for the others
-    short = set(sorted(range(6), key=lambda i: len(corpus.ids[i]))[:3])
     (idx,) = corpus.batches(256)
-    strategies = []
+    x, lengths = corpus.collate(idx)
+    with torch.no_grad():
+        mu, logvar = ck.model.encode(x, lengths)
+    sigma = torch.exp(0.5 * logvar)
+    short = set(sorted(range(6), key=lambda i: len(corpus.ids[i]))[:3])      # reconstructed only when short
+    seen = []
 
     def fake_decode(model, z, strategy, max_len, **kw):
-        strategies.append(strategy)
-        return [corpus.ids[j][:-1].tolist() if j in short else [] for j in idx]
+        z = z[0] if z.dim() == 3 else z
+        seen.append((strategy, bool(torch.equal(z, mu)), float(((z - mu) / sigma).abs().max())))
+        ok = [bool(((z[r] - mu[r]) / sigma[r]).abs().max() < 5) for r in range(len(idx))]
+        return [corpus.ids[j][:-1].tolist() if ok[r] and j in short else [] for r, j in enumerate(idx)]
     monkeypatch.setattr(estimators, "decode", fake_decode)
-    for mode in ("posterior_sample", "mean_greedy"):
-        assert reconstruction_bleu1(ck.model, corpus, mode) == pytest.approx(0.5)      # corpus BLEU would differ
-    assert strategies == ["sample", "greedy"]
+    assert reconstruction_bleu1(ck.model, corpus, "mean_greedy")["clean"] == pytest.approx(0.5)
+    sampled = reconstruction_bleu1(ck.model, corpus, "posterior_sample")
+    assert sampled["clean"] == pytest.approx(0.5)           # a mean of sentence scores: corpus BLEU would differ
+    # their convention: reference words + <pad>, decode + <eos>: n / (n + 1) for an exact n-word reconstruction
+    want = sum((len(corpus.ids[j]) - 1) / len(corpus.ids[j]) for j in short) / 6    # ids hold n words + <eos>
+    assert sampled["livne"] == pytest.approx(want)
+    assert [s[:2] for s in seen] == [("greedy", True), ("sample", False)]
+    assert 0.5 < seen[1][2] < 5                              # noise at the posterior's own scale
 
 
 def test_melbo_and_nll_excl_eos_leave_out_the_eos_term(tmp_path, tiny_ptb):

@@ -161,7 +161,9 @@ class TrainConfig:
                `lr_patience` + 1 epochs in a row (ReduceLROnPlateau, never below `min_lr`). "sa-vae": Kim et
                al. 2018's code (harvardnlp/sa-vae, train_text.py): from the first epoch after epoch
                `lr_decay_start` whose validation does not improve, the lr is multiplied by `lr_decay` after
-               every epoch, and training stops once it falls below `min_lr` (their 0.02).
+               every epoch, and training stops once it falls below `min_lr` (their 0.02). "livne": Livne et
+               al. 2020's code (SentenceMIM-demo, train.py): the lr is multiplied by `lr_decay` on the
+               (`lr_patience` + 1)-th validation miss since the last decay, misses in a row or not.
     Budget: stops at the first of `epochs`, `max_steps`, `max_minutes` (0 = no limit for the last two).
     word_dropout_anneal: "none" or "linear": the word-dropout rate goes from 1.0 at `word_dropout_start`
                to 0.0 at `word_dropout_end` (Vani & Birodkar, Sec. 4: steps 2000 and 20000); replaces word_keep.
@@ -234,8 +236,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be sgd or adam, got {self.optimizer!r}")
         if self.kl_anneal not in ("linear", "logistic", "none"):
             raise ValueError(f"kl_anneal must be linear, logistic or none, got {self.kl_anneal!r}")
-        if self.lr_schedule not in ("plateau", "sa-vae"):
-            raise ValueError(f"lr_schedule must be plateau or sa-vae, got {self.lr_schedule!r}")
+        if self.lr_schedule not in ("plateau", "sa-vae", "livne"):
+            raise ValueError(f"lr_schedule must be plateau, sa-vae or livne, got {self.lr_schedule!r}")
         if not 0.0 <= self.kl_start <= 1.0:
             raise ValueError(f"kl_start must be in [0, 1], got {self.kl_start}")
         if not 0.0 <= self.word_keep <= 1.0:

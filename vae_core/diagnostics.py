@@ -4,16 +4,15 @@ decoder use z?) and the quality of prior samples. Pure functions, batched, no UI
     decoder_uses_z    reconstruction NLL with z from the sentence's own posterior, from another sentence's,
                       and from the prior (a decoder that ignores z scores them alike)
     collapse_verdict  one line from that test, the KL and the active units
-    sample_quality    self-BLEU, distinct-1/2 and the share of samples that copy a training sentence
+    sample_quality    Self-BLEU, distinct-1/2 and the share of samples that copy a training sentence
 """
 from __future__ import annotations
 
-from collections import Counter
 from typing import Iterable, Sequence
 
 import torch
-from sacrebleu.metrics import BLEU
 
+from .bleu import self_bleu
 from .data import Corpus
 from .model import SentenceVAE
 
@@ -77,37 +76,27 @@ def collapse_verdict(uses: dict, kl: float, active_units: int, latent_dim: int) 
     return "uses z", f"The decoder uses z ({facts})."
 
 
-_SELF_BLEU = BLEU(effective_order=True, tokenize="none")
-
-
 def distinct_n(samples: Sequence[str], n: int) -> float:
-    """Distinct-n (Li et al. 2016): unique n-grams over all n-grams of the samples (whitespace tokens), 0-1;
-    0 when there is no n-gram."""
-    grams = Counter()
+    """Distinct-n (Li et al. 2016, Sec. 4.3: "the number of distinct unigrams and bigrams divided by total
+    number of generated words"): distinct n-grams over all the samples divided by their total number of
+    tokens (whitespace tokens), 0-1; 0 when there is no token."""
+    grams, words = set(), 0
     for s in samples:
         toks = s.split()
+        words += len(toks)
         grams.update(tuple(toks[i:i + n]) for i in range(len(toks) - n + 1))
-    total = sum(grams.values())
-    return len(grams) / total if total else 0.0
-
-
-def self_bleu(samples: Sequence[str]) -> float:
-    """Self-BLEU (Zhu et al. 2018, Texygen): mean BLEU-4 (0-100, sacrebleu sentence BLEU with effective order,
-    whitespace tokens) of each sample against all the others as references. High = samples alike."""
-    if len(samples) < 2:
-        return float("nan")
-    scores = [_SELF_BLEU.sentence_score(s, [o for j, o in enumerate(samples) if j != i]).score
-              for i, s in enumerate(samples)]
-    return sum(scores) / len(scores)
+    return len(grams) / words if words else 0.0
 
 
 def sample_quality(samples: Sequence[str], train: Iterable[str] | None = None) -> dict:
     """Quality of a set of generated sentences (token strings as the model writes them):
-    {"n", "self_bleu" (0-100), "distinct_1", "distinct_2" (0-1), "copied" (share of samples identical to a
-    training sentence, None without `train`), "unique" (share of distinct samples)}."""
-    out = {"n": len(samples), "self_bleu": self_bleu(samples), "distinct_1": distinct_n(samples, 1),
-           "distinct_2": distinct_n(samples, 2), "unique": len(set(samples)) / len(samples) if samples else 0.0,
-           "copied": None}
+    {"n", "self_bleu" and "self_bleu_3" (Zhu et al. 2018's Self-BLEU at n = 4 and 3, Texygen's definition,
+    `vae_core.bleu.self_bleu`, 0-100), "distinct_1", "distinct_2" (0-1, per generated token), "copied"
+    (share of samples identical to a sentence of `train`, the corpus the model was trained on; None
+    without it), "unique" (share of distinct samples)}. Self-BLEU grows with n: compare at equal n."""
+    out = {"n": len(samples), "self_bleu": 100 * self_bleu(samples, 4), "self_bleu_3": 100 * self_bleu(samples, 3),
+           "distinct_1": distinct_n(samples, 1), "distinct_2": distinct_n(samples, 2),
+           "unique": len(set(samples)) / len(samples) if samples else 0.0, "copied": None}
     if train is not None:
         seen = {" ".join(t.split()) for t in train}
         out["copied"] = sum(" ".join(s.split()) in seen for s in samples) / len(samples) if samples else 0.0

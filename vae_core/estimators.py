@@ -11,8 +11,8 @@ import math
 from typing import Callable, Iterable
 
 import torch
-from sacrebleu.metrics import BLEU
 
+from .bleu import livne_bleu1, sentence_bleu as bleu_score
 from .data import Corpus
 from .decoding import decode
 from .model import SentenceVAE
@@ -170,15 +170,13 @@ def mutual_info_batch(mu: torch.Tensor, logvar: torch.Tensor, lengths: torch.Ten
     return total / N
 
 
-_SENTENCE_BLEU1 = BLEU(max_ngram_order=1, tokenize="none", smooth_method="none", effective_order=True)
-
-
 def sentence_bleu1(hypothesis: str, reference: str) -> float:
     """BLEU-1 of one hypothesis against one reference, 0-1: clipped unigram precision times the brevity
     penalty exp(1 - r / c) when c < r (Papineni et al. 2002), on whitespace tokens as they are (no
-    re-tokenisation, so `<unk>` and `a.m.` stay one token). This is NLTK's `sentence_bleu(..., weights=(1.0,))`,
-    which Livne et al. 2020 use (SentenceMIM-demo, test.py); 0 for an empty hypothesis or no match."""
-    return float(_SENTENCE_BLEU1.sentence_score(hypothesis, [reference]).score) / 100.0
+    re-tokenisation, so `<unk>` and `a.m.` stay one token). NLTK's `sentence_bleu(..., weights=(1.0,))`, which
+    Livne et al. 2020 use (SentenceMIM-demo, test.py); `vae_core.bleu.sentence_bleu` computes it. 0 for an
+    empty hypothesis or no match."""
+    return bleu_score([reference.split()], hypothesis.split(), max_n=1, smooth=False)
 
 
 BLEU1_MODES = ("posterior_sample", "mean_greedy")
@@ -186,17 +184,20 @@ BLEU1_MODES = ("posterior_sample", "mean_greedy")
 
 @torch.no_grad()
 def reconstruction_bleu1(model: SentenceVAE, corpus: Corpus, mode: str = "posterior_sample", batch_size: int = 256,
-                         device: torch.device | str = "cpu", seed: int = 0, max_len: int = 100) -> float:
-    """Mean over sentences of `sentence_bleu1` between each sentence (words as the model sees them,
-    out-of-vocabulary words as `<unk>`, no `<eos>`) and its reconstruction (cut at `<eos>`), 0-1.
+                         device: torch.device | str = "cpu", seed: int = 0, max_len: int = 100) -> dict[str, float]:
+    """Mean over sentences of BLEU-1 between each sentence and its reconstruction, 0-1, in two conventions
+    from the same decodes: {"livne": ..., "clean": ...}.
 
-    mode "posterior_sample" is Livne et al. 2020's BLEU-1 (Table 2) as their released code computes it
-    (SentenceMIM-demo, test.py with train.py's defaults): z ~ q(z|x), one sample (for LSTM-VAE-AVG one
-    L-tuple of samples, which its decoder averages, `vae_core.decoding`), and the words sampled
-    ancestrally from p(x|z) (`sample_mode="sample"`), up to `max_len` tokens (their max_sequence_length 100).
-    Unlike that code, the reference's `<eos>` is not compared: test.py overwrites it with `<pad>` before
-    scoring against a hypothesis that ends in `<eos>`, so there a perfect n-word reconstruction scores
-    n / (n + 1); here it scores 1.
+    "livne": Livne et al. 2020's BLEU-1 as their released code computes it (SentenceMIM-demo, test.py with
+        train.py's defaults), the figure to compare with their Table 2: the target row, whose `<eos>` their
+        loss function overwrites with `<pad>` in place, against the decoded row, which keeps its `<eos>`
+        (`vae_core.bleu.livne_bleu1`), so a perfect n-word reconstruction scores n / (n + 1).
+    "clean": `sentence_bleu1` of the words alone (the reference's words as the model sees them,
+        out-of-vocabulary words as `<unk>`; the decode cut at `<eos>`): a perfect reconstruction scores 1.
+
+    mode "posterior_sample" is the decoding of their BLEU-1: z ~ q(z|x), one sample (for LSTM-VAE-AVG one
+    L-tuple of samples, which its decoder averages, `vae_core.decoding`), and the words sampled ancestrally
+    from p(x|z) (`sample_mode="sample"`), up to `max_len` tokens (their max_sequence_length 100).
     mode "mean_greedy": greedy decoding from the posterior mean, deterministic (the "M" rows of their
     Tables 11-12). `seed` fixes the noise of the first mode.
     Raises ValueError for an unknown mode.
@@ -205,7 +206,7 @@ def reconstruction_bleu1(model: SentenceVAE, corpus: Corpus, mode: str = "poster
         raise ValueError(f"unknown BLEU-1 mode {mode!r}; expected one of {BLEU1_MODES}")
     g = torch.Generator().manual_seed(seed)
     itos = corpus.vocab.itos
-    scores = []
+    clean, livne = [], []
     for idx in corpus.batches(batch_size):
         x, lengths = corpus.collate(idx)
         mu, logvar = model.encode(x.to(device), lengths.to(device))
@@ -216,13 +217,16 @@ def reconstruction_bleu1(model: SentenceVAE, corpus: Corpus, mode: str = "poster
             eps = torch.randn((model.codes_per_sentence, *mu.shape), generator=g).to(mu)
             out = decode(model, mu + torch.exp(0.5 * logvar) * eps, "sample", max_len=max_len, generator=g)
         for j, ids in zip(idx, out):
-            ref = " ".join(itos[i] for i in corpus.ids[j][:-1].tolist())
-            scores.append(sentence_bleu1(" ".join(itos[i] for i in ids), ref))
-    return sum(scores) / max(len(scores), 1)
+            ref = [itos[i] for i in corpus.ids[j][:-1].tolist()]
+            hyp = [itos[i] for i in ids]
+            clean.append(bleu_score([ref], hyp, max_n=1, smooth=False))
+            livne.append(livne_bleu1(hyp, ref, ended=len(ids) < max_len))
+    n = max(len(clean), 1)
+    return {"livne": sum(livne) / n, "clean": sum(clean) / n}
 
 
 EVAL_KEYS = ("nll", "rec", "kl", "ppl", "ppl_excl_eos", "nll_excl_eos", "iw_nll", "iw_ppl", "melbo", "melbo_ppl",
-             "bleu1", "bleu1_mean_greedy", "active_units", "mutual_info", "mutual_info_batch", "nll_refined",
+             "bleu1", "bleu1_clean", "bleu1_mean_greedy", "active_units", "mutual_info", "mutual_info_batch", "nll_refined",
              "rec_refined", "kl_refined", "ppl_refined", "iw_nll_refined", "active_units_refined", "nll_avg_tuple",
              "iw_nll_avg")
 
@@ -253,8 +257,9 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
         rows all give melbo / log(ppl) = 22.70 tokens per PTB test sentence: their TweetTokenizer's 21.71
         tokens (it splits "'s" and "mr.") plus one. Our whitespace PTB tokens are 20.92 + 1 a sentence, so
         compare MELBO (nats per sentence), not its perplexity, with the paper.
-    bleu1: Livne et al.'s BLEU-1 (`reconstruction_bleu1`, mode "posterior_sample"); bleu1_mean_greedy: the
-        same score for greedy decodes from the posterior means.
+    bleu1: Livne et al.'s BLEU-1 in their code's convention (`reconstruction_bleu1`, mode "posterior_sample",
+        "livne"), the figure their Table 2 reports; bleu1_clean: the same decodes scored on their words alone;
+        bleu1_mean_greedy: the clean score for greedy decodes from the posterior means.
     active_units (Burda et al. 2016); mutual_info over the whole split and mutual_info_batch as He et al.
         2019's code reports it (per batch of 32 equal-length sentences), see those functions.
     *_refined: the same after secondary optimisation of each posterior (Krishnan et al. 2018;
@@ -320,8 +325,9 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
         out["mutual_info_batch"] = mutual_info_batch(mus, logvars, corpus.lengths, 32,
                                                      torch.Generator().manual_seed(seed))
         if sequence and bleu:
-            out["bleu1"] = reconstruction_bleu1(model, corpus, "posterior_sample", device=device, seed=seed)
-            out["bleu1_mean_greedy"] = reconstruction_bleu1(model, corpus, "mean_greedy", device=device)
+            sampled = reconstruction_bleu1(model, corpus, "posterior_sample", device=device, seed=seed)
+            out["bleu1"], out["bleu1_clean"] = sampled["livne"], sampled["clean"]
+            out["bleu1_mean_greedy"] = reconstruction_bleu1(model, corpus, "mean_greedy", device=device)["clean"]
         if avg:
             out["nll_avg_tuple"] = (sums["rec"] + model.cfg.avg_samples * sums["kl"]) / n
             if iw_samples > 0:
@@ -339,8 +345,10 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
                              "words only; melbo and nll_excl_eos leave the <eos> term out, melbo_ppl divides melbo by "
                              "words + one per sentence (Livne et al.'s code)"
                              if sequence else "bag-of-words model: every perplexity is per word (no <eos>)")
-    out["bleu_convention"] = ("bleu1: mean sentence BLEU-1 on PTB tokens, z ~ q(z|x) and sampled words (Livne et al. "
-                              "2020's code); bleu1_mean_greedy: the same from greedy decodes of the posterior mean")
+    out["bleu_convention"] = ("bleu1: mean sentence BLEU-1, z ~ q(z|x) and sampled words, scored as Livne et al. "
+                              "2020's test.py does (the reference's <eos> made <pad>, the decode's <eos> kept: their "
+                              "Table 2's convention); bleu1_clean: the same decodes, words only; bleu1_mean_greedy: "
+                              "words only, greedy decodes of the posterior mean")
     out.update(n_sentences=n, n_tokens=n_tok, n_words=n_words, iw_samples=iw_samples, elbo_samples=elbo_samples,
                refine_steps=refine_steps, refine_lr=refine_lr if refine_steps else None)
     return out

@@ -29,7 +29,9 @@ _KRUENGKRAI = {
 }
 
 # Livne et al. 2020, Sec. 4.1 (PTB): 1-layer GRU, 512 hidden, 300 embeddings, z in {16, 128, 512}, 50% embedding
-# dropout, Adam 1e-3, batch 20, lr x 0.25 after 2 epochs without improvement, reversed encoder input. From
+# dropout, Adam 1e-3, batch 20, lr x 0.25 after 2 epochs without improvement, reversed encoder input; the code's
+# rule for that (train.py, `scheduler_counter`) drops the lr on the third miss since the last drop, misses in a
+# row or not (lr_schedule "livne"; the zoo's sMIM runs used ReduceLROnPlateau(patience=2) before 2026-12-07). From
 # their released code (seraphlabs-ca/SentenceMIM-demo, model.py / train.py) where the paper is silent: z mapped
 # linearly to h_0 (`latent2hidden`) *and* concatenated to every decoder input, one embedding shared by encoder
 # and decoder, embedding dropout in the decoder only, gradient norm clipped at 0.25, min_logv = -10 (the floor
@@ -45,7 +47,8 @@ _LIVNE = {
     "init_state": "linear",
     "tie_embeddings": True, "encoder_emb_dropout": False, "emb_dim": 300, "hidden_dim": 512, "latent_dim": 512,
     "emb_dropout": 0.5, "optimizer": "adam", "lr": 1e-3, "batch_size": 20, "clip": 0.25,
-    "lr_decay": 0.25, "lr_patience": 2, "epochs": 40, "early_stop": 6, "logvar_min": -10.0, "bucket": False,
+    "lr_decay": 0.25, "lr_patience": 2, "lr_schedule": "livne", "epochs": 40, "early_stop": 6, "logvar_min": -10.0,
+    "bucket": False,
 }
 
 PRESETS: dict[str, dict] = {

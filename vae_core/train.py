@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
         "inputless": "decoder sees <unk> for every input word (set automatically for --word-keep 0)",
         "early_stop": "stop after this many epochs without a better validation NLL (0 = off)",
         "lr_schedule": "plateau (halve on a validation plateau) | sa-vae (Kim et al. 2018's code: decay every "
-                       "epoch from the first miss after --lr-decay-start, stop below --min-lr)",
+                       "epoch from the first miss after --lr-decay-start, stop below --min-lr) | livne (Livne et "
+                       "al.'s code: decay on the (--lr-patience + 1)-th miss since the last decay)",
         "lr_decay_start": "sa-vae: epochs before a validation miss starts the decay (their 15)",
         "kl_start": "KL weight at step 0 of the linear schedule (Kim et al. 2018's code: 0.1)",
         "encoder_bos": "the encoder reads <bos> w1..wn instead of w1..wn <eos> (sMIM's code)",
@@ -277,6 +278,7 @@ class Trainer:
         self.step = self.epoch = self.batch_in_epoch = 0
         self.best_val = math.inf
         self.bad_epochs = 0                                       # consecutive epochs without improvement
+        self.lr_counter = tcfg.lr_patience                        # the "livne" schedule's scheduler_counter
         self.history: dict = {"epochs": [], "steps": []}
         self.train_seconds = 0.0
         self.tokens_seen = 0                                      # target tokens trained on, all invocations
@@ -322,6 +324,7 @@ class Trainer:
         self.best_val, self.train_seconds = lp["best_val"], lp["train_seconds"]
         self.tokens_seen = lp.get("tokens_seen", 0)        # absent in states written before it existed
         self.bad_epochs = lp.get("bad_epochs", 0)
+        self.lr_counter = lp.get("lr_counter", self.tcfg.lr_patience)
         self.history = prev.history
 
     def progress(self) -> dict:
@@ -361,7 +364,8 @@ class Trainer:
                 "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
                 "loop": {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
                          "best_val": self.best_val, "train_seconds": self.train_seconds,
-                         "tokens_seen": self.tokens_seen, "bad_epochs": self.bad_epochs}}
+                         "tokens_seen": self.tokens_seen, "bad_epochs": self.bad_epochs,
+                         "lr_counter": self.lr_counter}}
         save_checkpoint(self.out, self.model, self.mcfg, self.vocab, self.tcfg, self.history, self.progress(),
                         tensors, meta)
 
@@ -608,13 +612,17 @@ class Trainer:
         return self.train.batches(t.batch_size, shuffle=True, seed=t.seed, epoch=self.epoch, bucket=t.bucket)
 
     def _record_partial_epoch(self, seconds: float, tokens: float) -> None:
-        """A run that reaches --max-steps inside an epoch still validates, records the epoch so far (marked
-        "partial", with the batches done) and keeps OUT/best, so it can be evaluated and shown. The learning-
-        rate schedule and early stopping only count whole epochs; a resumed run finishes the epoch."""
+        """A run that reaches --max-steps inside an epoch still validates and records the epoch so far (marked
+        "partial", with the batches done). It writes OUT/best only when there is none yet, so the run can be
+        evaluated and shown, and leaves `best_val` alone: the learning-rate schedule, early stopping and
+        OUT/best compare whole epochs with whole epochs (a partial epoch's validation set best_val, and the
+        next whole epoch could count as a miss against it). A resumed run finishes the epoch."""
         sentences = sum(len(b) for b in self._epoch_batches()[: self.batch_in_epoch])
         record = self._epoch_record(seconds, tokens, sentences)
         record.update(partial=True, batches=self.batch_in_epoch)
-        self._save_best_if_improved(record.get("val_amim", record["val_nll"]))
+        if self.dist.is_main and not (self.out / "best" / "config.json").is_file():
+            save_checkpoint(self.out / "best", self.model, self.mcfg, self.vocab, self.tcfg, self.history,
+                            self.progress())
 
     def _end_epoch(self, seconds: float, tokens: float) -> None:
         """Validate, record the epoch, step the plateau schedule, save OUT/best when validation improves.
@@ -631,8 +639,26 @@ class Trainer:
         self.bad_epochs = 0 if improved else self.bad_epochs + 1
         if self.tcfg.lr_schedule == "plateau":
             self.plateau.step(metric)
+        elif self.tcfg.lr_schedule == "livne":
+            self._livne_decay(improved)
         else:
             self._sa_vae_decay(improved)
+
+    def _livne_decay(self, improved: bool) -> None:
+        """Livne et al. 2020's learning-rate rule (seraphlabs-ca/SentenceMIM-demo, train.py,
+        `scheduler_counter`): the counter starts at `lr_patience` (their 2); a miss with the counter above 0
+        lowers it, a miss at 0 multiplies the lr by `lr_decay` (their StepLR gamma 0.25) and resets the
+        counter; an improvement (a strictly lower validation loss, the rule early stopping uses too) leaves
+        the counter as it is. So the lr drops on the third miss since the last drop, in a row or not. No
+        floor: their run stops once the lr is below 1e-8, ours by `early_stop`."""
+        if improved:
+            return
+        if self.lr_counter > 0:
+            self.lr_counter -= 1
+            return
+        for group in self.opt.param_groups:
+            group["lr"] *= self.tcfg.lr_decay
+        self.lr_counter = self.tcfg.lr_patience
 
     def _sa_vae_decay(self, improved: bool) -> None:
         """Kim et al. 2018's learning-rate rule (harvardnlp/sa-vae, train_text.py): a validation miss after epoch
