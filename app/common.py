@@ -345,6 +345,29 @@ def _read_lines(path: str, mtime: float, limit: int) -> list[str]:
     return [" ".join(s) for s in sents[:limit]]
 
 
+def training_split(ck: Checkpoint) -> tuple[str, frozenset[str]] | None:
+    """The sentences of the corpus `ck` was trained on, found under the data roots and checked against the
+    checkpoint's record (`vae_core.data.find_training_split`), with a caption naming the file and how it was
+    identified; None when it is not there. Kept for every session (`result_store`)."""
+    from vae_core.data import find_training_split, read_corpus
+    record = ck.progress.get("train_corpus") if isinstance(ck.progress.get("train_corpus"), dict) else None
+    recorded = ck.train_config.data if ck.train_config else ""
+    name = (record or {}).get("data_dir") or Path(recorded).name
+    rs = roots.data_roots()
+    candidates = [r.path / name for r in rs if name and (r.path / name).is_dir()]
+    store, key = result_store("training_split", 16), (ck.meta.get("checkpoint_id"), tuple(map(str, candidates)))
+    hit = store.get(key)
+    if hit is None:
+        found = find_training_split(record, ck.vocab, candidates, ck.train_config.max_vocab if ck.train_config else 0)
+        hit = ("", None)
+        if found is not None:
+            path, how = found
+            hit = (f"{roots.public_name(path, rs)} (identified by its {how})",
+                   frozenset(" ".join(s) for s in read_corpus(path)[0]))
+        store.put(key, hit)
+    return None if hit[1] is None else hit
+
+
 MAX_CORPUS_SENTENCES = 50_000     # the most sentences any view takes (the corpus picker's cap)
 
 

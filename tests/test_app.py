@@ -216,7 +216,7 @@ def test_jacobian_page_spectrum_and_neighbours():
 def test_prior_samples_page_plain_and_stretched():
     at = _page("prior").run()
     at.slider(key="prior_n").set_value(4)
-    at.select_slider(key="prior_stretch").set_value(0.1).run()
+    at.select_slider(key="prior_stretch").set_value(4.0).run()
     assert not at.exception and len(at.table[0].value) == 4
 
 
@@ -595,3 +595,11 @@ def test_an_uploaded_group_with_bad_bytes_is_refused_as_the_cli_refuses_it():
     at.run()
     assert not at.exception
     assert any("a.txt:2: bytes that are not UTF" in w.value.replace("\\", "") for w in at.warning)
+
+
+def test_prior_sample_copies_are_counted_against_the_models_own_corpus():
+    at = _page("prior")
+    at.session_state["prior_quality_n"] = 50
+    at.run()
+    assert not at.exception
+    assert any("trained on: data/ptb/ptb.train.txt (identified by its vocabulary)" in c.value for c in at.caption)

@@ -2,6 +2,8 @@
 import pytest
 import torch
 
+from tests.conftest import ROOT
+
 from vae_core.data import (PTB_SHA256, Corpus, CorpusError, TextError, Vocab, bucket_batches, download_ptb,
                            encode_text, load_splits, read_corpus, sha256_of)
 
@@ -142,3 +144,29 @@ def test_train_refuses_bad_lines_and_reports_the_lines_it_cut(tmp_path, tiny_ptb
     assert "ptb.train.txt:401: 2000 tokens" in capsys.readouterr().err
     assert train.main(args + ["--max-tokens", "100"]) == 0
     assert "1 line of train cut to 100 tokens (line 401)" in capsys.readouterr().err
+
+
+def test_the_training_split_is_found_by_the_checkpoints_record(tmp_path, tiny_ptb, ptb_dir):
+    """Copies of training sentences must be counted against the corpus the model was trained on (it was
+    always PTB train): the checkpoint records the train file's sha256; older ones are matched by vocabulary."""
+    import json
+    import shutil
+    from tests.conftest import tiny_configs
+    from vae_core.checkpoint import load_checkpoint
+    from vae_core.data import find_training_split
+    from vae_core.train import Trainer
+    m, t = tiny_configs(tiny_ptb, tmp_path / "run", max_steps=2, epochs=1)
+    Trainer(m, t, quiet=True).run()
+    ck = load_checkpoint(tmp_path / "run")
+    rec = ck.progress["train_corpus"]
+    assert rec["file"] == "ptb.train.txt" and rec["data_dir"] == tiny_ptb.name and len(rec["sha256"]) == 64
+    decoy = tmp_path / "decoy"
+    shutil.copytree(tiny_ptb, decoy)
+    (decoy / "ptb.train.txt").write_text((tiny_ptb / "ptb.train.txt").read_text().replace("the", "a", 1))
+    assert find_training_split(rec, ck.vocab, [ptb_dir, decoy, tiny_ptb]) == (tiny_ptb / "ptb.train.txt", "sha256")
+    assert find_training_split(rec, ck.vocab, [ptb_dir, decoy]) is None
+    # a checkpoint written before the record existed: the vocabulary rebuilt from the file must be its own
+    assert find_training_split(None, ck.vocab, [ptb_dir, tiny_ptb]) == (tiny_ptb / "ptb.train.txt", "vocabulary")
+    zoo = load_checkpoint(ROOT / "checkpoints" / "bowman-vae")
+    assert "train_corpus" not in zoo.progress
+    assert find_training_split(None, zoo.vocab, [tiny_ptb, ptb_dir]) == (ptb_dir / "ptb.train.txt", "vocabulary")

@@ -68,11 +68,38 @@ def test_trainer_makes_a_keep_rate_zero_model_inputless(tmp_path, tiny_ptb):
     assert not Trainer(m, t, quiet=True).mcfg.inputless
 
 
-def test_stretched_prior_samples_preserve_volume():
-    M = stretch_matrix(13, 0.1, torch.Generator().manual_seed(0))
-    assert float(torch.linalg.det(M.double()).abs()) == pytest.approx(1.0, abs=1e-5)
-    s = torch.linalg.svdvals(M)
-    assert s.max() > 1.05 and s.min() < 0.95                     # it does stretch (and squeeze) some directions
+@pytest.mark.parametrize("n", [2, 13, 32, 128])
+def test_the_stretch_map_preserves_volume_and_stretches_by_the_papers_factor(n):
+    """Bowman et al. 2016, Sec. 6.1: a volume-preserving map that "stretches some eigenspaces by up to a factor
+    of 4". The map I + A, A_ij ~ U(-0.1, 0.1), scaled to det 1, reached 1.26 at z = 13."""
+    M = stretch_matrix(n, 4.0, torch.Generator().manual_seed(0)).double()
+    assert torch.allclose(M, M.T, atol=1e-6)                       # its eigenspaces are the stretched ones
+    assert float(torch.linalg.det(M)) == pytest.approx(1.0, abs=1e-4)
+    eig = torch.linalg.eigvalsh(M)
+    assert float(eig.max()) == pytest.approx(4.0, rel=1e-5) and float(eig.min()) > 0
+    assert torch.equal(stretch_matrix(n, 1.0), torch.eye(n))
+    with pytest.raises(ValueError, match="at least 2"):
+        stretch_matrix(1, 4.0)
+
+
+def test_prior_samples_apply_the_stretch(tmp_path, tiny_ptb, monkeypatch):
+    """The samples decoded are the stretched ones: the covariance of 4,000 stretched draws has its largest
+    eigenvalue at 4^2 and determinant 1, where plain draws give the identity."""
+    import vae_core.analysis as analysis
+    m, t = tiny_configs(tiny_ptb, tmp_path, max_steps=1, epochs=1)
+    tr = Trainer(m, t, quiet=True)
+    seen = {}
+
+    def record(model, z, *args, **kwargs):          # z: (L, n, d), the codes prior_samples decodes
+        seen["z"] = z
+        return [[] for _ in range(z.size(1))]
+    monkeypatch.setattr(analysis, "decode", record)
+    analysis.prior_samples(tr.model, tr.vocab, 4_000, stretch=4.0, seed=1)
+    cov = torch.cov(seen.pop("z")[0].double().T)
+    eig = torch.linalg.eigvalsh(cov)
+    assert float(eig.max()) == pytest.approx(16.0, rel=0.1) and float(torch.logdet(cov)) == pytest.approx(0.0, abs=0.15)
+    analysis.prior_samples(tr.model, tr.vocab, 4_000, stretch=1.0, seed=1)
+    assert float(torch.linalg.eigvalsh(torch.cov(seen.pop("z")[0].double().T)).max()) < 1.2
 
 
 def test_bowman_presets_are_table_11():

@@ -400,6 +400,38 @@ def load_splits(data_dir, splits: Sequence[str] = SPLITS, vocab: Vocab | None = 
     return Dataset(vocab, {s: Corpus.from_file(split_path(data_dir, s), vocab, max_tokens) for s in splits})
 
 
+# --------------------------------------------------------------------------------------------- provenance
+def training_corpus_record(data_dir) -> dict:
+    """What a checkpoint records of the corpus it was trained on: the data directory's name, the train
+    file's name, sha256 and size in bytes (`Trainer` stores it in the checkpoint's progress)."""
+    p = split_path(data_dir, "train")
+    return {"data_dir": Path(data_dir).name, "file": p.name, "sha256": sha256_of(p), "bytes": p.stat().st_size}
+
+
+def find_training_split(record: dict | None, vocab: "Vocab", candidates: Sequence[Path],
+                        max_vocab: int = 0) -> tuple[Path, str] | None:
+    """The train split, among the data directories `candidates`, that a checkpoint was trained on, and how
+    that was established: ("sha256", when its record holds the file's checksum) or ("vocabulary", for older
+    checkpoints: the vocabulary rebuilt from the file, at `max_vocab`, is the checkpoint's). None when no
+    candidate is it. So a sample's "copy of a training sentence" is judged against the right corpus."""
+    for d in candidates:
+        try:
+            p = split_path(d, "train")
+        except CorpusError:
+            continue
+        if record and record.get("sha256"):
+            if record.get("bytes") in (None, p.stat().st_size) and sha256_of(p) == record["sha256"]:
+                return p, "sha256"
+            continue
+        try:
+            sents, _ = read_corpus(p, max_tokens=None)
+        except CorpusError:
+            continue
+        if Vocab.build(sents, max_size=max_vocab or None).itos == vocab.itos:
+            return p, "vocabulary"
+    return None
+
+
 # --------------------------------------------------------------------------------------------- download
 def sha256_of(path) -> str:
     h = hashlib.sha256()

@@ -52,7 +52,7 @@ from tqdm import tqdm
 from .checkpoint import (CheckpointError, load_checkpoint, load_trainer_state, read_config, recover,
                          save_checkpoint)
 from .config import ModelConfig, TrainConfig
-from .data import CorpusError, load_splits
+from .data import CorpusError, load_splits, training_corpus_record
 from .distributed import DistContext
 from .estimators import active_units, encode_corpus, mutual_info
 from .model import build_model
@@ -236,6 +236,9 @@ class Trainer:
         ds = load_splits(tcfg.data, ("train", "valid"), vocab=vocab, max_tokens=tcfg.max_tokens or None,
                          max_vocab=tcfg.max_vocab or None)
         self.vocab, self.train, self.valid = ds.vocab, ds.splits["train"], ds.splits["valid"]
+        # what the model was trained on, so its samples can be checked for copies of it (vae_core.data.
+        # find_training_split); a resumed run keeps the record of its start
+        self.train_corpus = (prev.progress.get("train_corpus") if prev else None) or training_corpus_record(tcfg.data)
         for name, split in ds.splits.items():           # --max-tokens cut these: say which, once
             cut = split.stats.truncated if split.stats else []
             if cut and not self.quiet:
@@ -331,6 +334,7 @@ class Trainer:
         return {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
                 "best_val_nll": self.best_val, "train_seconds": round(self.train_seconds, 3),
                 "tokens_seen": self.tokens_seen, "amp": AMP_NAMES[self.amp_dtype], "bad_epochs": self.bad_epochs,
+                "train_corpus": self.train_corpus,
                 "stopped_early": self._early_stop_reason() is not None,
                 "tokens_per_s": round(self.tokens_seen / self.train_seconds, 1) if self.train_seconds else None}
 

@@ -8,16 +8,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import DEFAULT_DATA, checkpoints, note_tuple_codes, show_table, side_by_side
+from app.common import checkpoints, note_tuple_codes, show_table, side_by_side, training_split
 from app.state import persist
 from vae_core.analysis import prior_samples
 from vae_core.diagnostics import sample_quality
 
 models = checkpoints(latent=False)       # the LM baseline samples too; the bag-of-words model is noted below
 st.title("Prior samples")
-st.caption("z ~ p(z) = N(0, I), decoded (Bowman et al. 2016, Table 5). Stretching applies the random map I + A, "
-           "A_ij ~ U(−c, c), scaled to determinant 1 so that it preserves volume, to each z (Table 6 uses c = 0.1) "
-           "to reach into the tails of the prior.")
+st.caption("z ~ p(z) = N(0, I), decoded (Bowman et al. 2016, Table 5). Stretching maps each z by a random "
+           "volume-preserving linear map that stretches some eigenspaces by up to the chosen factor, to reach into "
+           "the tails of the prior (Sec. 6.1, Table 6: up to 4; the eigenspaces are those of the paper's random "
+           "U(−0.1, 0.1) matrix).")
 note_tuple_codes(models, "z ~ p(z)")
 c1, c2, c3, c4, c5 = st.columns(5)
 persist("prior_n", 10, bounds=(1, 50))
@@ -27,8 +28,9 @@ strategy = c2.selectbox("Decoding", ["greedy", "sample", "beam"], key="prior_str
 persist("prior_temp", 1.0, bounds=(0.1, 2.0))
 temperature = c3.slider("Temperature (sampling only)", 0.1, 2.0, step=0.1, key="prior_temp",
                         disabled=strategy != "sample", help="Greedy and beam decoding take the most likely words")
-persist("prior_stretch", 0.0, [0.0, 0.05, 0.1, 0.2, 0.3])
-stretch = c4.select_slider("Stretch c", [0.0, 0.05, 0.1, 0.2, 0.3], key="prior_stretch")
+persist("prior_stretch", 1.0, [1.0, 2.0, 4.0, 8.0])
+stretch = c4.select_slider("Largest stretch", [1.0, 2.0, 4.0, 8.0], key="prior_stretch",
+                           help="1 = plain prior samples; 4 = Bowman et al.'s lower-probability samples")
 persist("prior_seed", 0, bounds=(0, 10**6))
 seed = c5.number_input("Seed", 0, 10**6, key="prior_seed")
 persist("prior_quality_n", 0, [0, 50, 100, 200, 500])
@@ -37,20 +39,6 @@ quality_n = st.select_slider("Sample quality over this many samples (0 = off): s
                              [0, 50, 100, 200, 500], key="prior_quality_n")
 
 
-@st.cache_data(show_spinner=False, max_entries=2)
-def _training_sentences(path: str, mtime: float) -> frozenset[str]:
-    from vae_core.data import read_corpus
-    return frozenset(" ".join(s) for s in read_corpus(path)[0])
-
-
-def training_sentences() -> frozenset[str] | None:
-    """The training split beside the default data directory (PTB), or None when it is not there."""
-    from vae_core.data import CorpusError, split_path
-    try:
-        p = split_path(DEFAULT_DATA, "train")
-    except CorpusError:
-        return None
-    return _training_sentences(str(p), p.stat().st_mtime)
 for m, box, key in side_by_side(models):
     with box:
         if not m.model_config.is_sequence:
@@ -64,6 +52,10 @@ for m, box, key in side_by_side(models):
         if quality_n:
             with st.spinner(f"Decoding {quality_n} samples and comparing them with the training sentences…"):
                 big = prior_samples(m.model, m.vocab, quality_n, strategy, temperature, stretch, int(seed))
-                q = sample_quality([s["sentence"] for s in big], training_sentences())
+                train = training_split(m)
+                q = sample_quality([s["sentence"] for s in big], train[1] if train else None)
             st.markdown("**Sample quality**")
             show_table(figures.sample_quality_table(q), "Sample quality", f"{key}prior_quality", hide_index=True)
+            st.caption(f"Copies are counted against the corpus this model was trained on: {train[0]}." if train else
+                       "Copies are not counted: the corpus this model was trained on is not under the app's data "
+                       "roots (or its file no longer matches the checkpoint's record).")
