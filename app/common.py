@@ -345,11 +345,11 @@ def _read_lines(path: str, mtime: float, limit: int) -> list[str]:
     return [" ".join(s) for s in sents[:limit]]
 
 
-def training_split(ck: Checkpoint) -> tuple[str, frozenset[str]] | None:
-    """The sentences of the corpus `ck` was trained on, found under the data roots and checked against the
-    checkpoint's record (`vae_core.data.find_training_split`), with a caption naming the file and how it was
+def training_split_file(ck: Checkpoint) -> tuple[Path, str] | None:
+    """The train file of the corpus `ck` was trained on, found under the data roots and checked against the
+    checkpoint's record (`vae_core.data.find_training_split`), with a caption naming it and how it was
     identified; None when it is not there. Kept for every session (`result_store`)."""
-    from vae_core.data import find_training_split, read_corpus
+    from vae_core.data import find_training_split
     record = ck.progress.get("train_corpus") if isinstance(ck.progress.get("train_corpus"), dict) else None
     recorded = ck.train_config.data if ck.train_config else ""
     name = (record or {}).get("data_dir") or Path(recorded).name
@@ -359,13 +359,41 @@ def training_split(ck: Checkpoint) -> tuple[str, frozenset[str]] | None:
     hit = store.get(key)
     if hit is None:
         found = find_training_split(record, ck.vocab, candidates, ck.train_config.max_vocab if ck.train_config else 0)
-        hit = ("", None)
-        if found is not None:
-            path, how = found
-            hit = (f"{roots.public_name(path, rs)} (identified by its {how})",
-                   frozenset(" ".join(s) for s in read_corpus(path)[0]))
+        hit = (None, "") if found is None else (found[0], f"{roots.public_name(found[0], rs)} (identified by its {found[1]})")
         store.put(key, hit)
-    return None if hit[1] is None else hit
+    return None if hit[0] is None else hit
+
+
+def training_split(ck: Checkpoint) -> tuple[str, frozenset[str]] | None:
+    """(caption, the sentences of `training_split_file`), or None; for counting copies of training sentences."""
+    from vae_core.data import read_corpus
+    found = training_split_file(ck)
+    if found is None:
+        return None
+    store = result_store("training_sentences", 4)
+    sentences = store.get(str(found[0]))
+    if sentences is None:
+        sentences = frozenset(" ".join(s) for s in read_corpus(found[0])[0])
+        store.put(str(found[0]), sentences)
+    return found[1], sentences
+
+
+def cooccurrence_vectors(ck: Checkpoint):
+    """(caption, PPMI-SVD word vectors of `ck`'s training corpus, `vae_core.wordsim.ppmi_svd_vectors`), the
+    yardstick of Jacobian neighbour lists; None when the corpus is not under the data roots. Computed once
+    per corpus and vocabulary for the server (a few seconds)."""
+    from vae_core.data import read_corpus
+    from vae_core.wordsim import ppmi_svd_vectors
+    found = training_split_file(ck)
+    if found is None:
+        return None
+    store, key = result_store("cooccurrence", 4), (str(found[0]), sentences_key(ck.vocab.itos))
+    vectors = store.get(key)
+    if vectors is None:
+        with st.spinner("Co-occurrence vectors of the training corpus (PPMI-SVD, once per corpus)…"):
+            vectors = ppmi_svd_vectors(read_corpus(found[0])[0], ck.vocab)
+        store.put(key, vectors)
+    return found[1], vectors
 
 
 MAX_CORPUS_SENTENCES = 50_000     # the most sentences any view takes (the corpus picker's cap)

@@ -209,6 +209,9 @@ def test_jacobian_page_spectrum_and_neighbours():
     assert "singular value" in at.get("plotly_chart")[0].proto.spec
     df = at.table[0].value
     assert len(df) == 10 and "contextual J: word" in df.columns and "stock" not in set(df.iloc[:, 0])
+    assert at.radio(key="jac_embedding").value == "centred"                 # the measured default
+    score = [m for m in at.metric if "agreement of centred neighbours" in m.label]
+    assert score and 0.05 < float(score[0].value) < 1                      # scored against PTB train's vectors
     at.text_input(key="jac_word").set_value("zorblax").run()
     assert any("not in the model's vocabulary" in w.value for w in at.warning)
 

@@ -11,9 +11,9 @@ path w_1..w_T (held fixed, not differentiated):
 i.e. the decoder's log-probabilities over the vocabulary averaged over the decoding positions of the path.
 The path is the greedy decode of z itself for the expected Jacobian (an average of J over prior samples
 z ~ N(0, I)), and the typed sentence for the contextual Jacobian (an average over z ~ q(z|x)).
-Rows of the (expected or contextual) Jacobian are word embeddings, compared after whitening in its
-principal latent directions (`word_embeddings`, which says why); its singular values show how many latent
-directions the decoder responds to.
+Rows of the (expected or contextual) Jacobian are word embeddings, compared after their mean row is removed
+by default (`word_embeddings`, which says why and how that default was chosen); its singular values show how
+many latent directions the decoder responds to.
 
 How it is computed. With h_t(z) the decoder state at position t and W the output matrix (|V| x H),
 d log softmax(W h_t)_w / dz = (W_w - p_t^T W) dh_t/dz, p_t the softmax at t. Hence, exactly,
@@ -116,33 +116,43 @@ def effective_dims(sv: torch.Tensor, rel_threshold: float = 0.01) -> int:
     return int((sv > rel_threshold * sv.max()).sum()) if sv.numel() else 0
 
 
-def word_embeddings(J: torch.Tensor, rel_threshold: float = 0.01) -> torch.Tensor:
-    """Word embeddings from a |V| x n Jacobian: its rows in its own principal latent directions, whitened,
-    (|V|, k) = J V_k S_k^-1 = U_k, where J = U S V^T and k = `effective_dims` at `rel_threshold`.
-
-    Why not the raw rows (Krishnan et al. 2018 compare rows of J directly): in a sentence VAE one latent
-    direction dominates the decoder's response (the top singular value holds 62% of the energy of the
-    VAE demo's expected Jacobian), every row has a large component along it, and the cosine of almost any
-    two rows is 0.97-0.99, so neighbour lists say little. The softmax normaliser's term 1 b^T, shared by
-    every row, is not the cause: removing the mean row leaves the cosines as they were. Expressing each row
-    in the principal directions and dividing by their singular values weighs the k directions the decoder
-    uses equally; directions below the threshold are left out (noise, once whitened).
-    """
-    U, S, _ = torch.linalg.svd(J.double(), full_matrices=False)
-    k = max(1, effective_dims(S.float(), rel_threshold))
-    return U[:, :k].float()
+EMBEDDINGS = ("centred", "raw", "whitened")
+DEFAULT_EMBEDDING = "centred"     # the best by neighbour agreement on the zoo (bench/jacobian_agreement.py, README)
 
 
-def nearest_words(J: torch.Tensor, vocab: Vocab, word: str, k: int = 10, whiten: bool = True,
+def word_embeddings(J: torch.Tensor, kind: str = DEFAULT_EMBEDDING, rel_threshold: float = 0.01) -> torch.Tensor:
+    """Word embeddings from a |V| x n Jacobian, one row a word:
+
+    "raw"       the rows of J, as Krishnan et al. 2018 compare them;
+    "centred"   the rows minus their mean over the vocabulary. Every row carries a large shared component
+                (the softmax normaliser's -1 b^T, and the decoder's common response to z), so raw rows give
+                cosines near 0.98 for almost any pair; removing the mean row leaves what tells words apart;
+    "whitened"  the rows in J's principal latent directions divided by their singular values, J V_k S_k^-1 =
+                U_k, k = `effective_dims` at `rel_threshold`: every direction the decoder uses weighs the same.
+
+    Which one neighbour lists should use is measured, not assumed: `bench/jacobian_agreement.py` scores each
+    on every zoo model by agreement with co-occurrence vectors (`vae_core.wordsim`), and DEFAULT_EMBEDDING is
+    the best there. Raises ValueError for an unknown kind."""
+    if kind == "raw":
+        return J.float()
+    if kind == "centred":
+        return (J.double() - J.double().mean(0, keepdim=True)).float()
+    if kind == "whitened":
+        U, S, _ = torch.linalg.svd(J.double(), full_matrices=False)
+        k = max(1, effective_dims(S.float(), rel_threshold))
+        return U[:, :k].float()
+    raise ValueError(f"unknown embedding {kind!r}; expected one of {EMBEDDINGS}")
+
+
+def nearest_words(J: torch.Tensor, vocab: Vocab, word: str, k: int = 10, embedding: str = DEFAULT_EMBEDDING,
                   rel_threshold: float = 0.01) -> list[tuple[str, float]]:
-    """The k words whose embeddings are closest by cosine to `word`'s (the word itself and the specials
-    excluded), as (word, cosine). Embeddings: `word_embeddings(J)` (whitened, the default) or, with
-    whiten=False, the raw rows of J (the paper's form). scikit-learn's brute-force cosine neighbours.
+    """The k words whose embeddings (`word_embeddings(J, embedding)`) are closest by cosine to `word`'s (the
+    word itself and the specials excluded), as (word, cosine). scikit-learn's brute-force cosine neighbours.
     Raises KeyError when `word` is not in the vocabulary."""
     from sklearn.neighbors import NearestNeighbors
     if word not in vocab:
         raise KeyError(f"{word!r} is not in the vocabulary")
-    rows = (word_embeddings(J, rel_threshold) if whiten else J).double().numpy()
+    rows = word_embeddings(J, embedding, rel_threshold).double().numpy()
     nn_ = NearestNeighbors(n_neighbors=min(k + 5, len(vocab)), metric="cosine", algorithm="brute").fit(rows)
     dist, idx = nn_.kneighbors(rows[vocab.stoi[word]][None])
     out = [(vocab.itos[i], 1.0 - float(d)) for d, i in zip(dist[0], idx[0])

@@ -184,6 +184,14 @@ class Decoder(nn.Module):
             return (s0, torch.zeros_like(s0)) if self.is_lstm else s0
         return (torch.tanh(s0), s0) if self.is_lstm else torch.tanh(s0)
 
+    def _zero_state(self, like: torch.Tensor):
+        """The zero initial state, (num_layers, B, H) (an (h, c) pair for an LSTM), made from `like` (B, T, E)
+        so that under torch.func.vmap it is batched as the inputs are: the RNN's own zeros are not, and the
+        Jacobian of a decoder whose state z does not set failed with a shape error (vani-mi1)."""
+        h = torch.zeros_like(like[:, 0, :1]).expand(-1, self.cfg.hidden_dim)            # (B, H)
+        h = h.unsqueeze(0).expand(self.cfg.num_layers, -1, -1).contiguous()
+        return (h, h.clone()) if self.is_lstm else h
+
     @staticmethod
     def select_state(state, rows: torch.Tensor):
         """Pick batch rows (e.g. surviving beams) of an LSTM (h, c) or GRU h state."""
@@ -219,6 +227,8 @@ class Decoder(nn.Module):
             emb = torch.cat([emb, z[:, None, :].expand(-1, emb.size(1), -1)], dim=-1)
         if state is None:
             state = self.initial_state(z, inputs.size(0) * copies, inputs.device)
+        if state is None:
+            state = self._zero_state(emb)
         out, state = run_rnn(self.rnn, emb, state)
         return out.contiguous(), state    # contiguous: a Linear on a strided LSTM output is slow in bf16
 
