@@ -486,8 +486,22 @@ def test_collapse_view_gives_a_verdict():
     at.session_state["col_n"] = 60
     at.run()
     assert not at.exception
-    verdicts = [e.value for e in at.success] + [e.value for e in at.warning] + [e.value for e in at.error]
-    assert any("another sentence's code costs" in v for v in verdicts)
+    # the view's verdict is the library's, computed here from the same 100 sentences
+    from vae_core.data import Corpus, corpus_from_text, read_corpus
+    from vae_core.diagnostics import collapse_verdict, decoder_uses_z
+    from vae_core.estimators import active_units
+    from vae_core.latent import aggregate_posterior, posterior_of_corpus
+    ck = load_checkpoint(ROOT / "checkpoints" / "bowman-vae")
+    sents = [" ".join(s) for s in read_corpus(ROOT.parent / "shared" / "data" / "ptb" / "ptb.test.txt")[0][:100]]
+    post = posterior_of_corpus(ck.model, ck.vocab, sents)
+    import torch
+    mu = torch.from_numpy(post["mu"])
+    kl = float(aggregate_posterior(mu, torch.from_numpy(post["logvar"]))["kl"].sum())
+    level, verdict = collapse_verdict(decoder_uses_z(ck.model, corpus_from_text(sents, ck.vocab), 60), kl,
+                                      active_units(mu)[0], ck.model.latent_dim)
+    assert level == "uses z"           # bowman-vae: another sentence's code costs 6.2 nats, 7 of 13 units active
+    shown = {"collapsed": at.error, "partial": at.warning, "uses z": at.success}[level]
+    assert [e.value for e in shown] == [verdict]
     assert len(at.get("plotly_chart")) == 3
 
 
@@ -498,6 +512,18 @@ def test_prior_view_reports_sample_quality():
     assert not at.exception
     q = at.table[1].value
     assert {"Self-BLEU-4", "Self-BLEU-3", "distinct-1", "distinct-2", "copies of training sentences"} <= set(q.columns)
+    # the figures are the library's for the same 50 greedy prior samples, compared with PTB train
+    from vae_core.analysis import prior_samples
+    from vae_core.data import read_corpus
+    from vae_core.diagnostics import sample_quality
+    ck = load_checkpoint(ROOT / "checkpoints" / "bowman-vae")
+    samples = [s["sentence"] for s in prior_samples(ck.model, ck.vocab, 50, "greedy", 1.0, 1.0, 0)]
+    train = [" ".join(s) for s in read_corpus(ROOT.parent / "shared" / "data" / "ptb" / "ptb.train.txt")[0]]
+    want = sample_quality(samples, train)
+    row = q.iloc[0]
+    assert row["Self-BLEU-4"] == f"{want['self_bleu']:.1f}" and row["distinct-2"] == f"{want['distinct_2']:.3f}"
+    assert row["copies of training sentences"] == f"{100 * want['copied']:.1f}%"
+    assert want["self_bleu"] > 50           # greedy samples of a VAE with little in z are much alike
 
 
 def test_start_page_names_the_model_and_where_to_begin():

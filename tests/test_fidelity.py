@@ -61,6 +61,45 @@ def test_inputless_decoder_sees_only_unk_in_evaluation_and_decoding():
     assert decode(m, z, "greedy", max_len=T) == expect
 
 
+@pytest.mark.parametrize("inputless", [True, False])
+def test_every_path_through_an_inputless_decoder_ignores_the_words_it_is_fed(inputless):
+    """An inputless decoder (Bowman et al. 2016, Sec. 6.1: the 0% keep rate, "at test time too") sees only
+    <bos> and <unk>. So changing the decoder's embeddings of every other word must change nothing in any
+    estimator or decoding path: IW-NLL, BLEU-1 (both conventions), beam search, sampling and the Jacobian.
+    The control (an ordinary decoder, same weights) shows the change is felt where words are fed."""
+    import copy
+    from vae_core import jacobian
+    a = tiny(inputless=inputless)
+    b = copy.deepcopy(a)
+    with torch.no_grad():
+        w = b.decoder.embedding.weight
+        keep = torch.zeros(V, dtype=torch.bool)
+        keep[[Vocab.pad_id, Vocab.unk_id, Vocab.bos_id]] = True
+        w[~keep] = torch.randn(int((~keep).sum()), w.size(1), generator=torch.Generator().manual_seed(5),
+                               dtype=w.dtype)
+    x, lengths = batch()
+    z = torch.randn(3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    vocab = Vocab(["<pad>", "<unk>", "<bos>", "<eos>"] + [f"w{i}" for i in range(V - 4)])
+    corpus = Corpus([["w0", "w1", "w2", "w3"], ["w4", "w5"], ["w6"]], vocab)
+
+    def paths(m):
+        torch.manual_seed(3)
+        out = {"iw": estimators.iw_nll(m, x, lengths, n_samples=7),
+               "bleu": reconstruction_bleu1(m, corpus, "posterior_sample", seed=2),
+               "beam": decode(m, z, "beam", max_len=6, beam_size=3),
+               "sample": decode(m, z, "sample", max_len=6, generator=torch.Generator().manual_seed(4))}
+        with torch.backends.mkldnn.flags(enabled=False):
+            out["jacobian"] = jacobian.jacobians(m.float(), z.float(), [[4, 5, 6], [7], [8, 9]])
+        m.double()
+        return out
+    pa, pb = paths(a), paths(b)
+    same = {k: (torch.equal(pa[k], pb[k]) if torch.is_tensor(pa[k]) else pa[k] == pb[k]) for k in pa}
+    if inputless:
+        assert all(same.values()), same
+    else:
+        assert not same["iw"] and not same["jacobian"] and not (same["beam"] and same["sample"]), same
+
+
 def test_trainer_makes_a_keep_rate_zero_model_inputless(tmp_path, tiny_ptb):
     m, t = tiny_configs(tiny_ptb, tmp_path, word_keep=0.0, epochs=1, max_steps=2)
     assert Trainer(m, t, quiet=True).mcfg.inputless
