@@ -254,9 +254,10 @@ def test_the_training_time_refinement_claim_compares_the_refined_bounds_of_both_
 
 def test_smim_bleu_claim_falls_back_to_the_best_sequence_vae_until_the_svae_is_trained():
     """Livne et al.'s claim (sMIM reconstructs far better than the sVAE) is shown against the measured VAEs
-    while svae16 is missing, against svae16 once it exists, and fails when sMIM's margin is under 0.1 BLEU-1."""
+    while svae16 is missing, against svae16 once it exists, and fails when sMIM's margin is under 0.1 BLEU-1.
+    It compares the words-only score, which every run has (their code's convention needs kept weights)."""
     def rec(model, bleu1):
-        return {"model": {"model": model}, "evals": [{"bleu1": bleu1, "nll": 100.0, "kl": 1.0}]}
+        return {"model": {"model": model}, "evals": [{"bleu1_clean": bleu1, "bleu1": None, "nll": 100.0, "kl": 1.0}]}
     R = {"smim128": rec("smim", 0.41), "bowman-vae": rec("vae", 0.11), "vani-wd": rec("mi-vae", 0.14),
          "bow": rec("bow", 0.9)}
     (claim, verdict, numbers), = [c for c in reproduce.claims(R) if "BLEU-1" in c[0]]

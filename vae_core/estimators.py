@@ -184,7 +184,8 @@ BLEU1_MODES = ("posterior_sample", "mean_greedy")
 
 @torch.no_grad()
 def reconstruction_bleu1(model: SentenceVAE, corpus: Corpus, mode: str = "posterior_sample", batch_size: int = 256,
-                         device: torch.device | str = "cpu", seed: int = 0, max_len: int = 100) -> dict[str, float]:
+                         device: torch.device | str = "cpu", seed: int = 0, max_len: int = 100,
+                         progress: Callable[[Iterable], Iterable] = lambda it: it) -> dict[str, float]:
     """Mean over sentences of BLEU-1 between each sentence and its reconstruction, 0-1, in two conventions
     from the same decodes: {"livne": ..., "clean": ...}.
 
@@ -199,7 +200,7 @@ def reconstruction_bleu1(model: SentenceVAE, corpus: Corpus, mode: str = "poster
     L-tuple of samples, which its decoder averages, `vae_core.decoding`), and the words sampled ancestrally
     from p(x|z) (`sample_mode="sample"`), up to `max_len` tokens (their max_sequence_length 100).
     mode "mean_greedy": greedy decoding from the posterior mean, deterministic (the "M" rows of their
-    Tables 11-12). `seed` fixes the noise of the first mode.
+    Tables 11-12). `seed` fixes the noise of the first mode. `progress` wraps the batches (e.g. tqdm).
     Raises ValueError for an unknown mode.
     """
     if mode not in BLEU1_MODES:
@@ -207,7 +208,7 @@ def reconstruction_bleu1(model: SentenceVAE, corpus: Corpus, mode: str = "poster
     g = torch.Generator().manual_seed(seed)
     itos = corpus.vocab.itos
     clean, livne = [], []
-    for idx in corpus.batches(batch_size):
+    for idx in progress(corpus.batches(batch_size)):
         x, lengths = corpus.collate(idx)
         mu, logvar = model.encode(x.to(device), lengths.to(device))
         if mode == "mean_greedy":
@@ -325,9 +326,11 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
         out["mutual_info_batch"] = mutual_info_batch(mus, logvars, corpus.lengths, 32,
                                                      torch.Generator().manual_seed(seed))
         if sequence and bleu:
-            sampled = reconstruction_bleu1(model, corpus, "posterior_sample", device=device, seed=seed)
+            sampled = reconstruction_bleu1(model, corpus, "posterior_sample", device=device, seed=seed,
+                                           progress=progress)
             out["bleu1"], out["bleu1_clean"] = sampled["livne"], sampled["clean"]
-            out["bleu1_mean_greedy"] = reconstruction_bleu1(model, corpus, "mean_greedy", device=device)["clean"]
+            out["bleu1_mean_greedy"] = reconstruction_bleu1(model, corpus, "mean_greedy", device=device,
+                                                            progress=progress)["clean"]
         if avg:
             out["nll_avg_tuple"] = (sums["rec"] + model.cfg.avg_samples * sums["kl"]) / n
             if iw_samples > 0:

@@ -34,7 +34,14 @@ persist("eval_bleu", True)
 bleu = c3.toggle("BLEU-1", key="eval_bleu", help="Decodes every sentence (Livne et al. 2020's convention)")
 persist("eval_seed", 0, bounds=(0, 10**6))
 seed = c4.number_input("Seed", 0, 10**6, key="eval_seed")
-options = {"iw_samples": int(iw), "batch_size": int(batch), "bleu": bool(bleu), "seed": int(seed)}
+# One progress step (where a stopped session's script ends) scores at most IW_WORK_PER_STEP sentence-samples, so
+# a user who leaves a large K behind holds a core for seconds, not minutes; smaller batches change only which
+# random numbers each batch draws.
+IW_WORK_PER_STEP = 8192
+batch_used = min(int(batch), max(1, IW_WORK_PER_STEP // max(1, int(iw))))
+if batch_used < batch:
+    st.caption(f"Batches of {batch_used} sentences at K = {iw}, so that the work can stop within seconds.")
+options = {"iw_samples": int(iw), "batch_size": batch_used, "bleu": bool(bleu), "seed": int(seed)}
 
 
 done = {}
@@ -50,7 +57,7 @@ if st.session_state.get("_eval_request") == request:        # asked for exactly 
         if res is None:
             bar = st.progress(0.0, text=f"{model_name(m)}: evaluating {len(corpus['sentences'])} sentences…")
             progress = progress_over(bar, lambda i, n, m=m: f"{model_name(m)}: batch {i}/{n}"
-                                     + (" (then BLEU-1 decodes)" if options["bleu"] and i == n else ""))
+                                     + (" (BLEU-1 decodes follow, in two passes)" if options["bleu"] else ""))
             res = evaluation_record(m, corpus_from_text(corpus["sentences"], m.vocab, MAX_LINE_TOKENS), corpus["name"],
                                     progress=progress, **options) | {"checkpoint": checkpoint_name(m)}
             store.put(key, res)

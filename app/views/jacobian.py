@@ -8,7 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import analysis_page, cooccurrence_vectors, show_figure, show_problem, show_table, side_by_side
+from app.common import (analysis_page, cooccurrence_vectors, progress_over, result_store, show_figure, show_problem,
+                        show_table, side_by_side)
 from app.state import persist
 from vae_core import jacobian as jac
 from vae_core.data import TextError
@@ -47,15 +48,16 @@ embedding = st.radio("Embedding", list(jac.EMBEDDINGS), horizontal=True, key="ja
                           "in the paper; whitened: rows in J's principal directions, each direction weighed the same")
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def expected(ckpt_id: str, S: int, seed: int, _model):
-    return jac.expected_jacobian(_model, S, seed)
-
-
 for m, box, key in side_by_side(models):
     with box:
-        with st.spinner(f"Jacobian over {S} prior samples (forward-mode AD)…"):
-            J = expected(m.meta["checkpoint_id"], S, int(seed), m.model)
+        store, jkey = result_store("expected_jacobian", 8), (m.meta["checkpoint_id"], S, int(seed))
+        J = store.get(jkey)
+        if J is None:
+            bar = st.progress(0.0, text=f"Jacobian over {S} prior samples (forward-mode AD)…")
+            J = jac.expected_jacobian(m.model, S, int(seed),
+                                      progress=progress_over(bar, lambda i, n: f"Jacobian: chunk {i}/{n} of {S} samples"))
+            bar.empty()
+            store.put(jkey, J)
         sv = jac.singular_values(J)
         eff = jac.effective_dims(sv, threshold)
         au = (m.history.get("epochs") or [{}])[-1].get("val_active_units")
