@@ -489,22 +489,30 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
     return {"name": f"{n} prior samples", "sentences": [s["sentence"] or "<eos>" for s in samples], "labels": None}
 
 
-@st.cache_data(show_spinner="Encoding the corpus…", max_entries=8)
-def encode_corpus_cached(ckpt_path: str, checkpoint_id: str, sentences: tuple[str, ...]):
-    """Posterior means and logvars (numpy) and per-sentence KL and lengths of a corpus, cached per checkpoint."""
+def corpus_posteriors(ck: Checkpoint, sentences: list[str]) -> dict:
+    """Posterior means and logvars (numpy) and per-sentence KL and lengths of a corpus
+    (`vae_core.latent.posterior_of_corpus`), kept for every session per checkpoint and corpus; encoding shows
+    its progress batch by batch, where a session that is left stops."""
     from vae_core.latent import posterior_of_corpus
-    ck = load_cached(ckpt_path)
-    return posterior_of_corpus(ck.model, ck.vocab, list(sentences))
+    store, key = result_store("posteriors", 8), (ck.meta["checkpoint_id"], sentences_key(sentences))
+    post = store.get(key)
+    if post is None:
+        bar = st.progress(0.0, text=f"Encoding {len(sentences):,} sentences…")
+        post = posterior_of_corpus(ck.model, ck.vocab, list(sentences),
+                                   progress=progress_over(bar, lambda i, n: f"Encoding the corpus: batch {i}/{n}"))
+        bar.empty()
+        store.put(key, post)
+    return post
 
 
 def aggregate_stats(ck: Checkpoint, corpus: dict) -> dict:
     """The aggregate posterior's per-dimension mean, std and mean KL over `corpus` as torch tensors
     (`vae_core.latent.aggregate_posterior`), plus "active_units" (`vae_core.estimators.active_units`); the
-    corpus is encoded once per checkpoint and corpus (`encode_corpus_cached`)."""
+    corpus is encoded once per checkpoint and corpus (`corpus_posteriors`)."""
     import torch
     from vae_core.estimators import active_units
     from vae_core.latent import aggregate_posterior
-    post = encode_corpus_cached(str(ck.path.resolve()), ck.meta["checkpoint_id"], tuple(corpus["sentences"]))
+    post = corpus_posteriors(ck, corpus["sentences"])
     mu = torch.from_numpy(post["mu"])
     return {**aggregate_posterior(mu, torch.from_numpy(post["logvar"])), "active_units": active_units(mu)[0]}
 
@@ -513,7 +521,7 @@ def projection_for(ck: Checkpoint, corpus: dict, method: str, params: dict | Non
     """Encode `corpus` (cached per checkpoint) and project its posterior means (disk-cached per checkpoint,
     corpus, method and parameters). Returns the posterior dict plus "coords" (N, 2) and "cached"."""
     from vae_core.projection import cache_key, project
-    post = encode_corpus_cached(str(ck.path.resolve()), ck.meta["checkpoint_id"], tuple(corpus["sentences"]))
+    post = corpus_posteriors(ck, corpus["sentences"])
     key = cache_key(ck.meta["checkpoint_id"], corpus["sentences"], method, params or {}, seed)
     bar = st.empty()
     stage = lambda text, fraction: bar.progress(fraction, text=text)     # the fit's stages, as they happen

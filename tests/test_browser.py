@@ -153,7 +153,7 @@ def test_choices_persist_across_views_and_links_reproduce_them(server):
         pg.locator("table").first.wait_for(timeout=90_000)
         sentence = pg.get_by_label("Sentence (typed as you like: it is tokenised as the model's corpus is)")
         assert sentence.input_value() == "The market fell sharply."
-        assert side.get_by_role("textbox", name="…or another directory").input_value() == SMIM
+        assert side.get_by_role("textbox", name="…or another checkpoint").input_value() == SMIM
         assert side.get_by_text("Active:").count() == 1 and side.get_by_text(SMIM).count() >= 1
         pg.wait_for_timeout(500)
         link = pg.url
@@ -164,7 +164,7 @@ def test_choices_persist_across_views_and_links_reproduce_them(server):
         other.locator("table").first.wait_for(timeout=90_000)
         assert other.get_by_label("Sentence (typed as you like: it is tokenised as the model's corpus is)").input_value() \
             == "The market fell sharply."
-        assert other.locator('[data-testid="stSidebar"]').get_by_role("textbox", name="…or another directory").input_value() \
+        assert other.locator('[data-testid="stSidebar"]').get_by_role("textbox", name="…or another checkpoint").input_value() \
             == SMIM
         for page in (pg, other):
             assert page.locator('[data-testid="stException"]').count() == 0

@@ -406,10 +406,10 @@ def test_bow_jacobian_is_the_papers_definition():
     torch.testing.assert_close(J, torch.stack([jacrev(m.log_probs)(zz) for zz in z]))
     J = jac.expected_jacobian(m, 8)
     assert J.shape == (V, 3)
-    # the neighbour embeddings of the same Jacobian: rows of U_k, J = U S V^T (`word_embeddings`)
+    # the whitened embeddings of the same Jacobian: rows of U_k, J = U S V^T (`word_embeddings`)
     U, S, _ = torch.linalg.svd(J.double(), full_matrices=False)
     k = int((S > 0.01 * S[0]).sum())
-    torch.testing.assert_close(jac.word_embeddings(J).double().abs(), U[:, :k].abs(), atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(jac.word_embeddings(J, "whitened").double().abs(), U[:, :k].abs(), atol=1e-6, rtol=1e-5)
 
 
 def _trained(kind, tmp_path, tiny_ptb, **model):

@@ -90,12 +90,13 @@ def iw_nll_avg(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, n_sam
 
 
 @torch.no_grad()
-def encode_corpus(model: SentenceVAE, corpus: Corpus, batch_size: int = 256,
-                  device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-    """Posterior parameters of every sentence, in corpus order: mu, logvar, each (N, n), on the CPU."""
+def encode_corpus(model: SentenceVAE, corpus: Corpus, batch_size: int = 256, device: torch.device | str = "cpu",
+                  progress: Callable[[Iterable], Iterable] = lambda it: it) -> tuple[torch.Tensor, torch.Tensor]:
+    """Posterior parameters of every sentence, in corpus order: mu, logvar, each (N, n), on the CPU.
+    `progress` wraps the batches (e.g. tqdm)."""
     mus = torch.empty((len(corpus), model.latent_dim))
     logvars = torch.empty_like(mus)
-    for idx in corpus.batches(batch_size):
+    for idx in progress(corpus.batches(batch_size)):
         x, lengths = corpus.collate(idx)
         mu, logvar = model.encode(x.to(device), lengths.to(device))
         mus[idx], logvars[idx] = mu.float().cpu(), logvar.float().cpu()     # back to corpus order

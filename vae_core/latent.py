@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
+from typing import Callable, Iterable
 
 import torch
 
@@ -74,14 +75,15 @@ def encode_sentences(model: SentenceVAE, vocab: Vocab, texts: list[str], max_tok
 
 @torch.no_grad()
 def posterior_of_corpus(model: SentenceVAE, vocab: Vocab, sentences: list[str], batch_size: int = 256,
-                        max_tokens: int = 100) -> dict:
+                        max_tokens: int = 100, progress: Callable[[Iterable], Iterable] = lambda it: it) -> dict:
     """Encode many sentences in length-bucketed batches: {"mu", "logvar": (N, n) numpy float32, "kl": (N,)
-    nats, "length": (N,) tokens}. Sentences that are empty after normalisation are encoded as `<unk>`."""
+    nats, "length": (N,) tokens}. Sentences that are empty after normalisation are encoded as `<unk>`.
+    `progress` wraps the batches."""
     import numpy as np
     from .data import corpus_from_text
     from .estimators import encode_corpus
     corpus = corpus_from_text(sentences, vocab, max_tokens)
-    mu, logvar = encode_corpus(model, corpus, batch_size, _device(model))
+    mu, logvar = encode_corpus(model, corpus, batch_size, _device(model), progress)
     return {"mu": mu.numpy(), "logvar": logvar.numpy(), "kl": gaussian_kl(mu, logvar).sum(-1).numpy(),
             "length": np.array([len(t) for t in corpus.sentences])}
 
