@@ -145,3 +145,17 @@ def test_the_plural_possessive_keeps_its_apostrophe_with_the_real_vocabulary(dem
                        ("the company's shares", "the company 's shares"),
                        ("'the' and 'us'", "the and us")]:
         assert encode_text(text, vocab).tokens == want.split(), text
+
+
+def test_a_notice_about_a_hostile_chunk_stays_short():
+    """A word in 8,000 brackets a side was echoed whole in the notice, filling the page."""
+    _, changes = tokenize("(" * 8_000 + "x" + ")" * 8_000 + " the", PTB_MIKOLOV, PTB_WORDS)
+    assert len(changes) == 1 and len(changes[0]) < 120 and "16,001 characters" in changes[0]
+    assert tokenize("Profits rose 5.2%.", PTB_MIKOLOV, PTB_WORDS)[1] == ["5.2%. -> N N"]     # short ones whole
+
+
+def test_unknown_words_in_a_notice_are_shortened_and_counted():
+    vocab = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "the"])
+    enc = encode_text(" ".join(f"{'z' * 5_000}{i}" for i in range(30)), vocab)
+    (notice,) = [m for m in enc.notices if "not in the vocabulary" in m]
+    assert len(notice) < 2_000 and notice.endswith("and 10 more")

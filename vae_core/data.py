@@ -39,7 +39,7 @@ from typing import Sequence
 
 import torch
 
-from .tokenize import DEFAULT as DEFAULT_TOKENIZER, TokenizerRules, tokenize
+from .tokenize import DEFAULT as DEFAULT_TOKENIZER, TokenizerRules, shorten, tokenize
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
@@ -152,7 +152,9 @@ class EncodedText:
             shown = "; ".join(self.changes[:8]) + (f"; and {len(self.changes) - 8} more" if len(self.changes) > 8 else "")
             msgs.append(f"tokenised as the corpus is ({self.tokenizer}): {shown}")
         if self.unknown:
-            msgs.append("not in the vocabulary, shown as <unk>: " + ", ".join(self.unknown))
+            shown = ", ".join(shorten(w) for w in self.unknown[:20])
+            more = f" and {len(self.unknown) - 20} more" if len(self.unknown) > 20 else ""
+            msgs.append(f"not in the vocabulary, shown as <unk>: {shown}{more}")
         if self.truncated_from is not None:
             msgs.append(f"input of {self.truncated_from} tokens truncated to {len(self.tokens)}")
         return msgs

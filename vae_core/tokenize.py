@@ -147,6 +147,11 @@ def _split_clitic(tok: str, rules: TokenizerRules, vocab: Collection[str]) -> li
     return [tok] + tail[::-1]
 
 
+def shorten(s: str, limit: int = 40) -> str:
+    """`s` for a notice: at most `limit` characters, the middle elided (a hostile chunk can be 200,000 long)."""
+    return s if len(s) <= limit else f"{s[:limit // 2]}…{s[-(limit // 2 - 1):]} ({len(s):,} characters)"
+
+
 def tokenize(text: str, rules: TokenizerRules = DEFAULT, vocab: Collection[str] = (),
              longest: int | None = None) -> tuple[list[str], list[str]]:
     """Tokens of `text` under `rules`, and the changes made, one "original -> result" string per changed
@@ -168,7 +173,7 @@ def tokenize(text: str, rules: TokenizerRules = DEFAULT, vocab: Collection[str] 
         low = chunk.lower() if rules.lowercase else chunk
         out = _tokenize_chunk(low, rules, vocab, longest)
         if out != [low]:                                      # lowercasing alone is not worth a notice
-            changes.append(f"{chunk} -> {' '.join(out) if out else '(removed)'}")
+            changes.append(f"{shorten(chunk)} -> {shorten(' '.join(out)) if out else '(removed)'}")
         tokens += out
     return tokens, changes
 
