@@ -34,7 +34,7 @@ stretch = c4.select_slider("Largest stretch", [1.0, 2.0, 4.0, 8.0], key="prior_s
 persist("prior_seed", 0, bounds=(0, 10**6))
 seed = c5.number_input("Seed", 0, 10**6, key="prior_seed")
 persist("prior_quality_n", 0, [0, 50, 100, 200, 500])
-quality_n = st.select_slider("Sample quality over this many samples (0 = off): self-BLEU (Zhu et al. 2018; high = "
+quality_n = st.select_slider("Sample quality over this many samples (0 = off): Self-BLEU-4 and -3 (Zhu et al. 2018; high = "
                              "alike), distinct-1/2 (Li et al. 2016), and the share that copy a training sentence",
                              [0, 50, 100, 200, 500], key="prior_quality_n")
 
