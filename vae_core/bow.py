@@ -77,8 +77,9 @@ class BowVAE(nn.Module):
         idf = TfidfTransformer(norm=None).fit(counts).idf_
         self.idf.copy_(torch.from_numpy(idf).to(self.idf.dtype))
 
-    def init_uniform_(self, scale: float) -> None:
-        """U(-scale, scale) initialisation of every parameter (the idf buffer is not a parameter)."""
+    def init_uniform_(self, scale: float, emb_scale: float = 0.0) -> None:
+        """U(-scale, scale) initialisation of every parameter (the idf buffer is not a parameter; the model has
+        no embeddings, so `emb_scale` changes nothing)."""
         for p in self.parameters():
             nn.init.uniform_(p, -scale, scale)
 

@@ -71,6 +71,10 @@ class ModelConfig:
     bow_decoder_layers: hidden layers of the bag-of-words decoder MLP (the encoder always has 2). Krishnan et
                     al.'s runs use 2 (`-pl 2`, with `-ql 2` in the encoder; rahulk90/vae_sparse, expt/).
     tie_embeddings: encoder and decoder share one embedding table.
+    linear_bias:    the posterior head (mu, logvar), z's map to the decoder state and the output layer have
+                    biases. He et al. 2019's and Li et al. 2019's code has none there (jxhe/vae-lagging-encoder
+                    and bohanli/vae-pretraining-encoder, modules/encoders/enc_lstm.py, decoders/dec_lstm.py:
+                    `nn.Linear(..., bias=False)`); checkpoints written before the option load with True.
     """
 
     model: str = "vae"
@@ -98,6 +102,7 @@ class ModelConfig:
     tie_embeddings: bool = False
     encoder_emb_dropout: bool = True
     bow_decoder_layers: int = 1
+    linear_bias: bool = True
 
     def __post_init__(self):
         check_types(self)
@@ -163,7 +168,17 @@ class TrainConfig:
                `lr_decay_start` whose validation does not improve, the lr is multiplied by `lr_decay` after
                every epoch, and training stops once it falls below `min_lr` (their 0.02). "livne": Livne et
                al. 2020's code (SentenceMIM-demo, train.py): the lr is multiplied by `lr_decay` on the
-               (`lr_patience` + 1)-th validation miss since the last decay, misses in a row or not.
+               (`lr_patience` + 1)-th validation miss since the last decay, misses in a row or not. "he2019":
+               He et al. 2019's and Li et al. 2019's code (jxhe/vae-lagging-encoder and
+               bohanli/vae-pretraining-encoder, text.py): once `lr_patience` epochs after epoch
+               `lr_decay_start` are worse than a reference loss (the last epoch that was not worse, or the
+               epoch of the last decay), the lr is multiplied by `lr_decay`, the best model so far is loaded
+               back and the optimizer's state cleared; training stops after `max_lr_decays` decays.
+    aggressive: He et al. 2019's aggressive inference-network training (Algorithm 1; text.py
+               `--aggressive 1`): before each decoder step the encoder alone is updated on fresh random
+               batches until its loss stops improving (checked every 15 updates, at most 99); once the
+               validation mutual information (per batch, their `calc_mi`) falls at an epoch's end, training
+               goes on as a plain VAE.
     Budget: stops at the first of `epochs`, `max_steps`, `max_minutes` (0 = no limit for the last two).
     word_dropout_anneal: "none" or "linear": the word-dropout rate goes from 1.0 at `word_dropout_start`
                to 0.0 at `word_dropout_end` (Vani & Birodkar, Sec. 4: steps 2000 and 20000); replaces word_keep.
@@ -219,6 +234,9 @@ class TrainConfig:
     device: str = "auto"
     amp: str = "auto"
     init_uniform: float = 0.0
+    init_emb_uniform: float = 0.0
+    max_lr_decays: int = 0
+    aggressive: bool = False
     word_dropout_anneal: str = "none"
     word_dropout_start: int = 2000
     word_dropout_end: int = 20000
@@ -236,8 +254,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be sgd or adam, got {self.optimizer!r}")
         if self.kl_anneal not in ("linear", "logistic", "none"):
             raise ValueError(f"kl_anneal must be linear, logistic or none, got {self.kl_anneal!r}")
-        if self.lr_schedule not in ("plateau", "sa-vae", "livne"):
-            raise ValueError(f"lr_schedule must be plateau, sa-vae or livne, got {self.lr_schedule!r}")
+        if self.lr_schedule not in ("plateau", "sa-vae", "livne", "he2019"):
+            raise ValueError(f"lr_schedule must be plateau, sa-vae, livne or he2019, got {self.lr_schedule!r}")
         if not 0.0 <= self.kl_start <= 1.0:
             raise ValueError(f"kl_start must be in [0, 1], got {self.kl_start}")
         if not 0.0 <= self.word_keep <= 1.0:
@@ -254,7 +272,7 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("free_bits", "mi_weight", "refine_steps", "refine_lr", "mi_max_len", "early_stop",
-                     "lr_decay_start"):
+                     "lr_decay_start", "max_lr_decays"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 

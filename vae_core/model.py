@@ -170,9 +170,9 @@ class Decoder(nn.Module):
         if latent_dim > 0 and cfg.z_highway:
             self.highway = Highway(latent_dim)
         if self.z_to_init:
-            self.z_to_cell = nn.Linear(latent_dim, cfg.hidden_dim * cfg.num_layers)
+            self.z_to_cell = nn.Linear(latent_dim, cfg.hidden_dim * cfg.num_layers, bias=cfg.linear_bias)
         self.out_dropout = nn.Dropout(cfg.out_dropout)
-        self.out = nn.Linear(cfg.hidden_dim, cfg.vocab_size)
+        self.out = nn.Linear(cfg.hidden_dim, cfg.vocab_size, bias=cfg.linear_bias)
 
     def initial_state(self, z: torch.Tensor | None, batch: int, device):
         """LSTM (h_0, c_0) or GRU h_0, each (num_layers, B, H), or None (zeros) when z does not set the state.
@@ -273,8 +273,8 @@ class SentenceVAE(nn.Module):
         if cfg.has_latent:
             enc_emb = dec_emb if cfg.tie_embeddings else nn.Embedding(cfg.vocab_size, cfg.emb_dim, padding_idx=Vocab.pad_id)
             self.encoder = Encoder(cfg, enc_emb)
-            self.to_mu = nn.Linear(self.encoder.out_dim, cfg.latent_dim)
-            self.to_logvar = nn.Linear(self.encoder.out_dim, cfg.latent_dim)
+            self.to_mu = nn.Linear(self.encoder.out_dim, cfg.latent_dim, bias=cfg.linear_bias)
+            self.to_logvar = nn.Linear(self.encoder.out_dim, cfg.latent_dim, bias=cfg.linear_bias)
         if cfg.model == "mi-vae":
             self.mi_posterior = MIPosterior(cfg.hidden_dim, cfg.latent_dim)
 
@@ -300,10 +300,16 @@ class SentenceVAE(nn.Module):
         A draw from q(z|x) that the decoder was trained on is an L-tuple (L, B, n) (`vae_core.decoding`)."""
         return self.cfg.avg_samples
 
-    def init_uniform_(self, scale: float) -> None:
-        """U(-scale, scale) initialisation of every parameter (Kruengkrai 2019, Table 1 uses 0.1)."""
+    def init_uniform_(self, scale: float, emb_scale: float = 0.0) -> None:
+        """U(-scale, scale) initialisation of every parameter (Kruengkrai 2019, Table 1 uses 0.1); with
+        `emb_scale` > 0 the embeddings get U(-emb_scale, emb_scale) instead (He et al. 2019's and Li et al.
+        2019's code: 0.01 for the weights, 0.1 for the embeddings, text.py `uniform_initializer`)."""
         for p in self.parameters():
             nn.init.uniform_(p, -scale, scale)
+        if emb_scale > 0:
+            for m in self.modules():
+                if isinstance(m, nn.Embedding):
+                    nn.init.uniform_(m.weight, -emb_scale, emb_scale)
 
     def encode(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior q(z|x) = N(mu, diag exp(logvar)): mu and logvar, each (B, n).

@@ -51,6 +51,24 @@ _LIVNE = {
     "bucket": False,
 }
 
+# The standard setting of He et al. 2019 on PTB, which the posterior-collapse remedies compare on (Li et al. 2020,
+# Optimus, App. Table 8). From Li et al. 2019's code (bohanli/vae-pretraining-encoder: config/config_ptb.py and
+# text_anneal_fb.py; the same training loop as He et al.'s jxhe/vae-lagging-encoder text.py): 1-layer LSTM
+# 256/256, z = 32, 0.5 dropout on the decoder's word vectors and before its output layer (none in the encoder),
+# z to c_0 with h_0 = tanh(c_0) and to every decoder input, no biases on those Linears nor on the output layer,
+# U(-0.01, 0.01) init with U(-0.1, 0.1) embeddings, SGD lr 1 clipped at 5, batch 32, the lr halved after 5
+# epochs worse than the reference once 15 are done, with the best model loaded back, and at most 5 halvings of
+# 100 epochs; KL weight linear from 0.1 to 1 over 10 epochs (their anneal_rate = 0.9 / (10 * 42068 / 32) a
+# step, so anneal_steps = 10 * 1315 / 0.9 in our convention, `schedules.kl_weight`).
+_HE = {
+    "emb_dim": 256, "hidden_dim": 256, "latent_dim": 32, "rnn": "lstm", "z_to_init": True, "z_concat": True,
+    "init_state": "tanh", "emb_dropout": 0.5, "out_dropout": 0.5, "encoder_emb_dropout": False, "linear_bias": False,
+    "init_uniform": 0.01, "init_emb_uniform": 0.1, "optimizer": "sgd", "lr": 1.0, "clip": 5.0, "batch_size": 32,
+    "lr_schedule": "he2019", "lr_decay": 0.5, "lr_patience": 5, "lr_decay_start": 15, "max_lr_decays": 5,
+    "epochs": 100, "early_stop": 0, "kl_anneal": "linear", "kl_start": 0.1,
+    "kl_anneal_steps": round(10 * PTB_STEPS_PER_EPOCH_32 / 0.9),
+}
+
 PRESETS: dict[str, dict] = {
     # Bowman et al. 2016, Table 11 (PTB, standard setting): VAE 353 / 191 / z 13, word keep rate 0.62, z through
     # the decoder's initial state only (Fig. 1); sigmoid KL annealing (Sec. 3.1, Fig. 2). Adam 1e-3, the
@@ -83,6 +101,11 @@ PRESETS: dict[str, dict] = {
                 "word_dropout_start": 2000, "word_dropout_end": 20000, "mi_weight": 1.0, "epochs": 20,
                 "early_stop": 3},
     "livne2020-smim": {**_LIVNE, "model": "smim", "kl_anneal": "none"},
+    # He et al. 2019's setting (above): the LSTM-LM and the VAE with monotonic KL annealing (Optimus Table 8's
+    # baselines), and aggressive inference-network training (He et al. 2019, Algorithm 1; text.py --aggressive 1)
+    "he2019-lm": {**_HE, "model": "lm"},
+    "he2019-vae": {**_HE, "model": "vae"},
+    "he2019-aggressive": {**_HE, "model": "vae", "aggressive": True},
     # The sVAE rows of Livne et al. 2020, Table 2: the same network trained with the ELBO. On PTB "annealing
     # produced over-fitting", so no KL annealing beyond the code's logistic default with x0 = 0 (train.py:
     # k = 0.0025, weight 0.5 at step 0 and above 0.99 by step 2000; their README trains x0 in {0, 10000}).

@@ -54,7 +54,7 @@ from .checkpoint import (CheckpointError, load_checkpoint, load_trainer_state, r
 from .config import ModelConfig, TrainConfig
 from .data import CorpusError, load_splits, training_corpus_record
 from .distributed import DistContext
-from .estimators import active_units, encode_corpus, mutual_info
+from .estimators import active_units, encode_corpus, mutual_info, mutual_info_batch
 from .model import build_model
 from .objectives import amim, elbo_at, gaussian_kl, training_terms
 from .presets import PRESETS, apply_preset
@@ -133,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
         "kl_anneal": "linear | logistic | none", "kl_anneal_steps": "linear: steps to reach 1; logistic: midpoint",
         "amp": "auto (bf16/fp16 on CUDA, off on CPU) | off | bf16 | fp16", "threads": "CPU threads (0 = the cores idle at the start)",
         "max_minutes": "wall-clock budget of this invocation (0 = none)", "max_steps": "total optimisation steps (0 = none)",
-        "init_uniform": "U(-a, a) init of all parameters (0 = PyTorch defaults)", "max_vocab": "0 = every train word",
+        "init_uniform": "U(-a, a) init of all parameters (0 = PyTorch defaults)",
+        "init_emb_uniform": "U(-a, a) init of the embeddings instead (0 = as --init-uniform; He et al.'s code: 0.1)", "max_vocab": "0 = every train word",
         "max_tokens": "truncate longer sentences (0 = keep)", "lr_decay": "factor on plateau of validation NLL",
         "avg_samples": "L of vae-avg (Kruengkrai 2019, Eq. 7-8)", "z_samples": "posterior samples per step (Eq. 3)",
         "free_bits": "nats per latent dimension (0 = off)", "mi_weight": "lambda of L_MI (mi-vae)",
@@ -144,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
         "init_state": "tanh (c0 = Wz, h0 = tanh(c0); He et al.) | linear (h0 = Wz, c0 = 0; Kruengkrai Eq. 5)",
         "inputless": "decoder sees <unk> for every input word (set automatically for --word-keep 0)",
         "early_stop": "stop after this many epochs without a better validation NLL (0 = off)",
+        "max_lr_decays": "he2019: stop after this many learning-rate decays (their max_decay 5; 0 = no limit)",
+        "aggressive": "He et al. 2019's aggressive inference-network training until validation MI falls",
         "lr_schedule": "plateau (halve on a validation plateau) | sa-vae (Kim et al. 2018's code: decay every "
                        "epoch from the first miss after --lr-decay-start, stop below --min-lr) | livne (Livne et "
                        "al.'s code: decay on the (--lr-patience + 1)-th miss since the last decay)",
@@ -254,13 +257,15 @@ class Trainer:
         torch.manual_seed(tcfg.seed)
         self.model = build_model(mcfg)
         if tcfg.init_uniform > 0:
-            self.model.init_uniform_(tcfg.init_uniform)
+            self.model.init_uniform_(tcfg.init_uniform, tcfg.init_emb_uniform)
         if mcfg.model == "bow" and not prev:
             self.model.set_idf(self.train)
         if tcfg.refine_steps and self.amp_dtype == torch.float16:
             raise ValueError("secondary optimisation (refine_steps) is not supported with fp16 AMP; use --amp bf16")
         if tcfg.refine_steps and self.dist.enabled:
             raise ValueError("secondary optimisation (refine_steps) is not supported under torchrun yet")
+        if tcfg.aggressive and (self.dist.enabled or tcfg.refine_steps or not mcfg.has_latent):
+            raise ValueError("aggressive training needs a latent variable, one process and no refine_steps")
         if prev:
             self.model.load_state_dict(prev.model.state_dict())
         self.model.to(self.device)
@@ -282,6 +287,10 @@ class Trainer:
         self.best_val = math.inf
         self.bad_epochs = 0                                       # consecutive epochs without improvement
         self.lr_counter = tcfg.lr_patience                        # the "livne" schedule's scheduler_counter
+        # the "he2019" schedule: the reference loss, misses against it, decays so far (their opt_dict)
+        self.he_schedule = {"reference": math.inf, "misses": 0, "decays": 0}
+        self.aggressive_on = tcfg.aggressive                      # He et al.'s aggressive phase, until MI falls
+        self.previous_mi = 0.0
         self.history: dict = {"epochs": [], "steps": []}
         self.train_seconds = 0.0
         self.tokens_seen = 0                                      # target tokens trained on, all invocations
@@ -328,6 +337,9 @@ class Trainer:
         self.tokens_seen = lp.get("tokens_seen", 0)        # absent in states written before it existed
         self.bad_epochs = lp.get("bad_epochs", 0)
         self.lr_counter = lp.get("lr_counter", self.tcfg.lr_patience)
+        self.he_schedule = lp.get("he_schedule", self.he_schedule)
+        self.aggressive_on = lp.get("aggressive_on", self.aggressive_on)
+        self.previous_mi = lp.get("previous_mi", self.previous_mi)
         self.history = prev.history
 
     def progress(self) -> dict:
@@ -369,7 +381,8 @@ class Trainer:
                 "loop": {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
                          "best_val": self.best_val, "train_seconds": self.train_seconds,
                          "tokens_seen": self.tokens_seen, "bad_epochs": self.bad_epochs,
-                         "lr_counter": self.lr_counter}}
+                         "lr_counter": self.lr_counter, "he_schedule": self.he_schedule,
+                         "aggressive_on": self.aggressive_on, "previous_mi": self.previous_mi}}
         save_checkpoint(self.out, self.model, self.mcfg, self.vocab, self.tcfg, self.history, self.progress(),
                         tensors, meta)
 
@@ -390,6 +403,8 @@ class Trainer:
             x, lengths = x.pin_memory(), lengths.pin_memory()
         x, lengths = x.to(self.device, non_blocking=True), lengths.to(self.device, non_blocking=True)
         ctx = (torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype else contextlib.nullcontext())
+        if self.aggressive_on and self.model.has_latent:
+            self._aggressive_encoder_updates(x, lengths, ctx)
         self.opt.zero_grad(set_to_none=True)
         with ctx:
             if self.tcfg.refine_steps:
@@ -406,10 +421,44 @@ class Trainer:
         if self.tcfg.clip > 0:
             self.scaler.unscale_(self.opt)
             self._clip_gradients()
+        if self.aggressive_on and self.model.has_latent:
+            for p in self.model.encoder_parameters():       # the aggressive phase's step is the decoder's only
+                p.grad = None
         self.scaler.step(self.opt)
         self.scaler.update()
         self.step += 1
         return torch.stack([loss_i.sum(), rec_i.sum(), kl_i.sum()]).detach()
+
+    def _aggressive_encoder_updates(self, x: torch.Tensor, lengths: torch.Tensor, ctx) -> None:
+        """He et al. 2019's inner loop (Algorithm 1; jxhe/vae-lagging-encoder, text.py, `while aggressive_flag
+        and sub_iter < 100`): update the encoder alone, first on this batch, then on random training batches,
+        until its loss per token, summed over each 15 updates, stops falling (or 99 updates). As in their code
+        the gradient is clipped over every parameter and the decoder's part discarded."""
+        enc = set(map(id, self.model.encoder_parameters()))
+        batches = self._epoch_batches()
+        previous, total, words = 1e4, 0.0, 0
+        for sub_iter in range(1, 100):
+            self.opt.zero_grad(set_to_none=True)
+            with ctx:
+                loss_i, _, _ = self.step_module(x, lengths, self.kl_weight(), self.word_keep())
+            total += float(loss_i.detach().sum())
+            words += int(lengths.sum())
+            self.scaler.scale(loss_i.mean()).backward()
+            if self.tcfg.clip > 0:
+                self.scaler.unscale_(self.opt)
+                self._clip_gradients()
+            for p in self.model.parameters():
+                if id(p) not in enc:
+                    p.grad = None
+            self.scaler.step(self.opt)
+            self.scaler.update()
+            pick = batches[int(torch.randint(len(batches), (1,)))]          # the global RNG: resumable
+            x, lengths = self.train.collate(pick)
+            x, lengths = x.to(self.device), lengths.to(self.device)
+            if sub_iter % 15 == 0:
+                if previous - total / words < 0:
+                    break
+                previous, total, words = total / words, 0.0, 0
 
     def _clip_gradients(self) -> None:
         """Scale the gradients to norm --clip when their norm is larger. On CUDA torch's clip_grad_norm_
@@ -467,14 +516,16 @@ class Trainer:
                 mu, logvar = encode_corpus(self.model, self.valid, device=self.device)
                 out["val_active_units"] = active_units(mu)[0]
                 out["val_mutual_info"] = mutual_info(mu, logvar, torch.Generator().manual_seed(self.tcfg.seed))
+                out["val_mutual_info_batch"] = mutual_info_batch(mu, logvar, self.valid.lengths, 32,
+                                                                 torch.Generator().manual_seed(self.tcfg.seed))
                 # per dimension, for the collapse diagnostics (which dimensions carry information, and when)
                 out["val_kl_per_dim"] = [round(v, 5) for v in gaussian_kl(mu, logvar).mean(0).tolist()]
         return out
 
     # ----- loop
     def run(self) -> str:
-        """Train until the budget ends; returns why it stopped ("done", "early_stop", "lr_floor", "max_steps",
-        "max_minutes", "signal")."""
+        """Train until the budget ends; returns why it stopped ("done", "early_stop", "lr_floor", "max_decays",
+        "max_steps", "max_minutes", "signal")."""
         stop = {"flag": None}
 
         def on_signal(signum, frame):
@@ -542,13 +593,15 @@ class Trainer:
 
     def _early_stop_reason(self) -> str | None:
         """Why training stops before its epochs end: "early_stop" after `early_stop` epochs in a row without a
-        better validation NLL, "lr_floor" once the "sa-vae" schedule has brought the lr below `min_lr`; None
-        while training goes on."""
+        better validation NLL, "lr_floor" once the "sa-vae" schedule has brought the lr below `min_lr`,
+        "max_decays" once the "he2019" schedule has decayed `max_lr_decays` times; None while training goes on."""
         t = self.tcfg
         if t.early_stop and self.bad_epochs >= t.early_stop:
             return "early_stop"
         if t.lr_schedule == "sa-vae" and self.opt.param_groups[0]["lr"] < t.min_lr:
             return "lr_floor"
+        if t.lr_schedule == "he2019" and t.max_lr_decays and self.he_schedule["decays"] >= t.max_lr_decays:
+            return "max_decays"
         return None
 
     def _budget_exhausted(self, start: float, stop: dict) -> str | None:
@@ -645,8 +698,37 @@ class Trainer:
             self.plateau.step(metric)
         elif self.tcfg.lr_schedule == "livne":
             self._livne_decay(improved)
+        elif self.tcfg.lr_schedule == "he2019":
+            self._he_decay(metric)
         else:
             self._sa_vae_decay(improved)
+        if self.aggressive_on and "val_mutual_info_batch" in record:
+            # He et al.: the aggressive phase ends once the validation MI falls (text.py, `cur_mi - pre_mi < 0`)
+            mi = record["val_mutual_info_batch"]
+            self.aggressive_on = mi - self.previous_mi >= 0
+            self.previous_mi = mi
+            record["aggressive"] = True
+
+    def _he_decay(self, metric: float) -> None:
+        """He et al. 2019's and Li et al. 2019's learning-rate rule (text.py, `opt_dict`): an epoch whose
+        validation loss is above the reference counts a miss; `lr_patience` misses (their decay_epoch: 2 in
+        jxhe's code, 5 in bohanli's) once more than `lr_decay_start` epochs are done (their load_best_epoch,
+        15) multiply the lr by `lr_decay`, load the best model back (OUT/best), clear the optimizer's state and
+        make this epoch's loss the reference; an epoch not above it becomes the reference and clears the
+        misses. `_early_stop_reason` ends training after `max_lr_decays` decays."""
+        t, h = self.tcfg, self.he_schedule
+        if metric <= h["reference"]:
+            h.update(reference=metric, misses=0)
+            return
+        h["misses"] += 1
+        if h["misses"] >= t.lr_patience and self.epoch - 1 >= t.lr_decay_start:
+            h.update(reference=metric, misses=0, decays=h["decays"] + 1)
+            if (self.out / "best" / "config.json").is_file():
+                best = load_checkpoint(self.out / "best", device=self.device)
+                self.model.load_state_dict(best.model.state_dict())
+            self.opt.state.clear()
+            for group in self.opt.param_groups:
+                group["lr"] *= t.lr_decay
 
     def _livne_decay(self, improved: bool) -> None:
         """Livne et al. 2020's learning-rate rule (seraphlabs-ca/SentenceMIM-demo, train.py,
