@@ -105,3 +105,42 @@ def test_the_aggressive_phase_ends_when_validation_mi_falls(tmp_path, tiny_ptb, 
     tr.run()
     assert on == [True, True, False, False]               # MI 0.5 >= 0, 0.9 >= 0.5, then 0.7 < 0.9: off for good
     assert math.isclose(tr.previous_mi, 0.7)
+
+
+def test_cyclical_kl_and_cosine_lr_are_fu_et_als_code():
+    """train_text_cyc_ptb.py: beta back to 0.1 at every 10th epoch, up by 1 / (5 epochs) a step to 1; the lr
+    lr * (1 + cos(pi * ((epoch - 1) mod 10) / 10)) / 2 for their 1-based epoch."""
+    from vae_core.schedules import cosine_restart_lr, kl_weight
+    m, t = preset("fu2019-cyclical")
+    w = lambda step: kl_weight(step, t.kl_anneal, t.kl_anneal_steps, start=t.kl_start, cycle_steps=t.kl_cycle_steps)
+    E = 1315
+    assert w(0) == pytest.approx(0.1) and w(E) == pytest.approx(0.3) and w(int(4.5 * E) + 1) == 1.0
+    assert w(9 * E) == 1.0 and w(10 * E) == pytest.approx(0.1) and w(11 * E) == pytest.approx(0.3)
+    assert [round(cosine_restart_lr(1e-3, e, 10) / 1e-3, 4) for e in (0, 5, 9, 10)] == [1.0, 0.5, 0.0245, 1.0]
+    assert (m.init_state, m.z_concat, t.optimizer, t.epochs, t.init_uniform) == ("linear", True, "adam", 40, 0.1)
+
+
+def test_per_example_free_bits_are_li_et_als_mask():
+    """text_anneal_fb.py --fb 2: kl_mask = (loss_kl > target_kl / nz) per sentence and dimension."""
+    from vae_core.objectives import free_bits_kl
+    kl = torch.tensor([[0.1, 0.3, 0.0], [0.5, 0.05, 0.2]])
+    assert torch.allclose(free_bits_kl(kl, 0.15, "example"), torch.tensor([0.3, 0.7]))
+    # Kingma's batch form: dimension 0's mean 0.3 counts, 1's (0.175) counts, 2's (0.1) costs 0.15
+    assert torch.allclose(free_bits_kl(kl, 0.15, "batch"), torch.tensor([0.1 + 0.3 + 0.15, 0.5 + 0.05 + 0.15]))
+    with pytest.raises(ValueError, match="free-bits mode"):
+        free_bits_kl(kl, 0.15, "sentence")
+
+
+def test_the_second_stage_starts_from_the_autoencoders_encoder_with_a_fresh_decoder(tmp_path, tiny_ptb):
+    m, t = tiny_configs(tiny_ptb, tmp_path / "ae", kl_anneal="constant", kl_start=0.0, epochs=1, max_steps=3)
+    ae = Trainer(m, t, quiet=True)
+    ae.run()
+    m, t = tiny_configs(tiny_ptb, tmp_path / "fb", init_from=str(tmp_path / "ae"), reset_decoder=True,
+                        free_bits=0.1, free_bits_mode="example", epochs=1, max_steps=1, seed=5)
+    fb = Trainer(m, t, quiet=True)
+    a, b = ae.model.state_dict(), fb.model.state_dict()
+    enc = [k for k in a if not k.startswith("decoder.")]
+    assert enc and all(torch.equal(a[k], b[k]) for k in enc)
+    assert not torch.equal(a["decoder.rnn.weight_hh_l0"], b["decoder.rnn.weight_hh_l0"])
+    with pytest.raises(ValueError, match="reset_decoder needs init_from"):
+        tiny_configs(tiny_ptb, tmp_path / "x", reset_decoder=True)[1].__post_init__()

@@ -11,6 +11,8 @@ from typing import Any
 # Birodkar (Eq. 6-9); smim: Livne et al. 2020 (Algorithm 1); bow: Krishnan, Liang & Hoffman 2018.
 MODEL_KINDS = ("vae", "lm", "vae-avg", "mi-vae", "smim", "bow")
 SEQUENCE_KINDS = ("vae", "lm", "vae-avg", "mi-vae", "smim")
+KL_SCHEDULES = ("linear", "logistic", "cyclical", "constant", "none")
+LR_SCHEDULES = ("plateau", "sa-vae", "livne", "he2019", "cosine-restarts")
 _TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
 
 
@@ -160,8 +162,10 @@ class TrainConfig:
     Objective: Bowman et al. 2016, Eq. (1) with a KL weight (Sec. 3.1, KL cost annealing) and word dropout
     with keep rate `word_keep` (Sec. 3.1; 0 = inputless decoder, 1 = no word dropout).
     kl_anneal: "linear" (`kl_start` -> 1 at a slope of 1 / `kl_anneal_steps` a step), "logistic"
-               (1 / (1 + exp(-k (step - x0))) with k = `kl_logistic_k`, x0 = `kl_anneal_steps`), or "none"
-               (weight 1 from the start).
+               (1 / (1 + exp(-k (step - x0))) with k = `kl_logistic_k`, x0 = `kl_anneal_steps`), "cyclical"
+               (the linear schedule again every `kl_cycle_steps` steps; Fu et al. 2019), "constant"
+               (`kl_start` throughout: 0 trains an autoencoder, Li et al. 2019's pre-training) or "none"
+               (weight 1 from the start). See `vae_core.schedules.kl_weight`.
     lr_schedule: "plateau": the lr is multiplied by `lr_decay` once validation has not improved for
                `lr_patience` + 1 epochs in a row (ReduceLROnPlateau, never below `min_lr`). "sa-vae": Kim et
                al. 2018's code (harvardnlp/sa-vae, train_text.py): from the first epoch after epoch
@@ -185,7 +189,14 @@ class TrainConfig:
     z_samples: L posterior samples per step for the reconstruction term (Kruengkrai 2019, Eq. 3); for
                "vae-avg" the model's own avg_samples is used instead.
     free_bits: lambda nats per latent dimension: the KL term becomes sum_d max(lambda, batch-mean KL_d)
-               (Kingma et al. 2016, Eq. 15; the baseline of Li et al. 2019); 0 = off.
+               (Kingma et al. 2016, Eq. 15; the baseline of Li et al. 2019); 0 = off. free_bits_mode
+               "example" thresholds each sentence's KL_d instead (Li et al.'s code, `--fb 2`; see
+               `objectives.free_bits_kl`).
+    init_from, reset_decoder: start from the weights of another checkpoint (its encoder, posterior head and,
+               unless reset_decoder, its decoder), the rest initialised as usual: Li et al. 2019's second
+               stage (text_anneal_fb.py --load_path AE --reset_dec).
+    lr_schedule "cosine-restarts": lr * (1 + cos(pi * (epoch mod lr_cycle_epochs) / lr_cycle_epochs)) / 2
+               at the start of each epoch (Fu et al. 2019's PTB code, with its KL cycles).
     mi_weight: lambda of the mutual-information criterion, L = L_VAE + lambda L_MI (Vani & Birodkar, Eq. 9);
                "mi-vae" only. mi_max_len caps the sentences sampled for L_MI.
     tokenizer: the rules that bring typed text to the corpus' preprocessing, saved with the vocabulary:
@@ -237,6 +248,11 @@ class TrainConfig:
     init_emb_uniform: float = 0.0
     max_lr_decays: int = 0
     aggressive: bool = False
+    kl_cycle_steps: int = 0
+    lr_cycle_epochs: int = 0
+    free_bits_mode: str = "batch"
+    init_from: str = ""
+    reset_decoder: bool = False
     word_dropout_anneal: str = "none"
     word_dropout_start: int = 2000
     word_dropout_end: int = 20000
@@ -252,10 +268,18 @@ class TrainConfig:
         check_types(self)
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be sgd or adam, got {self.optimizer!r}")
-        if self.kl_anneal not in ("linear", "logistic", "none"):
-            raise ValueError(f"kl_anneal must be linear, logistic or none, got {self.kl_anneal!r}")
-        if self.lr_schedule not in ("plateau", "sa-vae", "livne", "he2019"):
-            raise ValueError(f"lr_schedule must be plateau, sa-vae, livne or he2019, got {self.lr_schedule!r}")
+        if self.kl_anneal not in KL_SCHEDULES:
+            raise ValueError(f"kl_anneal must be one of {KL_SCHEDULES}, got {self.kl_anneal!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.lr_schedule == "cosine-restarts" and self.lr_cycle_epochs < 1:
+            raise ValueError("lr_schedule cosine-restarts needs lr_cycle_epochs >= 1")
+        if self.kl_anneal == "cyclical" and self.kl_cycle_steps < 1:
+            raise ValueError("kl_anneal cyclical needs kl_cycle_steps >= 1")
+        if self.reset_decoder and not self.init_from:
+            raise ValueError("reset_decoder needs init_from, the checkpoint whose encoder this run starts from")
+        if self.free_bits_mode not in ("batch", "example"):
+            raise ValueError(f"free_bits_mode must be batch or example, got {self.free_bits_mode!r}")
         if not 0.0 <= self.kl_start <= 1.0:
             raise ValueError(f"kl_start must be in [0, 1], got {self.kl_start}")
         if not 0.0 <= self.word_keep <= 1.0:

@@ -55,27 +55,36 @@ class ElboTerms:
     rec_eos: torch.Tensor | None = None      # the part of `rec` from the final <eos> (sequence models; 0 for a bag)
 
 
-def free_bits_kl(kl_dim: torch.Tensor, free_bits: float) -> torch.Tensor:
-    """The KL term under free bits (Kingma et al. 2016, Eq. 15; Li et al. 2019's baseline), (B,).
+def free_bits_kl(kl_dim: torch.Tensor, free_bits: float, mode: str = "batch") -> torch.Tensor:
+    """The KL term under free bits, (B,).
 
-    kl_dim: (B, n) per-dimension KL. A dimension whose batch-mean KL is below `free_bits` (lambda, nats)
-    costs the constant lambda (no gradient) instead of its KL, so the batch mean of the result is
-    sum_d max(lambda, mean_b KL_bd) exactly. free_bits = 0 returns kl_dim.sum(-1).
+    kl_dim: (B, n) per-dimension KL; free_bits: lambda, nats per dimension; 0 returns kl_dim.sum(-1).
+    mode "batch" (Kingma et al. 2016, Eq. 15): a dimension whose batch-mean KL is below lambda costs the
+        constant lambda (no gradient) instead of its KL, so the batch mean of the result is
+        sum_d max(lambda, mean_b KL_bd) exactly.
+    mode "example" (Li et al. 2019's code, bohanli/vae-pretraining-encoder, text_anneal_fb.py `--fb 2`, with
+        their target_kl / n as lambda): each sentence's dimension d costs KL_bd when it is above lambda and
+        nothing below it, so no gradient pushes a sentence's KL below lambda in any dimension.
+    Raises ValueError for an unknown mode.
     """
     if free_bits <= 0:
         return kl_dim.sum(-1)
+    if mode == "example":
+        return (kl_dim * (kl_dim > free_bits)).sum(-1)
+    if mode != "batch":
+        raise ValueError(f"unknown free-bits mode {mode!r} (batch, example)")
     below = kl_dim.mean(0, keepdim=True) < free_bits                      # (1, n)
     return torch.where(below, torch.full_like(kl_dim, free_bits), kl_dim).sum(-1)
 
 
 def elbo(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, kl_weight: float = 1.0,
-         word_keep: float = 1.0, n_samples: int = 1, free_bits: float = 0.0) -> ElboTerms:
+         word_keep: float = 1.0, n_samples: int = 1, free_bits: float = 0.0, free_bits_mode: str = "batch") -> ElboTerms:
     """Negative ELBO with a KL weight: Bowman et al. 2016, Eq. (1), KL annealing and word dropout (Sec. 3.1).
 
         loss(x) = -(1/L) sum_l log p(x | z_l) + kl_weight * KL(q(z|x) || p(z)),  z_l = mu + sigma * eps_l
 
     With n_samples = L > 1 this is Kruengkrai 2019, Eq. (3). The KL is analytic (`gaussian_kl`); with
-    free_bits > 0 the KL inside `loss` is `free_bits_kl` (the reported `kl` stays the true KL). For the
+    free_bits > 0 the KL inside `loss` is `free_bits_kl` in `free_bits_mode` (the reported `kl` stays the true KL). For the
     "lm" model there is no z: loss = rec = -log p(x) and kl = 0.
     x: (B, T) ids ending in `<eos>`; lengths: (B,). Returns ElboTerms of (B,) tensors, nats per sentence.
     """
@@ -84,11 +93,12 @@ def elbo(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, kl_weight: 
         rec = parts.sum(-1)
         return ElboTerms(rec, rec, torch.zeros_like(rec), rec_eos=parts[:, 1])
     mu, logvar = model.encode(x, lengths)
-    return elbo_at(model, x, lengths, mu, logvar, kl_weight, word_keep, n_samples, free_bits)
+    return elbo_at(model, x, lengths, mu, logvar, kl_weight, word_keep, n_samples, free_bits, free_bits_mode)
 
 
 def elbo_at(model, x: torch.Tensor, lengths: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
-            kl_weight: float = 1.0, word_keep: float = 1.0, n_samples: int = 1, free_bits: float = 0.0) -> ElboTerms:
+            kl_weight: float = 1.0, word_keep: float = 1.0, n_samples: int = 1, free_bits: float = 0.0,
+            free_bits_mode: str = "batch") -> ElboTerms:
     """`elbo` for given posterior parameters mu, logvar (B, n) instead of the encoder's (the objective that
     secondary optimisation improves, Krishnan et al. 2018). For "vae-avg" models it is `elbo_avg`'s
     objective with the model's L; otherwise Bowman et al. 2016, Eq. 1 with L samples (Kruengkrai Eq. 3)."""
@@ -105,7 +115,7 @@ def elbo_at(model, x: torch.Tensor, lengths: torch.Tensor, mu: torch.Tensor, log
     rec = parts.sum(-1)
     kl_dim = gaussian_kl(upcast(mu), upcast(logvar))
     kl = kl_dim.sum(-1)
-    return ElboTerms(rec + kl_weight * free_bits_kl(kl_dim, free_bits), rec, kl, kl_dim, parts[:, 1])
+    return ElboTerms(rec + kl_weight * free_bits_kl(kl_dim, free_bits, free_bits_mode), rec, kl, kl_dim, parts[:, 1])
 
 
 def elbo_avg(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, kl_weight: float = 1.0,
@@ -175,7 +185,8 @@ def training_terms(model, x: torch.Tensor, lengths: torch.Tensor, kl_weight: flo
     kind = model.cfg.model
     if kind == "smim":
         return amim(model, x, lengths, word_keep)
-    terms = elbo(model, x, lengths, kl_weight, word_keep, t.z_samples if model.has_latent else 1, t.free_bits)
+    terms = elbo(model, x, lengths, kl_weight, word_keep, t.z_samples if model.has_latent else 1, t.free_bits,
+                 t.free_bits_mode)
     if kind == "mi-vae" and t.mi_weight > 0:
         terms.loss = terms.loss + t.mi_weight * mi_loss(model, x.size(0), t.mi_max_len)
     return terms

@@ -106,6 +106,26 @@ PRESETS: dict[str, dict] = {
     "he2019-lm": {**_HE, "model": "lm"},
     "he2019-vae": {**_HE, "model": "vae"},
     "he2019-aggressive": {**_HE, "model": "vae", "aggressive": True},
+    # Li et al. 2019, autoencoder pre-training then free bits (Optimus Table 8, "AE-BP"; bohanli/vae-pretraining-
+    # encoder): stage 1, text_beta.py --beta 0, He et al.'s setting with the KL weight 0; stage 2, text_anneal_fb.py
+    # --reset_dec --kl_start 0 --warm_up 10 --fb 2 --target_kl 5: the stage-1 encoder, a fresh decoder, the KL
+    # weight from 0 over 10 epochs, and each sentence's KL per dimension free below 5 / 32 nats
+    # (`--init-from STAGE1/best`).
+    "li2019-ae": {**_HE, "model": "vae", "kl_anneal": "constant", "kl_start": 0.0},
+    "li2019-fb": {**_HE, "model": "vae", "kl_start": 0.0, "kl_anneal_steps": 10 * PTB_STEPS_PER_EPOCH_32,
+                  "free_bits": 5 / 32, "free_bits_mode": "example", "reset_decoder": True},
+    # Fu et al. 2019's PTB run (haofuml/cyclical_annealing, language_model/train_text_cyc_ptb.py, Kim et al.'s
+    # sa-vae code underneath): LSTM 256/256/32, h_0 = Linear(z) with c_0 = 0 and z at every decoder input, 0.5
+    # dropout on the decoder's words and before its output, U(-0.1, 0.1) init, Adam 1e-3 with a cosine lr that
+    # restarts every 10 epochs, clip 5, 40 epochs; the KL weight from 0.1 up by 1 / (5 epochs) a step, back to
+    # 0.1 every 10 epochs (4 cycles). The best epoch on validation is kept, as their checkpoint is.
+    "fu2019-cyclical": {"model": "vae", "emb_dim": 256, "hidden_dim": 256, "latent_dim": 32, "rnn": "lstm",
+                        "z_to_init": True, "z_concat": True, "init_state": "linear", "emb_dropout": 0.5,
+                        "out_dropout": 0.5, "encoder_emb_dropout": False, "init_uniform": 0.1, "optimizer": "adam",
+                        "lr": 1e-3, "clip": 5.0, "batch_size": 32, "epochs": 40, "early_stop": 0,
+                        "lr_schedule": "cosine-restarts", "lr_cycle_epochs": 10, "kl_anneal": "cyclical",
+                        "kl_start": 0.1, "kl_anneal_steps": 5 * PTB_STEPS_PER_EPOCH_32,
+                        "kl_cycle_steps": 10 * PTB_STEPS_PER_EPOCH_32},
     # The sVAE rows of Livne et al. 2020, Table 2: the same network trained with the ELBO. On PTB "annealing
     # produced over-fitting", so no KL annealing beyond the code's logistic default with x0 = 0 (train.py:
     # k = 0.0025, weight 0.5 at step 0 and above 0.99 by step 2000; their README trains x0 in {0, 10000}).

@@ -59,7 +59,7 @@ from .model import build_model
 from .objectives import amim, elbo_at, gaussian_kl, training_terms
 from .presets import PRESETS, apply_preset
 from .refine import refine_posterior
-from .schedules import kl_weight, word_keep_rate
+from .schedules import cosine_restart_lr, kl_weight, word_keep_rate
 from .runtime import ThreadGovernor, auto_threads
 from .tokenize import rules_named
 
@@ -130,7 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     helps = {
         "model": "vae | lm | vae-avg | mi-vae | smim | bow", "data": "directory with {ptb.,}{train,valid,test}.txt", "out": "checkpoint directory",
         "word_keep": "word dropout keep rate k (1 = none, 0 = inputless decoder)",
-        "kl_anneal": "linear | logistic | none", "kl_anneal_steps": "linear: steps to reach 1; logistic: midpoint",
+        "kl_anneal": "linear | logistic | cyclical | constant | none",
+        "kl_anneal_steps": "linear, cyclical: 1 / the slope a step; logistic: midpoint",
+        "kl_cycle_steps": "cyclical: steps of one KL cycle (Fu et al.'s PTB code: 10 epochs)",
+        "lr_cycle_epochs": "cosine-restarts: epochs of one learning-rate cycle",
+        "free_bits_mode": "batch (Kingma et al.: the batch-mean KL per dimension) | example (Li et al.'s code, --fb 2)",
+        "init_from": "a checkpoint whose weights start this run (Li et al.'s second stage)",
+        "reset_decoder": "with --init-from: keep the decoder freshly initialised (their --reset_dec)",
         "amp": "auto (bf16/fp16 on CUDA, off on CPU) | off | bf16 | fp16", "threads": "CPU threads (0 = the cores idle at the start)",
         "max_minutes": "wall-clock budget of this invocation (0 = none)", "max_steps": "total optimisation steps (0 = none)",
         "init_uniform": "U(-a, a) init of all parameters (0 = PyTorch defaults)",
@@ -268,6 +274,8 @@ class Trainer:
             raise ValueError("aggressive training needs a latent variable, one process and no refine_steps")
         if prev:
             self.model.load_state_dict(prev.model.state_dict())
+        elif tcfg.init_from:
+            self._init_from(tcfg.init_from, tcfg.reset_decoder)
         self.model.to(self.device)
         self.step_module: torch.nn.Module = TrainingStep(self.model, tcfg)
         if self.dist.enabled:       # broadcasts rank 0's parameters; averages gradients in backward
@@ -389,7 +397,20 @@ class Trainer:
     # ----- one step
     def kl_weight(self) -> float:
         t = self.tcfg
-        return kl_weight(self.step, t.kl_anneal, t.kl_anneal_steps, t.kl_logistic_k, t.kl_start)
+        return kl_weight(self.step, t.kl_anneal, t.kl_anneal_steps, t.kl_logistic_k, t.kl_start, t.kl_cycle_steps)
+
+    def _init_from(self, path: str, reset_decoder: bool) -> None:
+        """Start from another checkpoint's weights: every tensor whose name and shape match, except the
+        decoder's when `reset_decoder` (those keep this run's initialisation), as Li et al. 2019's second stage
+        loads their autoencoder and resets its decoder (text_anneal_fb.py --load_path --reset_dec). Raises
+        CheckpointError when the checkpoint cannot be read or shares no tensor with this model."""
+        src = load_checkpoint(path).model.state_dict()
+        own = self.model.state_dict()
+        take = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape
+                and not (reset_decoder and k.startswith("decoder."))}
+        if not take:
+            raise CheckpointError(f"{path}: no tensor of it matches this model")
+        self.model.load_state_dict(take, strict=False)
 
     def word_keep(self) -> float:
         t = self.tcfg
@@ -479,12 +500,14 @@ class Trainer:
         the refined parameters, whose backward reaches the decoder only (the refined mu, logvar are leaves)."""
         t = self.tcfg
         mu0, logvar0 = self.model.encode(x, lengths)
-        own = elbo_at(self.model, x, lengths, mu0, logvar0, self.kl_weight(), self.word_keep(), t.z_samples, t.free_bits)
+        own = elbo_at(self.model, x, lengths, mu0, logvar0, self.kl_weight(), self.word_keep(), t.z_samples, t.free_bits,
+                      t.free_bits_mode)
         self._encoder_grads = torch.autograd.grad(own.loss.mean(), self.model.encoder_parameters(), allow_unused=True)
         self._encoder_grads = [g if g is not None else torch.zeros_like(p)
                                for g, p in zip(self._encoder_grads, self.model.encoder_parameters())]
         mu, logvar = refine_posterior(self.model, x, lengths, mu0, logvar0, t.refine_steps, t.refine_lr)
-        return elbo_at(self.model, x, lengths, mu, logvar, self.kl_weight(), self.word_keep(), t.z_samples, t.free_bits)
+        return elbo_at(self.model, x, lengths, mu, logvar, self.kl_weight(), self.word_keep(), t.z_samples, t.free_bits,
+                       t.free_bits_mode)
 
     @torch.no_grad()
     def validate(self) -> dict:
@@ -547,6 +570,9 @@ class Trainer:
         while self.epoch < t.epochs:
             if (reason := self._early_stop_reason()) is not None:
                 return reason
+            if t.lr_schedule == "cosine-restarts":        # Fu et al.'s code sets each epoch's lr at its start
+                for group in self.opt.param_groups:
+                    group["lr"] = cosine_restart_lr(t.lr, self.epoch, t.lr_cycle_epochs)
             # the global batches; every rank builds the same list and trains on its share of each
             batches = self._epoch_batches()
             bar = tqdm(total=len(batches), initial=self.batch_in_epoch, desc=f"epoch {self.epoch + 1}/{t.epochs}",
