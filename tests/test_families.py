@@ -384,8 +384,11 @@ def test_presets_build_and_flags_override():
     from vae_core.presets import PRESETS
     from vae_core.train import build_parser, configs_from_args
     for name in PRESETS:
-        mcfg, tcfg = configs_from_args(build_parser().parse_args(["--preset", name, "--data", "d", "--out", "o"]))
+        stage = ["--init-from", "ae/best"] if PRESETS[name].get("reset_decoder") else []   # a second stage
+        mcfg, tcfg = configs_from_args(build_parser().parse_args(["--preset", name, "--data", "d", "--out", "o", *stage]))
         assert mcfg.model == PRESETS[name].get("model", "vae")
+    with pytest.raises(ValueError, match="reset_decoder needs init_from"):
+        configs_from_args(build_parser().parse_args(["--preset", "li2019-fb", "--data", "d", "--out", "o"]))
     mcfg, tcfg = configs_from_args(build_parser().parse_args(
         ["--preset", "kruengkrai2019-avg", "--avg-samples", "10", "--data", "d", "--out", "o"]))
     assert (mcfg.model, mcfg.avg_samples, mcfg.hidden_dim, tcfg.optimizer, tcfg.kl_anneal_steps) == \
