@@ -144,3 +144,31 @@ def test_the_second_stage_starts_from_the_autoencoders_encoder_with_a_fresh_deco
     assert not torch.equal(a["decoder.rnn.weight_hh_l0"], b["decoder.rnn.weight_hh_l0"])
     with pytest.raises(ValueError, match="reset_decoder needs init_from"):
         tiny_configs(tiny_ptb, tmp_path / "x", reset_decoder=True)[1].__post_init__()
+
+
+def test_bn_vae_fixes_the_scale_of_mu_and_so_floors_the_kl(tmp_path, tiny_ptb):
+    """Zhu et al. 2020 (valdersoul/bn-vae, enc_lstm.py): mu = BatchNorm1d(mu) with weight gamma frozen. In
+    training each dimension's batch mean of mu_d^2 is gamma^2 + beta_d^2, so the batch's mean KL is at least
+    n gamma^2 / 2; gamma does not move in training; evaluation uses the running statistics."""
+    from vae_core.objectives import gaussian_kl
+    m, t = tiny_configs(tiny_ptb, tmp_path, epochs=1, max_steps=5)
+    m.mu_batchnorm_gamma = 0.5
+    tr = Trainer(m, t, quiet=True)
+    tr.run()
+    model = tr.model
+    assert torch.all(model.mu_bn.weight == 0.5) and not model.mu_bn.weight.requires_grad
+    x, lengths = tr.train.collate(tr._epoch_batches()[0])
+    model.train()
+    mu, logvar = model.encode(x, lengths)
+    beta = model.mu_bn.bias.detach()
+    with torch.no_grad():                                   # BatchNorm divides by sqrt(var + eps), eps = 1e-5
+        var = model.to_mu(model.encoder(model.encoder_tokens(x), lengths)).var(0, unbiased=False)
+    torch.testing.assert_close(mu.pow(2).mean(0), 0.25 * var / (var + 1e-5) + beta ** 2, atol=1e-5, rtol=1e-4)
+    assert float(gaussian_kl(mu, logvar).detach().sum(-1).mean()) >= m.latent_dim * 0.25 / 2 - 1e-3
+    model.eval()
+    mu_eval, _ = model.encode(x, lengths)
+    assert not torch.allclose(mu_eval, mu)                  # the running statistics, not the batch's
+    with pytest.raises(ValueError, match="mu_batchnorm_gamma"):
+        ModelConfig(model="smim", mu_batchnorm_gamma=0.5)
+    m, t = preset("zhu2020-bnvae")
+    assert (m.mu_batchnorm_gamma, t.kl_start, t.kl_anneal_steps, t.free_bits) == (0.5, 0.0, 13150, 0.0)

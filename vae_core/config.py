@@ -77,6 +77,8 @@ class ModelConfig:
                     biases. He et al. 2019's and Li et al. 2019's code has none there (jxhe/vae-lagging-encoder
                     and bohanli/vae-pretraining-encoder, modules/encoders/enc_lstm.py, decoders/dec_lstm.py:
                     `nn.Linear(..., bias=False)`); checkpoints written before the option load with True.
+    mu_batchnorm_gamma: BN-VAE (Zhu et al. 2020): batch-normalise mu with this fixed scale gamma and a learnt
+                    shift, which puts the floor n gamma^2 / 2 under the expected KL (0 = off).
     """
 
     model: str = "vae"
@@ -105,6 +107,7 @@ class ModelConfig:
     encoder_emb_dropout: bool = True
     bow_decoder_layers: int = 1
     linear_bias: bool = True
+    mu_batchnorm_gamma: float = 0.0
 
     def __post_init__(self):
         check_types(self)
@@ -130,6 +133,9 @@ class ModelConfig:
                 raise ValueError(f"latent_dim must be >= 1 for a VAE, got {self.latent_dim}")
             if not (self.z_to_init or self.z_concat):
                 raise ValueError("a VAE decoder needs z somewhere: set z_to_init and/or z_concat")
+        if self.mu_batchnorm_gamma < 0 or (self.mu_batchnorm_gamma > 0 and self.model not in ("vae", "vae-avg", "mi-vae")):
+            raise ValueError(f"mu_batchnorm_gamma must be >= 0, and is for VAEs with a Gaussian posterior; got "
+                             f"{self.mu_batchnorm_gamma} for model {self.model!r}")
         for name in ("emb_dropout", "out_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")

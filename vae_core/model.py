@@ -275,6 +275,12 @@ class SentenceVAE(nn.Module):
             self.encoder = Encoder(cfg, enc_emb)
             self.to_mu = nn.Linear(self.encoder.out_dim, cfg.latent_dim, bias=cfg.linear_bias)
             self.to_logvar = nn.Linear(self.encoder.out_dim, cfg.latent_dim, bias=cfg.linear_bias)
+            if cfg.mu_batchnorm_gamma > 0:
+                # BN-VAE (Zhu et al. 2020, Sec. 4; valdersoul/bn-vae, modules/encoders/enc_lstm.py `mu_bn`):
+                # batch normalisation of mu with its scale fixed at gamma and a learnt shift
+                self.mu_bn = nn.BatchNorm1d(cfg.latent_dim)
+                self.mu_bn.weight.requires_grad_(False)
+                self._reset_mu_bn()
         if cfg.model == "mi-vae":
             self.mi_posterior = MIPosterior(cfg.hidden_dim, cfg.latent_dim)
 
@@ -282,7 +288,7 @@ class SentenceVAE(nn.Module):
         """Parameters of q(z|x): the encoder and the mu / logvar heads (for secondary optimisation)."""
         if not self.has_latent:
             return []
-        mods = [self.encoder, self.to_mu, self.to_logvar]
+        mods = [self.encoder, self.to_mu, self.to_logvar] + ([self.mu_bn] if hasattr(self, "mu_bn") else [])
         return [p for m in mods for p in m.parameters()]
 
     @property
@@ -310,6 +316,14 @@ class SentenceVAE(nn.Module):
             for m in self.modules():
                 if isinstance(m, nn.Embedding):
                     nn.init.uniform_(m.weight, -emb_scale, emb_scale)
+        if hasattr(self, "mu_bn"):
+            self._reset_mu_bn()
+
+    def _reset_mu_bn(self) -> None:
+        """BN-VAE's batch normalisation of mu: scale gamma (fixed), shift 0 (learnt)."""
+        with torch.no_grad():
+            self.mu_bn.weight.fill_(self.cfg.mu_batchnorm_gamma)
+            self.mu_bn.bias.zero_()
 
     def encode(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior q(z|x) = N(mu, diag exp(logvar)): mu and logvar, each (B, n).
@@ -319,7 +333,21 @@ class SentenceVAE(nn.Module):
         if not self.has_latent:
             raise RuntimeError("the language-model baseline has no encoder / posterior")
         h = self.encoder(self.encoder_tokens(x), lengths)
-        return self.to_mu(h), self.to_logvar(h).clamp(min=self.cfg.logvar_min)
+        mu = self.to_mu(h)
+        if hasattr(self, "mu_bn"):
+            mu = self._batch_norm_mu(mu)
+        return mu, self.to_logvar(h).clamp(min=self.cfg.logvar_min)
+
+    def _batch_norm_mu(self, mu: torch.Tensor) -> torch.Tensor:
+        """BN-VAE (Zhu et al. 2020, Eq. 7): mu_d = gamma (m_d - mean_b m_d) / std_b m_d + beta_d over the batch
+        in training, with the running statistics in evaluation (as their model's eval mode). So each
+        dimension's batch mean of mu_d^2 is gamma^2 + beta_d^2, and the expected KL has the floor
+        n gamma^2 / 2 that gamma sets. A training batch of one sentence, which has no batch statistics,
+        uses the running ones."""
+        if self.training and mu.size(0) < 2:
+            return nn.functional.batch_norm(mu, self.mu_bn.running_mean, self.mu_bn.running_var, self.mu_bn.weight,
+                                            self.mu_bn.bias, False, 0.0, self.mu_bn.eps)
+        return self.mu_bn(mu)
 
     def encoder_tokens(self, x: torch.Tensor) -> torch.Tensor:
         """The ids the encoder reads for x (B, T): x itself (`w_1 .. w_n <eos>`), or with `cfg.encoder_bos`

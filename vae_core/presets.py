@@ -114,6 +114,12 @@ PRESETS: dict[str, dict] = {
     "li2019-ae": {**_HE, "model": "vae", "kl_anneal": "constant", "kl_start": 0.0},
     "li2019-fb": {**_HE, "model": "vae", "kl_start": 0.0, "kl_anneal_steps": 10 * PTB_STEPS_PER_EPOCH_32,
                   "free_bits": 5 / 32, "free_bits_mode": "example", "reset_decoder": True},
+    # BN-VAE (Zhu et al. 2020; valdersoul/bn-vae, text_anneal_fb.py on Li et al.'s code): He et al.'s setting with
+    # mu batch-normalised at a fixed scale gamma = 0.5 (their README's --gamma 0.5), KL weight from 0 over 10
+    # epochs (--kl_start 0 --warm_up 10), no free bits (--fb 0). They give no PTB figure; the claim is the KL
+    # floor n gamma^2 / 2 = 4 nats and no collapsed unit.
+    "zhu2020-bnvae": {**_HE, "model": "vae", "mu_batchnorm_gamma": 0.5, "kl_start": 0.0,
+                      "kl_anneal_steps": 10 * PTB_STEPS_PER_EPOCH_32},
     # Fu et al. 2019's PTB run (haofuml/cyclical_annealing, language_model/train_text_cyc_ptb.py, Kim et al.'s
     # sa-vae code underneath): LSTM 256/256/32, h_0 = Linear(z) with c_0 = 0 and z at every decoder input, 0.5
     # dropout on the decoder's words and before its output, U(-0.1, 0.1) init, Adam 1e-3 with a cosine lr that
