@@ -150,6 +150,13 @@ def model_name(ck: Checkpoint) -> str:
     return f"{checkpoint_name(ck)} ({ck.model_config.model})"
 
 
+def training_settings(ck: Checkpoint) -> dict:
+    """The checkpoint's training settings for display, its paths (data, out, init_from: where it was trained)
+    cut to their last part, so the app shows no path of the machine that trained it or serves it."""
+    d = ck.train_config.to_dict() if ck.train_config else {}
+    return {k: (Path(v).name if k in ("data", "out", "init_from") and v else v) for k, v in d.items()}
+
+
 def checkpoint_name(ck: Checkpoint) -> str:
     """The checkpoint's root-relative name ("checkpoints/bowman-vae"): what the app shows and exports in
     place of its path on the server."""

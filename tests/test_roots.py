@@ -118,3 +118,17 @@ def test_a_data_directory_outside_the_data_roots_reads_nothing(tmp_path):
     assert "no data directory named" in warned and not at.get("plotly_chart")
     at.text_input(key="proj_dir").set_value(str(tmp_path / "missing")).run()
     assert _unnamed(warned) == _unnamed(" ".join(w.value for w in at.warning))
+
+
+@pytest.mark.parametrize("view", ["model_card", "encode", "evaluate", "prior", "collapse", "jacobian"])
+def test_no_view_shows_a_path_of_the_server(view):
+    """The model card showed the checkpoint's absolute path and the training config's data / out paths."""
+    at = _page(view)
+    at.session_state["jac_S"] = 8
+    at.session_state["col_limit"] = 100
+    at.session_state["col_n"] = 40
+    at.run()
+    assert not at.exception
+    shown = " ".join(str(getattr(e, "value", "")) for kind in ("caption", "markdown", "json", "text", "info", "code")
+                     for e in getattr(at, kind))
+    assert str(ROOT) not in shown and str(ROOT.parent) + "/" not in shown

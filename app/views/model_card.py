@@ -10,13 +10,13 @@ import streamlit as st
 from app import figures
 import pandas as pd
 
-from app.common import checkpoints, show_figure, show_table, side_by_side
+from app.common import checkpoint_name, checkpoints, show_figure, show_table, side_by_side, training_settings
 
 models = checkpoints(latent=False)       # every kind of checkpoint has a card
 st.title("Model card")
 for m, box, key in side_by_side(models):
     with box:
-        st.caption(f"Checkpoint `{m.path}` · weights stored as {m.meta.get('weights_dtype')} · "
+        st.caption(f"Checkpoint `{checkpoint_name(m)}` · weights stored as {m.meta.get('weights_dtype')} · "
                    f"{sum(p.numel() for p in m.model.parameters()) / 1e6:.2f}M parameters")
         epochs = m.history.get("epochs", [])
         if epochs:
@@ -43,4 +43,4 @@ for m, box, key in side_by_side(models):
         c1.subheader("Model")
         c1.json(m.model_config.to_dict())
         c2.subheader("Training")
-        c2.json(m.train_config.to_dict() if m.train_config else {})
+        c2.json(training_settings(m))
