@@ -267,6 +267,11 @@ class _ResultStore:
                 return self.items[key]
         return None
 
+    def values(self) -> list:
+        """Every stored result, oldest first."""
+        with self.lock:
+            return list(self.items.values())
+
     def put(self, key, value) -> None:
         with self.lock:
             self.items[key] = value

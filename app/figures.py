@@ -403,3 +403,95 @@ def evaluation_table(res: dict) -> pd.DataFrame:
     return pd.DataFrame([{"quantity": name, "value": "–" if res.get(k) is None else
                           (f"{res[k]:.3f}" if isinstance(res[k], float) else str(res[k])), "unit": unit}
                          for name, k, unit in rows])
+
+
+# ------------------------------------------------------------------------------------------ methods
+def rate_distortion_points(results: dict, zoo: dict, evaluated: list[dict] | None = None,
+                           kinds: tuple[str, ...] = ("lm", "vae", "vae-avg", "mi-vae")) -> list[dict]:
+    """The points of the rate-distortion plane (Alemi et al. 2018): one a model, rate = KL and distortion =
+    reconstruction -E_q[log p(x|z)] in nats per sentence on PTB test, with the active units and the mutual
+    information (He et al.'s per-batch figure).
+
+    results: docs/results.json (each run's main evaluation, its paper's figures); zoo: checkpoints/zoo.json
+    (a run with a committed checkpoint is marked so, to be opened); evaluated: evaluation JSONs made in the
+    app (`vae_core.evaluate.evaluation_record`). A paper point comes with a run whose paper gives both NLL
+    and KL (distortion = NLL - KL). Only models of `kinds` (sentenceMIM's KL runs to hundreds of nats; the
+    bag-of-words model's likelihood is of another kind). Each point: name, source ("ours" / "paper" /
+    "evaluated here"), kind, rate, distortion, nll, active_units, mutual_info, checkpoint (or None), label.
+    """
+    points = []
+    for name, r in results.items():
+        kind, e = r.get("model", {}).get("model"), r["evals"][0]
+        if kind not in kinds:
+            continue
+        ckpt = f"checkpoints/{name}" if name in zoo else None
+        points.append({"name": name, "source": "ours", "kind": kind, "rate": e["kl"], "distortion": e["rec"],
+                       "nll": e["nll"], "active_units": e.get("active_units"),
+                       "mutual_info": e.get("mutual_info_batch"), "checkpoint": ckpt, "label": name})
+        p = r.get("paper", {})
+        if "nll" in p and ("kl" in p or kind == "lm"):
+            kl = p.get("kl", 0.0)
+            points.append({"name": name, "source": "paper", "kind": kind, "rate": kl, "distortion": p["nll"] - kl,
+                           "nll": p["nll"], "active_units": None, "mutual_info": None, "checkpoint": None,
+                           "label": f"{name}: {p.get('source', 'paper')}"})
+    for e in evaluated or []:
+        if e.get("model") in kinds and e.get("kl") is not None:
+            points.append({"name": e["checkpoint"], "source": "evaluated here", "kind": e["model"], "rate": e["kl"],
+                           "distortion": e["rec"], "nll": e["nll"], "active_units": e.get("active_units"),
+                           "mutual_info": e.get("mutual_info_batch"), "checkpoint": e["checkpoint"],
+                           "label": f"{e['checkpoint']} on {e.get('split')} ({e.get('n_sentences')} sentences)"})
+    return points
+
+
+def rate_distortion_figure(points: list[dict], colour: str = "active_units") -> go.Figure:
+    """KL (rate) against reconstruction (distortion), nats per sentence, with dotted lines of equal -ELBO
+    (rate + distortion = NLL bound, every 5 nats), our models coloured by `colour` ("active_units" or
+    "mutual_info"), each paper's figure as an open marker joined to ours (Alemi et al. 2018, Fig. 1)."""
+    ours = [p for p in points if p["source"] != "paper"]
+    papers = [p for p in points if p["source"] == "paper"]
+    fig = go.Figure()
+    if points:
+        lo = min(p["nll"] for p in points)
+        hi = max(p["nll"] for p in points)
+        r_max = max(p["rate"] for p in points) * 1.05 + 0.5
+        for level in range(int(lo // 5) * 5, int(hi // 5) * 5 + 10, 5):
+            fig.add_trace(go.Scatter(x=[0, r_max], y=[level, level - r_max], mode="lines", showlegend=False,
+                                     line=dict(color="#bbbbbb", width=1, dash="dot"), hoverinfo="skip",
+                                     name=f"-ELBO {level}"))
+            fig.add_annotation(x=r_max, y=level - r_max, text=f"−ELBO {level}", showarrow=False, xanchor="right",
+                               yanchor="bottom", font=dict(size=9, color="#999999"))
+    by_name = {p["name"]: p for p in ours if p["source"] == "ours"}
+    for p in papers:
+        if p["name"] in by_name:
+            q = by_name[p["name"]]
+            fig.add_trace(go.Scatter(x=[p["rate"], q["rate"]], y=[p["distortion"], q["distortion"]], mode="lines",
+                                     showlegend=False, line=dict(color="#999999", width=1), hoverinfo="skip"))
+    if papers:
+        fig.add_trace(go.Scatter(x=[p["rate"] for p in papers], y=[p["distortion"] for p in papers], mode="markers",
+                                 name="paper", text=[p["label"] for p in papers],
+                                 marker=dict(symbol="circle-open", size=10, color="#555555"),
+                                 hovertemplate="%{text}<br>KL %{x:.2f}, reconstruction %{y:.2f}<extra></extra>"))
+    if ours:
+        values = [p[colour] if p[colour] is not None else float("nan") for p in ours]
+        fig.add_trace(go.Scatter(
+            x=[p["rate"] for p in ours], y=[p["distortion"] for p in ours], mode="markers+text", name="ours",
+            text=[p["name"] for p in ours], textposition="top right", textfont=dict(size=9),
+            customdata=[[p["label"], p["nll"], p[colour], p["checkpoint"] or ""] for p in ours],
+            marker=dict(size=11, color=values, colorscale="Viridis", showscale=True,
+                        symbol=["diamond" if p["source"] == "evaluated here" else "circle" for p in ours],
+                        colorbar=dict(title="AU" if colour == "active_units" else "MI (nats)")),
+            hovertemplate="%{customdata[0]}<br>KL %{x:.2f}, reconstruction %{y:.2f}, -ELBO %{customdata[1]:.2f}"
+                          "<br>" + ("AU" if colour == "active_units" else "MI") + " %{customdata[2]}<extra></extra>"))
+    fig.update_layout(template=TEMPLATE, height=560, xaxis_title="rate: KL(q(z|x) || p(z)), nats per sentence",
+                      yaxis_title="distortion: −E_q log p(x|z), nats per sentence",
+                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right"))
+    fig.update_xaxes(rangemode="tozero")
+    return fig
+
+
+def rate_distortion_table(points: list[dict]) -> pd.DataFrame:
+    """The plane's points as a table (ours and the papers'), one row a point."""
+    return pd.DataFrame([{"model": p["name"], "source": p["source"], "kind": p["kind"], "KL (rate)": round(p["rate"], 2),
+                          "reconstruction (distortion)": round(p["distortion"], 2), "−ELBO": round(p["nll"], 2),
+                          "AU": p["active_units"], "MI": None if p["mutual_info"] is None else round(p["mutual_info"], 2),
+                          "checkpoint": p["checkpoint"] or ""} for p in points])

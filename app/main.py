@@ -27,6 +27,7 @@ nav = st.navigation([
     st.Page(PAGES / "downstream.py", title="Impute & rank", url_path="impute-rank"),
     st.Page(PAGES / "arithmetic.py", title="Latent arithmetic", url_path="arithmetic"),
     st.Page(PAGES / "evaluate.py", title="Evaluate", url_path="evaluate"),
+    st.Page(PAGES / "methods.py", title="Methods (rate–distortion)", url_path="methods"),
     st.Page(PAGES / "model_card.py", title="Model card & training", url_path="model-card"),
 ])
 nav.run()

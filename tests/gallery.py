@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -51,6 +52,9 @@ def every_figure() -> dict:
         "active-units-history": figures.active_units_history_figure(ck.history),
         "decoder-use": figures.decoder_use_figure(uses),
         "kl-per-dimension": figures.kl_per_dimension_figure(stats["kl"].tolist()),
+        "rate-distortion": figures.rate_distortion_figure(figures.rate_distortion_points(
+            json.loads((ROOT / "docs" / "results.json").read_text()),
+            json.loads((ROOT / "checkpoints" / "zoo.json").read_text()))),
     }
 
 

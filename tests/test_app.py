@@ -632,3 +632,21 @@ def test_prior_sample_copies_are_counted_against_the_models_own_corpus():
     at.run()
     assert not at.exception
     assert any("trained on: data/ptb/ptb.train.txt (identified by its vocabulary)" in c.value for c in at.caption)
+
+
+def test_the_methods_view_places_every_evaluated_model_on_the_rate_distortion_plane():
+    at = _page("methods").run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    traces = {t.get("name"): t for t in spec["data"]}
+    ours, paper = traces["ours"], traces["paper"]
+    results = json.loads((ROOT / "docs" / "results.json").read_text())
+    k19 = results["k19-vae"]["evals"][0]
+    i = ours["text"].index("k19-vae")
+    assert ours["x"][i] == pytest.approx(k19["kl"]) and ours["y"][i] == pytest.approx(k19["rec"])
+    assert ours["customdata"][i][3] == "checkpoints/k19-vae"                # a committed checkpoint: openable
+    assert "smim128-v2" not in ours["text"] and "bow" not in ours["text"]
+    j = [t.split(":")[0] for t in paper["text"]].index("k19-vae")            # Kruengkrai: NLL 102.5, KL 1.5
+    assert (paper["x"][j], paper["y"][j]) == (pytest.approx(1.5), pytest.approx(101.0))
+    assert any(t.get("name", "").startswith("-ELBO") for t in spec["data"])   # lines of equal -ELBO
+    assert len(at.dataframe[0].value) == len(ours["x"]) + len(paper["x"])
