@@ -446,7 +446,9 @@ def rate_distortion_points(results: dict, zoo: dict, evaluated: list[dict] | Non
 def rate_distortion_figure(points: list[dict], colour: str = "active_units") -> go.Figure:
     """KL (rate) against reconstruction (distortion), nats per sentence, with dotted lines of equal -ELBO
     (rate + distortion = NLL bound, every 5 nats), our models coloured by `colour` ("active_units" or
-    "mutual_info"), each paper's figure as an open marker joined to ours (Alemi et al. 2018, Fig. 1)."""
+    "mutual_info"), each paper's figure as an open marker joined to ours (Alemi et al. 2018, Fig. 1). Points
+    that can be opened (committed checkpoints, models evaluated in the app) carry their name on the figure,
+    the others in their hover text, so the figure stays legible at one column."""
     ours = [p for p in points if p["source"] != "paper"]
     papers = [p for p in points if p["source"] == "paper"]
     fig = go.Figure()
@@ -454,12 +456,12 @@ def rate_distortion_figure(points: list[dict], colour: str = "active_units") -> 
         lo = min(p["nll"] for p in points)
         hi = max(p["nll"] for p in points)
         r_max = max(p["rate"] for p in points) * 1.05 + 0.5
-        for level in range(int(lo // 5) * 5, int(hi // 5) * 5 + 10, 5):
-            fig.add_trace(go.Scatter(x=[0, r_max], y=[level, level - r_max], mode="lines", showlegend=False,
-                                     line=dict(color="#bbbbbb", width=1, dash="dot"), hoverinfo="skip",
-                                     name=f"-ELBO {level}"))
-            fig.add_annotation(x=r_max, y=level - r_max, text=f"−ELBO {level}", showarrow=False, xanchor="right",
-                               yanchor="bottom", font=dict(size=9, color="#999999"))
+        levels = range(int(lo // 5) * 5, int(hi // 5) * 5 + 10, 5)
+        for i, level in enumerate(levels):       # one legend entry for all; each line's level on hover
+            fig.add_trace(go.Scatter(x=[0, r_max], y=[level, level - r_max], mode="lines", showlegend=i == 0,
+                                     line=dict(color="#bbbbbb", width=1, dash="dot"), legendgroup="elbo",
+                                     name="equal −ELBO, 5 nats apart",
+                                     hovertemplate=f"−ELBO {level} nats<extra></extra>"))
     by_name = {p["name"]: p for p in ours if p["source"] == "ours"}
     for p in papers:
         if p["name"] in by_name:
@@ -475,8 +477,8 @@ def rate_distortion_figure(points: list[dict], colour: str = "active_units") -> 
         values = [p[colour] if p[colour] is not None else float("nan") for p in ours]
         fig.add_trace(go.Scatter(
             x=[p["rate"] for p in ours], y=[p["distortion"] for p in ours], mode="markers+text", name="ours",
-            text=[p["name"] for p in ours], textposition="top right", textfont=dict(size=9),
-            customdata=[[p["label"], p["nll"], p[colour], p["checkpoint"] or ""] for p in ours],
+            text=[p["name"] if p["checkpoint"] else "" for p in ours], textposition="top right", textfont=dict(size=9),
+            customdata=[[p["label"], p["nll"], p[colour], p["checkpoint"] or "", p["name"]] for p in ours],
             marker=dict(size=11, color=values, colorscale="Viridis", showscale=True,
                         symbol=["diamond" if p["source"] == "evaluated here" else "circle" for p in ours],
                         colorbar=dict(title="AU" if colour == "active_units" else "MI (nats)")),

@@ -642,11 +642,14 @@ def test_the_methods_view_places_every_evaluated_model_on_the_rate_distortion_pl
     ours, paper = traces["ours"], traces["paper"]
     results = json.loads((ROOT / "docs" / "results.json").read_text())
     k19 = results["k19-vae"]["evals"][0]
-    i = ours["text"].index("k19-vae")
+    names = [c[4] for c in ours["customdata"]]
+    i = names.index("k19-vae")
     assert ours["x"][i] == pytest.approx(k19["kl"]) and ours["y"][i] == pytest.approx(k19["rec"])
-    assert ours["customdata"][i][3] == "checkpoints/k19-vae"                # a committed checkpoint: openable
-    assert "smim128-v2" not in ours["text"] and "bow" not in ours["text"]
+    assert ours["customdata"][i][3] == "checkpoints/k19-vae" == "checkpoints/" + ours["text"][i]   # openable, named
+    assert ours["text"][names.index("k19-lm")] == ""                         # no checkpoint: named on hover only
+    assert "smim128-v2" not in names and "bow" not in names
     j = [t.split(":")[0] for t in paper["text"]].index("k19-vae")            # Kruengkrai: NLL 102.5, KL 1.5
     assert (paper["x"][j], paper["y"][j]) == (pytest.approx(1.5), pytest.approx(101.0))
-    assert any(t.get("name", "").startswith("-ELBO") for t in spec["data"])   # lines of equal -ELBO
+    elbo = [t for t in spec["data"] if t.get("legendgroup") == "elbo"]       # lines of equal -ELBO
+    assert len(elbo) >= 4 and all(t["x"][1] - t["x"][0] == pytest.approx(t["y"][0] - t["y"][1]) for t in elbo)
     assert len(at.dataframe[0].value) == len(ours["x"]) + len(paper["x"])
