@@ -40,148 +40,29 @@ RUNS = ROOT.parent / "runs"
 ZOO = ROOT / "checkpoints"
 N_TEST = 3761
 
-K19, K19_T3 = "Kruengkrai 2019, Table 2a (PTB test)", "Kruengkrai 2019, Tables 2a and 3 (PTB test; IW-NLL K = 500)"
-LIVNE = "Livne et al. 2020, Table 2 (PTB test, MELBO bound, <eos> removed)"
-BOWMAN = "Bowman et al. 2016, Table 2 (PTB test, standard setting)"
-K19_AVG5 = {"nll": 97.3, "kl": 7.6, "ppl": 84.6, "iw_nll_avg": 95.1}     # Tables 2a and 3, LSTM-VAE-AVG L = 5
-K19_AVG10 = {"nll": 94.3, "kl": 8.1, "ppl": 73.8, "iw_nll_avg": 91.7}    # Tables 2a and 3, LSTM-VAE-AVG L = 10
-# Table 3's K = 500 for AVG costs K x L decoder passes a sentence: 1.9 h for all of PTB test at L = 10 on 1
-# thread of an AMX CPU beside another job, from the float16 zoo copy (measured 2026-12-04).
 
-# Livne et al. 2020, Table 2 rows, each shared by the run trained before the preset change and its -v2 twin
-LIVNE_16 = {"source": LIVNE + ", sMIM (16)", "melbo": 98.35, "melbo_ppl": 76.3, "bleu1": 0.35}
-LIVNE_128 = {"source": LIVNE + ", sMIM (128)", "melbo": 75.58, "melbo_ppl": 27.93, "bleu1": 0.61}
-LIVNE_512 = {"source": LIVNE + ", sMIM (512)", "melbo": 67.46, "melbo_ppl": 19.53, "bleu1": 0.679}
 
-SVAE16 = {"source": "Livne et al. 2020, Table 2, sVAE (16): NLL* (ELBO, <eos> removed) and MELBO",
-          "nll_excl_eos": 106.84, "kl": 1.6, "melbo": 113.46, "bleu1": 0.124}
+def load_runs(runs_file: Path = ROOT / "bench" / "runs.toml", papers_file: Path = ROOT / "bench" / "papers.toml") -> dict:
+    """The runs' specs, from data files: name -> {"train": flags, "paper": {"source", the paper's figures},
+    and "iw", "data", "extra_eval" where given}. `runs_file` names for each run a row of `papers_file` (the
+    papers' numbers with their table and row), the figures of it compared (paper_keys) and what to say of the
+    run beside its source (paper_note / paper_source); see the head of bench/runs.toml. Raises KeyError
+    for a run naming a row or a figure that papers_file does not have."""
+    import tomllib
+    papers = tomllib.loads(papers_file.read_text())
+    specs = {}
+    for name, r in tomllib.loads(runs_file.read_text()).items():
+        row = papers[r["paper"]] if "paper" in r else {}
+        keys = r.get("paper_keys", [k for k in row if k != "source"])
+        source = r.get("paper_source", row.get("source", "") + r.get("paper_note", ""))
+        spec = {"train": r["train"], "paper": {"source": source, **{k: row[k] for k in keys}}}
+        spec.update({k: r[k] for k in ("iw", "data", "extra_eval") if k in r})
+        specs[name] = spec
+    return specs
 
-# The sMIM and sVAE runs trained before the Livne preset set encoder_bos and random batches (2026-12-04): these
-# flags give their setting back, so each record's command still trains what was scored.
-OLD_SMIM = ["--encoder-bos", "false", "--bucket", "true"]
 
-# name -> training flags, the paper's numbers under our evaluation keys, extra evaluations, IW samples.
-RUNS_SPEC: dict[str, dict] = {
-    "k19-lm": {"train": ["--preset", "kruengkrai2019-lm"],
-               "paper": {"source": K19 + ", LSTM-LM", "nll": 100.8, "ppl": 99.4}},
-    "k19-vae": {"train": ["--preset", "kruengkrai2019-vae"], "iw": 500,
-                "paper": {"source": K19_T3 + ", LSTM-VAE", "nll": 102.5, "kl": 1.5, "ppl": 107.5, "iw_nll": 102.1}},
-    "k19-vae-bf16": {"train": ["--preset", "kruengkrai2019-vae", "--amp", "bf16"], "iw": 500,
-                     "paper": {"source": K19_T3 + ", LSTM-VAE; trained with bf16 autocast (the throughput issue's "
-                                                  "converged gate: test NLL within 0.3 nats of k19-vae)",
-                               "nll": 102.5, "kl": 1.5, "ppl": 107.5, "iw_nll": 102.1}},
-    # the second pair of the bf16 gate: is bf16's fully collapsed posterior (KL 0.0003 against 0.65) bf16 or chance?
-    "k19-vae-s1": {"train": ["--preset", "kruengkrai2019-vae", "--seed", "1"], "iw": 10,
-                   "paper": {"source": K19_T3 + ", LSTM-VAE, seed 1 (the bf16 gate's second pair)",
-                             "nll": 102.5, "kl": 1.5, "ppl": 107.5}},
-    "k19-vae-bf16-s1": {"train": ["--preset", "kruengkrai2019-vae", "--amp", "bf16", "--seed", "1"], "iw": 10,
-                        "paper": {"source": K19_T3 + ", LSTM-VAE, bf16 autocast, seed 1 (the bf16 gate's second pair)",
-                                  "nll": 102.5, "kl": 1.5, "ppl": 107.5}},
-    # AVG's Table 3 figure is compared with iw_nll_avg, the importance-sampled counterpart of its Table 2 NLL
-    # (the KL counted once; `vae_core.estimators.iw_nll_avg`); iw_nll is the L-tuple model's bound.
-    "k19-avg5": {"train": ["--preset", "kruengkrai2019-avg", "--avg-samples", "5"],
-                 "paper": {"source": K19_T3 + ", LSTM-VAE-AVG L = 5", **K19_AVG5}},
-    # bf16 autocast (allowed after the throughput issue's gate) on a CPU with AMX: about 4 minutes an epoch at
-    # 2 threads against 5 in float32, so the 30 epochs fit in one session, which a lost machine does not forgive.
-    "k19-avg5-bf16": {"train": ["--preset", "kruengkrai2019-avg", "--avg-samples", "5", "--amp", "bf16"], "iw": 500,
-                      "paper": {"source": K19_T3 + ", LSTM-VAE-AVG L = 5; trained with bf16 autocast", **K19_AVG5}},
-    # A diagnostic of AVG's low KL: the same model with the schedule of Kim et al. 2018's code, which Kruengkrai's
-    # setup copies (harvardnlp/sa-vae, train_text.py): KL weight from 0.1, no lr decay before epoch 15, then a
-    # halving every epoch until the lr is below 0.02. The paper states its own protocol, which the preset keeps.
-    "k19-avg5-kim": {"train": ["--preset", "kruengkrai2019-avg", "--avg-samples", "5", "--amp", "bf16",
-                               "--kl-start", "0.1", "--lr-schedule", "sa-vae", "--lr-decay-start", "15",
-                               "--min-lr", "0.02", "--early-stop", "0"],
-                     "paper": {"source": K19_T3 + ", LSTM-VAE-AVG L = 5; ours with Kim et al. 2018's schedule, "
-                                                  "bf16 autocast", **K19_AVG5}},
-    # A diagnostic of AVG's low KL: the L decoder runs share one dropout mask on their inputs. With a mask per
-    # run (the preset) the average of L runs sees nearly every input feature, and AVG's training
-    # reconstruction sits 8-10 nats below its validation one (the VAE's: 3.7). The paper is silent.
-    "k19-avg5-shared": {"train": ["--preset", "kruengkrai2019-avg", "--avg-samples", "5", "--amp", "bf16",
-                                  "--avg-shared-dropout", "true"], "iw": 10,
-                        "paper": {"source": K19_T3 + ", LSTM-VAE-AVG L = 5; ours with one dropout mask shared by "
-                                                     "the L decoder runs, bf16 autocast", **K19_AVG5}},
-    # The first Kruengkrai runs (2026-12-02), trained before the presets dropped the encoder's dropout (see
-    # vae_core/presets.py): kept as measured, and as an ablation of dropout on the encoder's input.
-    "k19-vae-encdrop": {"train": ["--preset", "kruengkrai2019-vae", "--encoder-emb-dropout", "true"], "iw": 500,
-                        "paper": {"source": K19_T3 + ", LSTM-VAE; ours with 0.5 dropout on the encoder's input too",
-                                  "nll": 102.5, "kl": 1.5, "ppl": 107.5, "iw_nll": 102.1}},
-    "k19-vae-bf16-encdrop": {"train": ["--preset", "kruengkrai2019-vae", "--encoder-emb-dropout", "true", "--amp", "bf16"],
-                             "iw": 500,
-                             "paper": {"source": K19_T3 + ", LSTM-VAE; ours with encoder dropout, trained with bf16 "
-                                                          "autocast (the throughput issue's converged gate: test NLL "
-                                                          "within 0.3 nats of k19-vae-encdrop)",
-                                       "nll": 102.5, "kl": 1.5, "ppl": 107.5, "iw_nll": 102.1}},
-    "k19-avg5-encdrop": {"train": ["--preset", "kruengkrai2019-avg", "--avg-samples", "5", "--encoder-emb-dropout", "true"],
-                         "paper": {"source": K19_T3 + ", LSTM-VAE-AVG L = 5; ours with encoder dropout", **K19_AVG5}},
-    "k19-avg10": {"train": ["--preset", "kruengkrai2019-avg", "--avg-samples", "10"],
-                  "paper": {"source": K19_T3 + ", LSTM-VAE-AVG L = 10", **K19_AVG10}},
-    # As k19-avg5-bf16: bf16 autocast on an AMX CPU, the way the L = 5 row was reproduced.
-    "k19-avg10-bf16": {"train": ["--preset", "kruengkrai2019-avg", "--avg-samples", "10", "--amp", "bf16"],
-                       "iw": 500,
-                       "paper": {"source": K19_T3 + ", LSTM-VAE-AVG L = 10; trained with bf16 autocast", **K19_AVG10}},
-    # Bowman's Table 2 prints integers (an int here is rounded to units in `implied_tokens`). The paper gives no
-    # optimiser: bowman-lm was trained with Adam 1e-3 (the preset's first choice, spelt out here), bowman-lm-sgd
-    # with the SGD protocol that reproduces Kruengkrai's LM on this test set, which the preset now uses.
-    "bowman-lm": {"train": ["--preset", "bowman2016-lm", "--optimizer", "adam", "--lr", "0.001", "--lr-patience", "1",
-                            "--init-uniform", "0"],
-                  "paper": {"source": BOWMAN + ", RNNLM; ours with Adam 1e-3", "nll": 100, "ppl": 116}},
-    "bowman-lm-sgd": {"train": ["--preset", "bowman2016-lm"],
-                      "paper": {"source": BOWMAN + ", RNNLM; ours with SGD (Kruengkrai 2019's protocol, the preset)",
-                                "nll": 100, "ppl": 116}},
-    "bowman-vae": {"train": ["--preset", "bowman2016"],
-                   "paper": {"source": BOWMAN + ", VAE", "nll": 101, "kl": 2, "ppl": 119},
-                   "extra_eval": [["--refine-steps", "20", "--refine-lr", "0.05", "--max-sentences", "1000",
-                                   "--iw-samples", "0", "--no-bleu"]]},
-    # stopped on purpose after 6 epochs: its posterior collapsed (KL 0.00; docs/runs-ledger.md, 2026-12-03 13:42)
-    "bowman-vae-sgd": {"train": ["--preset", "bowman2016", "--optimizer", "sgd", "--lr", "1", "--lr-patience", "0",
-                                 "--init-uniform", "0.1", "--clip", "5"],
-                       "paper": {"source": BOWMAN + ", VAE; ours with SGD (Kruengkrai 2019's protocol)",
-                                 "nll": 101, "kl": 2, "ppl": 119}},
-    # a second converged bf16 pair on another model (the k19 pair agreed on NLL but not on KL): is it bf16 or chance?
-    "bowman-vae-bf16": {"train": ["--preset", "bowman2016", "--amp", "bf16"],
-                        "paper": {"source": BOWMAN + ", VAE; trained with bf16 autocast (the throughput issue's gate "
-                                                     "against bowman-vae)", "nll": 101, "kl": 2, "ppl": 119}},
-    "smim16": {"train": ["--preset", "livne2020-smim", "--latent-dim", "16", *OLD_SMIM],
-               "paper": LIVNE_16},
-    "smim128": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128", *OLD_SMIM],
-                "paper": LIVNE_128},
-    # sMIM (128) on PTB as the authors' code tokenises it (bench/livne_tokenise.py writes RUNS/data/ptb-livne):
-    # trained and scored on their tokens, so its MELBO and MELBO PPL compare with Table 2 like for like.
-    "smim128-livnetok": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128", *OLD_SMIM],
-                         "data": "data/ptb-livne",
-                         "paper": {**LIVNE_128, "source": LIVNE + ", sMIM (128); ours on their TweetTokenizer "
-                                                                 "PTB (bench/livne_tokenise.py)"}},
-    "smim512": {"train": ["--preset", "livne2020-smim", "--latent-dim", "512", *OLD_SMIM],
-                "paper": LIVNE_512},
-    # The preset as it is now (OLD_SMIM above): with the encoder reading <sos> w_1 .. w_n and random batches, one
-    # epoch at z = 512 is as good as the authors' code (docs/runs-ledger.md, 2026-12-04 16:05).
-    "smim16-v2": {"train": ["--preset", "livne2020-smim", "--latent-dim", "16"],
-                  "paper": LIVNE_16},
-    "smim128-v2": {"train": ["--preset", "livne2020-smim", "--latent-dim", "128"],
-                   "paper": LIVNE_128},
-    "smim512-v2": {"train": ["--preset", "livne2020-smim", "--latent-dim", "512"],
-                   "paper": LIVNE_512},
-    "svae16": {"train": ["--preset", "livne2020-svae", "--latent-dim", "16", *OLD_SMIM],
-               "paper": SVAE16},
-    "svae16-v2": {"train": ["--preset", "livne2020-svae", "--latent-dim", "16"],
-                  "paper": SVAE16},
-    "vani-vae": {"train": ["--preset", "vani-mi", "--mi-weight", "0"],
-                 "paper": {"source": "Vani & Birodkar: VAE with KL annealing (no PTB numbers; Yelp figures)"}},
-    "vani-wd": {"train": ["--preset", "vani-mi", "--mi-weight", "0", "--word-dropout-anneal", "linear"],
-                "paper": {"source": "Vani & Birodkar: + word-dropout annealing (reported at ~60x the perplexity)"}},
-    "vani-mi1": {"train": ["--preset", "vani-mi", "--mi-weight", "1"],
-                 "paper": {"source": "Vani & Birodkar, Eq. 9: MI-1 (no PTB numbers)"}},
-    "vani-mi5": {"train": ["--preset", "vani-mi", "--mi-weight", "5"],
-                 "paper": {"source": "Vani & Birodkar, Eq. 9: MI-5 (no PTB numbers)"}},
-    "vani-mi10": {"train": ["--preset", "vani-mi", "--mi-weight", "10"],
-                  "paper": {"source": "Vani & Birodkar, Eq. 9: MI-10 (no PTB numbers)"}},
-    "bow": {"train": ["--preset", "krishnan2018-bow", "--refine-steps", "0"], "iw": 100,
-            "paper": {"source": "Krishnan et al. 2018: standard training (no PTB experiments)"},
-            "extra_eval": [["--refine-steps", "100", "--refine-lr", "0.01", "--iw-samples", "0"]]},
-    "bow-refine": {"train": ["--preset", "krishnan2018-bow"], "iw": 100,
-                   "paper": {"source": "Krishnan et al. 2018: secondary optimisation in training (no PTB experiments)"},
-                   "extra_eval": [["--refine-steps", "100", "--refine-lr", "0.01", "--iw-samples", "0"]]},
-}
+# name -> training flags, the paper's numbers under our evaluation keys, extra evaluations, IW samples
+RUNS_SPEC: dict[str, dict] = load_runs()
 
 # every sMIM run (the BLEU claims, the retokenised rows), old settings and -v2 alike
 SMIM_RUNS = tuple(n for n, spec in RUNS_SPEC.items() if "livne2020-smim" in spec["train"])
@@ -700,7 +581,8 @@ def run_record(name: str, runs: Path, data: Path) -> dict | None:
 
 def record_command(name: str, runs: Path, data: Path, gpu: bool) -> str:
     """The command that trains run `name` as its spec says now (a kept record's command follows the spec, so
-    a preset that changed after the run is answered by flags in the spec, e.g. OLD_SMIM)."""
+    a preset that changed after the run is answered by flags in the spec, e.g. the sMIM runs' `--encoder-bos
+    false --bucket true` in bench/runs.toml)."""
     start = start_args(name, run_data(name, runs, data), runs / name, "cuda" if gpu else "auto")
     return shlex.join(["python", "-m", "vae_core.train", *start])
 

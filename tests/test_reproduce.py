@@ -354,3 +354,24 @@ def test_the_l10_claim_needs_both_a_lower_nll_and_a_higher_kl_than_l5():
     assert verdict({"k19-avg5-bf16": rec(97.64, 3.80), "k19-avg10-bf16": rec(93.66, 4.77)}) == ["holds"]
     assert verdict({"k19-avg5-bf16": rec(97.64, 3.80), "k19-avg10-bf16": rec(93.66, 3.70)}) == ["does not hold"]
     assert verdict({"k19-avg5-bf16": rec(97.64, 3.80), "k19-avg10-bf16": rec(97.70, 4.77)}) == ["does not hold"]
+
+
+def test_runs_and_papers_are_data_files_the_runner_reads(tmp_path):
+    """bench/runs.toml names a row of bench/papers.toml for each run; the runner builds the paper dict from
+    it: the row's figures (or those in paper_keys), its source with paper_note appended, or paper_source."""
+    (tmp_path / "papers.toml").write_text('["p"]\\nsource = "Paper, Table 1, VAE"\\nnll = 100.5\\nkl = 2\\nppl = 99\\n')
+    (tmp_path / "runs.toml").write_text(
+        '["a"]\\ntrain = ["--preset", "x"]\\npaper = "p"\\n\\n'
+        '["b"]\\ntrain = []\\npaper = "p"\\npaper_keys = ["nll"]\\npaper_note = "; ours in bf16"\\niw = 10\\n\\n'
+        '["c"]\\ntrain = []\\npaper_source = "no PTB figures"\\nextra_eval = [["--no-bleu"]]\\n\\n'
+        '["d"]\\ntrain = []\\npaper = "missing"\\n')
+    with pytest.raises(KeyError, match="missing"):
+        reproduce.load_runs(tmp_path / "runs.toml", tmp_path / "papers.toml")
+    text = (tmp_path / "runs.toml").read_text()
+    (tmp_path / "runs.toml").write_text(text[: text.index('["d"]')])
+    specs = reproduce.load_runs(tmp_path / "runs.toml", tmp_path / "papers.toml")
+    assert specs["a"] == {"train": ["--preset", "x"], "paper": {"source": "Paper, Table 1, VAE", "nll": 100.5, "kl": 2,
+                                                                 "ppl": 99}}
+    assert specs["b"]["paper"] == {"source": "Paper, Table 1, VAE; ours in bf16", "nll": 100.5} and specs["b"]["iw"] == 10
+    assert specs["c"] == {"train": [], "paper": {"source": "no PTB figures"}, "extra_eval": [["--no-bleu"]]}
+    assert isinstance(reproduce.RUNS_SPEC["bowman-vae"]["paper"]["nll"], int)          # Table 2 prints integers
