@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 _spec = importlib.util.spec_from_file_location("reproduce", ROOT / "bench" / "reproduce.py")
@@ -359,12 +361,12 @@ def test_the_l10_claim_needs_both_a_lower_nll_and_a_higher_kl_than_l5():
 def test_runs_and_papers_are_data_files_the_runner_reads(tmp_path):
     """bench/runs.toml names a row of bench/papers.toml for each run; the runner builds the paper dict from
     it: the row's figures (or those in paper_keys), its source with paper_note appended, or paper_source."""
-    (tmp_path / "papers.toml").write_text('["p"]\\nsource = "Paper, Table 1, VAE"\\nnll = 100.5\\nkl = 2\\nppl = 99\\n')
+    (tmp_path / "papers.toml").write_text('["p"]\nsource = "Paper, Table 1, VAE"\nnll = 100.5\nkl = 2\nppl = 99\n')
     (tmp_path / "runs.toml").write_text(
-        '["a"]\\ntrain = ["--preset", "x"]\\npaper = "p"\\n\\n'
-        '["b"]\\ntrain = []\\npaper = "p"\\npaper_keys = ["nll"]\\npaper_note = "; ours in bf16"\\niw = 10\\n\\n'
-        '["c"]\\ntrain = []\\npaper_source = "no PTB figures"\\nextra_eval = [["--no-bleu"]]\\n\\n'
-        '["d"]\\ntrain = []\\npaper = "missing"\\n')
+        '["a"]\ntrain = ["--preset", "x"]\npaper = "p"\n\n'
+        '["b"]\ntrain = []\npaper = "p"\npaper_keys = ["nll"]\npaper_note = "; ours in bf16"\niw = 10\n\n'
+        '["c"]\ntrain = []\npaper_source = "no PTB figures"\nextra_eval = [["--no-bleu"]]\n\n'
+        '["d"]\ntrain = []\npaper = "missing"\n')
     with pytest.raises(KeyError, match="missing"):
         reproduce.load_runs(tmp_path / "runs.toml", tmp_path / "papers.toml")
     text = (tmp_path / "runs.toml").read_text()
