@@ -351,9 +351,11 @@ def device_flags(name: str, device: str) -> list[str]:
 
 
 def start_args(name: str, data: Path, out: Path, device: str = "auto") -> list[str]:
-    """The `vae_core.train` arguments that start run `name` (its spec's flags, then `device_flags`): what
-    `train` runs, and what the report and the ledger print (with the paths as a reader types them)."""
-    return ["--data", str(data), "--out", str(out), *RUNS_SPEC[name]["train"], *device_flags(name, device)]
+    """The `vae_core.train` arguments that start run `name` (its spec's flags, `{runs}` in them the runs
+    directory, then `device_flags`): what `train` runs, and what the report and the ledger print (with the
+    paths as a reader types them)."""
+    flags = [f.replace("{runs}", str(out.parent)) for f in RUNS_SPEC[name]["train"]]
+    return ["--data", str(data), "--out", str(out), *flags, *device_flags(name, device)]
 
 
 def train_command(name: str, runs: Path, data: Path, threads: int, minutes: float,
