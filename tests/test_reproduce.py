@@ -105,6 +105,9 @@ def test_a_run_with_its_own_tokenisation_trains_and_is_scored_on_it(tmp_path):
     assert score[score.index("--data") + 1] == str(runs / "data" / "ptb-livne")
     other = reproduce.evaluate_commands("smim128", runs, ptb, 1)[0]
     assert other[other.index("--data") + 1] == str(ptb)
+    # a second stage starts from the first's checkpoint in the same runs directory
+    fb = reproduce.train_command("li-fb5", runs, ptb, 1, 5)
+    assert fb[fb.index("--init-from") + 1] == str(runs / "li-ae" / "best")
 
 
 def test_a_run_trained_on_a_gpu_stays_float32_unless_its_name_says_bf16(tmp_path):
