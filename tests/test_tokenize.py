@@ -159,3 +159,10 @@ def test_unknown_words_in_a_notice_are_shortened_and_counted():
     enc = encode_text(" ".join(f"{'z' * 5_000}{i}" for i in range(30)), vocab)
     (notice,) = [m for m in enc.notices if "not in the vocabulary" in m]
     assert len(notice) < 2_000 and notice.endswith("and 10 more")
+
+
+def test_a_planted_huge_vocabulary_word_does_not_make_stripping_quadratic():
+    vocab = _CountingVocab(PTB_WORDS | {"x", "w" * 1_000_000})
+    _CountingVocab.lookups = 0
+    assert tokenize("(" * 4_000 + "x" + ")" * 4_000, PTB_MIKOLOV, vocab)[0] == ["x"]
+    assert _CountingVocab.lookups < 5_000

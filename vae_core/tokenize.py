@@ -26,6 +26,9 @@ from typing import Collection
 _TRANSLATE = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "\u201c": '"', "\u201d": '"',
                             "\u201e": '"', "\u00ab": '"', "\u00bb": '"', "\u2013": "-", "\u2014": "--",
                             "\u2212": "-", "\u2026": "...", "\u00a3": "#"})
+# the longest vocabulary word the punctuation search looks for: a planted vocabulary with a huge word must not
+# make `_strip_edges` quadratic in a run of brackets (no corpus word with punctuation at its edges is this long)
+MAX_WORD_CHARS = 64
 _NUMBER = re.compile(r"^[+-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:/\d+)?$")
 # characters removed at the edges of a token (and tokens made only of them)
 _EDGE_PUNCT = ".,;:!?\"'()[]{}<>`*~_=|\\-"
@@ -165,6 +168,7 @@ def tokenize(text: str, rules: TokenizerRules = DEFAULT, vocab: Collection[str] 
     text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Zs") else c for c in text)
     if longest is None:
         longest = max(map(len, vocab), default=0) if rules.strip_punctuation else 0
+    longest = min(longest, MAX_WORD_CHARS)
     tokens, changes = [], []
     for chunk in text.split():
         if chunk in vocab or chunk == rules.number_token:     # a corpus token as it stands ("N", "<unk>")
