@@ -166,3 +166,13 @@ def test_a_planted_huge_vocabulary_word_does_not_make_stripping_quadratic():
     _CountingVocab.lookups = 0
     assert tokenize("(" * 4_000 + "x" + ")" * 4_000, PTB_MIKOLOV, vocab)[0] == ["x"]
     assert _CountingVocab.lookups < 5_000
+
+
+def test_planted_tokenizer_rules_are_bounded():
+    """Each rule is applied to every token: a checkpoint's rules with 100,000 clitics would cost seconds a
+    sentence, so their size is bounded where they are read."""
+    with pytest.raises(ValueError, match="at most 64"):
+        TokenizerRules.from_dict({"name": "x", "clitics": [f"'{i}" for i in range(100_000)]})
+    with pytest.raises(ValueError, match="split_symbols is longer"):
+        TokenizerRules.from_dict({"name": "x", "split_symbols": "$" * 1_000})
+    assert TokenizerRules.from_dict(PTB_MIKOLOV.to_dict()) == PTB_MIKOLOV

@@ -79,6 +79,13 @@ class TokenizerRules:
         clitics = d.get("clitics", [])
         if not isinstance(clitics, list) or not all(isinstance(c, str) and c for c in clitics):
             raise ValueError("tokenizer rule clitics must be a list of non-empty strings")
+        # rules come with checkpoints, which may be planted: every rule is applied to every token, so its size
+        # is bounded (the PTB rules have 8 clitics of at most 3 characters and 3 split symbols)
+        if len(clitics) > 64 or any(len(c) > 16 for c in clitics):
+            raise ValueError("tokenizer rule clitics: at most 64, of at most 16 characters each")
+        for k in ("split_symbols", "percent_as", "number_token"):
+            if len(d.get(k, "")) > 64:
+                raise ValueError(f"tokenizer rule {k} is longer than 64 characters")
         return cls(**{**d, "clitics": tuple(clitics)})
 
 
