@@ -380,3 +380,15 @@ def test_runs_and_papers_are_data_files_the_runner_reads(tmp_path):
     assert specs["b"]["paper"] == {"source": "Paper, Table 1, VAE; ours in bf16", "nll": 100.5} and specs["b"]["iw"] == 10
     assert specs["c"] == {"train": [], "paper": {"source": "no PTB figures"}, "extra_eval": [["--no-bleu"]]}
     assert isinstance(reproduce.RUNS_SPEC["bowman-vae"]["paper"]["nll"], int)          # Table 2 prints integers
+
+
+def test_a_row_with_a_perplexity_and_no_bound_is_judged_per_token():
+    """Optimus' VAE row gives PPL 101.40 and KL 0 but no NLL: the target is the PPL within 3% (issue 37)."""
+    rec = lambda ppl, kl: {"evals": [{"ppl": ppl, "kl": kl, "nll": 101.5}], "finished": True,       # noqa: E731
+                           "paper": reproduce.RUNS_SPEC["he-vae"]["paper"]}
+    assert reproduce.RUNS_SPEC["he-vae"]["paper"]["ppl"] == 101.4
+    assert reproduce.target(rec(103.0, 0.2)) == "PPL within 3%; KL within 1 nat"
+    assert reproduce.target(rec(105.0, 0.2)).startswith("PPL missed")
+    aggressive = {"evals": [{"nll": 101.9, "kl": 1.5, "iw_ppl": 100.5, "ppl": 101.0}], "finished": True,
+                  "paper": reproduce.RUNS_SPEC["he-aggressive"]["paper"]}
+    assert reproduce.target(aggressive) == "within 1 nat"          # a row with a bound: the bound and the KL
