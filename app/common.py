@@ -416,7 +416,14 @@ def _screened(corpus: dict, ck: Checkpoint, max_tokens: int, unit: str, numbers:
     notice naming those cut to `max_tokens` tokens (`vae_core.data.screen_text`); None, with a warning, when
     nothing is left. `numbers`: the line (or sentence) number of each sentence, for the notices."""
     from vae_core.data import screen_text
-    empty, cut = screen_text(corpus["sentences"], ck.vocab, max_tokens)
+    # kept for every session: tokenising all of PTB train takes about 1.5 s, on every rerun otherwise
+    store = result_store("screened", 16)
+    key = (ck.meta["checkpoint_id"], sentences_key(corpus["sentences"]), max_tokens)
+    found = store.get(key)
+    if found is None:
+        found = screen_text(corpus["sentences"], ck.vocab, max_tokens)
+        store.put(key, found)
+    empty, cut = found
 
     def named(positions):
         shown = ", ".join(str(numbers[i]) for i in positions[:10])
