@@ -47,11 +47,19 @@ def load_cached(path: str | Path) -> Checkpoint:
     return _load(str(p), cfg.stat().st_mtime if cfg.is_file() else 0.0)   # OSError/ValueError for typed nonsense
 
 
+@st.cache_data(ttl=10, show_spinner=False, max_entries=8)
+def _listed(checkpoint_roots: tuple[roots.Root, ...]) -> list[str]:
+    """The root-relative names of the checkpoint directories under the roots (`app.roots.find_dirs_with`),
+    walked at most once every 10 s for the server: every rerun of every page lists them, and a configured
+    root may hold many directories."""
+    rs = list(checkpoint_roots)
+    return [roots.public_name(d, rs) for d in roots.find_dirs_with(CONFIG, rs)]
+
+
 def find_checkpoints() -> list[str]:
     """Checkpoint directories (holding config.json) under the checkpoint roots, by their root-relative
-    names, the default first. The walk is bounded (`app.roots.find_dirs_with`)."""
-    rs = checkpoint_roots()
-    found = {roots.public_name(d, rs) for d in roots.find_dirs_with(CONFIG, rs)}
+    names, the default first (a checkpoint written since is listed within 10 s)."""
+    found = set(_listed(tuple(checkpoint_roots())))
     default = _label(str(DEFAULT_CHECKPOINT))
     if (DEFAULT_CHECKPOINT / CONFIG).is_file():
         found.add(default)
@@ -260,12 +268,23 @@ class _ResultStore:
         import threading
         self.max_entries, self.items, self.lock = max_entries, collections.OrderedDict(), threading.Lock()
 
-    def get(self, key):
+    _MISSING = object()
+
+    def get(self, key, default=None):
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
-        return None
+        return default
+
+    def get_or_compute(self, key, compute: Callable[[], object]):
+        """The stored result for `key`, or `compute()` stored under it (run outside the lock, so two sessions
+        asking at once may both compute; the result is the same)."""
+        value = self.get(key, self._MISSING)
+        if value is self._MISSING:
+            value = compute()
+            self.put(key, value)
+        return value
 
     def values(self) -> list:
         """Every stored result, oldest first."""
@@ -360,33 +379,41 @@ def _read_lines(path: str, mtime: float, limit: int) -> list[str]:
 def training_split_file(ck: Checkpoint) -> tuple[Path, str] | None:
     """The train file of the corpus `ck` was trained on, found under the data roots and checked against the
     checkpoint's record (`vae_core.data.find_training_split`), with a caption naming it and how it was
-    identified; None when it is not there. Kept for every session (`result_store`)."""
+    identified; None when it is not there. The recorded directory name comes with the checkpoint, so it is
+    resolved under each data root like any name from outside (`app.roots.resolve`: no `..` leads out).
+    Kept for every session (`result_store`)."""
     from vae_core.data import find_training_split
     record = ck.progress.get("train_corpus") if isinstance(ck.progress.get("train_corpus"), dict) else None
     recorded = ck.train_config.data if ck.train_config else ""
-    name = (record or {}).get("data_dir") or Path(recorded).name
+    name = str((record or {}).get("data_dir") or Path(recorded).name)
     rs = roots.data_roots()
-    candidates = [r.path / name for r in rs if name and (r.path / name).is_dir()]
-    store, key = result_store("training_split", 16), (ck.meta.get("checkpoint_id"), tuple(map(str, candidates)))
-    hit = store.get(key)
-    if hit is None:
+    candidates = []
+    for r in rs:
+        try:
+            candidates.append(roots.resolve(f"{r.name}/{name}", [r], "data directory"))
+        except roots.NotUnderRoots:
+            pass
+
+    def find():
         found = find_training_split(record, ck.vocab, candidates, ck.train_config.max_vocab if ck.train_config else 0)
-        hit = (None, "") if found is None else (found[0], f"{roots.public_name(found[0], rs)} (identified by its {found[1]})")
-        store.put(key, hit)
-    return None if hit[0] is None else hit
+        return found and (found[0], f"{roots.public_name(found[0], rs)} (identified by its {found[1]})")
+    key = (ck.meta.get("checkpoint_id"), tuple(map(str, candidates)))
+    return result_store("training_split", 16).get_or_compute(key, find)
+
+
+def _training_corpus(path: Path) -> list[list[str]]:
+    """The sentences (token lists) of a training split, read once for the server."""
+    from vae_core.data import read_corpus
+    return result_store("training_corpus", 2).get_or_compute(str(path), lambda: read_corpus(path)[0])
 
 
 def training_split(ck: Checkpoint) -> tuple[str, frozenset[str]] | None:
     """(caption, the sentences of `training_split_file`), or None; for counting copies of training sentences."""
-    from vae_core.data import read_corpus
     found = training_split_file(ck)
     if found is None:
         return None
-    store = result_store("training_sentences", 4)
-    sentences = store.get(str(found[0]))
-    if sentences is None:
-        sentences = frozenset(" ".join(s) for s in read_corpus(found[0])[0])
-        store.put(str(found[0]), sentences)
+    sentences = result_store("training_sentences", 2).get_or_compute(
+        str(found[0]), lambda: frozenset(" ".join(s) for s in _training_corpus(found[0])))
     return found[1], sentences
 
 
@@ -394,18 +421,16 @@ def cooccurrence_vectors(ck: Checkpoint):
     """(caption, PPMI-SVD word vectors of `ck`'s training corpus, `vae_core.wordsim.ppmi_svd_vectors`), the
     yardstick of Jacobian neighbour lists; None when the corpus is not under the data roots. Computed once
     per corpus and vocabulary for the server (a few seconds)."""
-    from vae_core.data import read_corpus
     from vae_core.wordsim import ppmi_svd_vectors
     found = training_split_file(ck)
     if found is None:
         return None
-    store, key = result_store("cooccurrence", 4), (str(found[0]), sentences_key(ck.vocab.itos))
-    vectors = store.get(key)
-    if vectors is None:
+
+    def compute():
         with st.spinner("Co-occurrence vectors of the training corpus (PPMI-SVD, once per corpus)…"):
-            vectors = ppmi_svd_vectors(read_corpus(found[0])[0], ck.vocab)
-        store.put(key, vectors)
-    return found[1], vectors
+            return ppmi_svd_vectors(_training_corpus(found[0]), ck.vocab)
+    key = (str(found[0]), sentences_key(ck.vocab.itos))
+    return found[1], result_store("cooccurrence", 4).get_or_compute(key, compute)
 
 
 MAX_CORPUS_SENTENCES = 50_000     # the most sentences any view takes (the corpus picker's cap)
@@ -417,13 +442,9 @@ def _screened(corpus: dict, ck: Checkpoint, max_tokens: int, unit: str, numbers:
     nothing is left. `numbers`: the line (or sentence) number of each sentence, for the notices."""
     from vae_core.data import screen_text
     # kept for every session: tokenising all of PTB train takes about 1.5 s, on every rerun otherwise
-    store = result_store("screened", 16)
     key = (ck.meta["checkpoint_id"], sentences_key(corpus["sentences"]), max_tokens)
-    found = store.get(key)
-    if found is None:
-        found = screen_text(corpus["sentences"], ck.vocab, max_tokens)
-        store.put(key, found)
-    empty, cut = found
+    empty, cut = result_store("screened", 16).get_or_compute(
+        key, lambda: screen_text(corpus["sentences"], ck.vocab, max_tokens))
 
     def named(positions):
         shown = ", ".join(str(numbers[i]) for i in positions[:10])
@@ -513,15 +534,13 @@ def corpus_posteriors(ck: Checkpoint, sentences: list[str]) -> dict:
     (`vae_core.latent.posterior_of_corpus`), kept for every session per checkpoint and corpus; encoding shows
     its progress batch by batch, where a session that is left stops."""
     from vae_core.latent import posterior_of_corpus
-    store, key = result_store("posteriors", 8), (ck.meta["checkpoint_id"], sentences_key(sentences))
-    post = store.get(key)
-    if post is None:
+    def encode():
         bar = st.progress(0.0, text=f"Encoding {len(sentences):,} sentences…")
         post = posterior_of_corpus(ck.model, ck.vocab, list(sentences),
                                    progress=progress_over(bar, lambda i, n: f"Encoding the corpus: batch {i}/{n}"))
         bar.empty()
-        store.put(key, post)
-    return post
+        return post
+    return result_store("posteriors", 8).get_or_compute((ck.meta["checkpoint_id"], sentences_key(sentences)), encode)
 
 
 def aggregate_stats(ck: Checkpoint, corpus: dict) -> dict:

@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -132,3 +133,32 @@ def test_no_view_shows_a_path_of_the_server(view):
     shown = " ".join(str(getattr(e, "value", "")) for kind in ("caption", "markdown", "json", "text", "info", "code")
                      for e in getattr(at, kind))
     assert str(ROOT) not in shown and str(ROOT.parent) + "/" not in shown
+
+
+@pytest.mark.parametrize("recorded", ["../secret-corpus", "ptb/../../secret-corpus"])
+def test_a_checkpoints_recorded_corpus_name_cannot_lead_out_of_the_data_roots(tmp_path, monkeypatch, recorded):
+    """A checkpoint records the name of the data directory it was trained on; the app looks for it under the
+    data roots. A planted name with `..` must not make it read a corpus beside them."""
+    import json
+    from app import common
+    data = tmp_path / "data"
+    data.mkdir()
+    secret = tmp_path / "secret-corpus"
+    secret.mkdir()
+    for split in ("train", "valid", "test"):
+        (secret / f"ptb.{split}.txt").write_text("the private sentence\n")
+    ck_dir = tmp_path / "models" / "planted"
+    shutil.copytree(DEMO, ck_dir)
+    cfg = json.loads((ck_dir / "config.json").read_text())
+    cfg["progress"]["train_corpus"] = {"data_dir": recorded, "file": "ptb.train.txt"}
+    (ck_dir / "config.json").write_text(json.dumps(cfg))
+    monkeypatch.setenv(roots.DATA_ROOTS_ENV, str(data))
+    monkeypatch.setattr(roots, "ROOT", tmp_path / "elsewhere")          # only the configured data root
+    from vae_core.checkpoint import load_checkpoint
+    ck = load_checkpoint(ck_dir)
+    read = []
+    import vae_core.data as vdata
+    real = vdata.split_path
+    monkeypatch.setattr(vdata, "split_path", lambda d, s: read.append(Path(d).resolve()) or real(d, s))
+    assert common.training_split_file(ck) is None
+    assert all(secret != p and secret not in p.parents for p in read), read
