@@ -52,16 +52,15 @@ if st.button("Evaluate", type="primary", key="eval_go"):
     st.session_state["_eval_request"] = request
 if st.session_state.get("_eval_request") == request:        # asked for exactly these inputs (stored after)
     for m in models:
-        key = (m.meta["checkpoint_id"],) + request[1:]
-        res = store.get(key)
-        if res is None:
+        def run(m=m):
             bar = st.progress(0.0, text=f"{model_name(m)}: evaluating {len(corpus['sentences'])} sentences…")
-            progress = progress_over(bar, lambda i, n, m=m: f"{model_name(m)}: batch {i}/{n}"
+            progress = progress_over(bar, lambda i, n: f"{model_name(m)}: batch {i}/{n}"
                                      + (" (BLEU-1 decodes follow, in two passes)" if options["bleu"] else ""))
             res = evaluation_record(m, corpus_from_text(corpus["sentences"], m.vocab, MAX_LINE_TOKENS), corpus["name"],
                                     progress=progress, **options) | {"checkpoint": checkpoint_name(m)}
-            store.put(key, res)
             bar.empty()
+            return res
+        res = store.get_or_compute((m.meta["checkpoint_id"],) + request[1:], run)
         done[str(m.path)] = res
 else:
     st.info("Press Evaluate to run the estimators on these sentences.")

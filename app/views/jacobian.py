@@ -50,14 +50,13 @@ embedding = st.radio("Embedding", list(jac.EMBEDDINGS), horizontal=True, key="ja
 
 for m, box, key in side_by_side(models):
     with box:
-        store, jkey = result_store("expected_jacobian", 8), (m.meta["checkpoint_id"], S, int(seed))
-        J = store.get(jkey)
-        if J is None:
+        def expected(m=m):
             bar = st.progress(0.0, text=f"Jacobian over {S} prior samples (forward-mode AD)…")
             J = jac.expected_jacobian(m.model, S, int(seed),
                                       progress=progress_over(bar, lambda i, n: f"Jacobian: chunk {i}/{n} of {S} samples"))
             bar.empty()
-            store.put(jkey, J)
+            return J
+        J = result_store("expected_jacobian", 8).get_or_compute((m.meta["checkpoint_id"], S, int(seed)), expected)
         sv = jac.singular_values(J)
         eff = jac.effective_dims(sv, threshold)
         au = (m.history.get("epochs") or [{}])[-1].get("val_active_units")
