@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import re
@@ -289,12 +290,12 @@ def read_text_lines(data: bytes, name: str, max_lines: int | None = None,
     most `max_lines` of them, and the stats. Raises CorpusError."""
     stats = CorpusStats(name)
     out: list[tuple[int, str]] = []
-    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+    for lineno, raw in enumerate(io.BytesIO(data), start=1):     # line by line: no copy of what is not read
         if max_lines is not None and len(out) >= max_lines:
             break
         line, tokens = _checked_line(raw, name, lineno, max_tokens, stats)
         if tokens:
-            out.append((lineno, line.rstrip("\r")))
+            out.append((lineno, line.rstrip("\r\n")))
             stats.tokens += len(tokens)
     stats.sentences = len(out)
     if not out:
