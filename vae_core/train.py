@@ -292,6 +292,7 @@ class Trainer:
                                                                   patience=tcfg.lr_patience, min_lr=tcfg.min_lr)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.step = self.epoch = self.batch_in_epoch = 0
+        self._batches_of: tuple[int | None, list[list[int]]] = (None, [])     # (epoch, its batches)
         self.best_val = math.inf
         self.bad_epochs = 0                                       # consecutive epochs without improvement
         self.lr_counter = tcfg.lr_patience                        # the "livne" schedule's scheduler_counter
@@ -690,9 +691,13 @@ class Trainer:
 
     def _epoch_batches(self) -> list[list[int]]:
         """The current epoch's global training batches (sentence indices), the same on every rank and after a
-        resume: shuffled with (seed, epoch), length-bucketed unless --bucket false."""
+        resume: shuffled with (seed, epoch), length-bucketed unless --bucket false. Made once an epoch (the
+        aggressive inner loop draws from them at every step)."""
         t = self.tcfg
-        return self.train.batches(t.batch_size, shuffle=True, seed=t.seed, epoch=self.epoch, bucket=t.bucket)
+        if self._batches_of[0] != self.epoch:
+            self._batches_of = (self.epoch, self.train.batches(t.batch_size, shuffle=True, seed=t.seed,
+                                                               epoch=self.epoch, bucket=t.bucket))
+        return self._batches_of[1]
 
     def _record_partial_epoch(self, seconds: float, tokens: float) -> None:
         """A run that reaches --max-steps inside an epoch still validates and records the epoch so far (marked
