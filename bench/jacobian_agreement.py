@@ -25,7 +25,7 @@ import torch  # noqa: E402
 from vae_core import jacobian as jac  # noqa: E402
 from vae_core.checkpoint import load_checkpoint  # noqa: E402
 from vae_core.data import read_corpus, split_path  # noqa: E402
-from vae_core.wordsim import frequent_words, neighbour_agreement, ppmi_svd_vectors, random_pair_agreement  # noqa: E402
+from vae_core.wordsim import agreement_by_embedding, ppmi_svd_vectors  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -51,11 +51,8 @@ def main(argv=None) -> int:
         if key not in refs:
             refs[key] = ppmi_svd_vectors(train, ck.vocab)
         ref = refs[key]
-        words = frequent_words(ck.vocab, 300)
         t = time.time()
-        J = jac.expected_jacobian(ck.model, args.samples, 0)
-        row = {kind: neighbour_agreement(jac.word_embeddings(J, kind).numpy(), ref, words) for kind in jac.EMBEDDINGS}
-        row["random"] = random_pair_agreement(ref, words)
+        row = agreement_by_embedding(jac.expected_jacobian(ck.model, args.samples, 0), ck.vocab, ref)
         row["seconds"] = round(time.time() - t, 1)
         rows[c.name] = row
         print(f"{c.name:<16} {row['raw']:7.3f} {row['centred']:8.3f} {row['whitened']:9.3f} {row['random']:7.3f}",

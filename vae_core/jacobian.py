@@ -130,9 +130,11 @@ def word_embeddings(J: torch.Tensor, kind: str = DEFAULT_EMBEDDING, rel_threshol
     "whitened"  the rows in J's principal latent directions divided by their singular values, J V_k S_k^-1 =
                 U_k, k = `effective_dims` at `rel_threshold`: every direction the decoder uses weighs the same.
 
-    Which one neighbour lists should use is measured, not assumed: `bench/jacobian_agreement.py` scores each
-    on every zoo model by agreement with co-occurrence vectors (`vae_core.wordsim`), and DEFAULT_EMBEDDING is
-    the best there. Raises ValueError for an unknown kind."""
+    Returns (|V|, n) float32 for "raw" and "centred", (|V|, k) for "whitened" (unitless: cosines are what
+    neighbour lists compare). Which one neighbour lists should use is measured, not assumed:
+    `bench/jacobian_agreement.py` scores each on every zoo model by agreement with co-occurrence vectors
+    (`vae_core.wordsim.agreement_by_embedding`), and DEFAULT_EMBEDDING is the best there. Raises ValueError
+    for an unknown kind."""
     if kind == "raw":
         return J.float()
     if kind == "centred":

@@ -96,9 +96,22 @@ def random_pair_agreement(reference: np.ndarray, words: Sequence[int], k: int = 
     valid = np.flatnonzero(np.linalg.norm(R, axis=1) > 0)
     valid = valid[valid >= len(SPECIALS)]
     rng = np.random.default_rng(seed)
-    words = [w for w in words if w in set(valid.tolist())]
+    has_vector = set(valid.tolist())
+    words = [w for w in words if w in has_vector]
     out = []
     for w in words:
         pick = rng.choice(valid[valid != w], size=k, replace=False)
         out.append(float((R[pick] @ R[w]).mean()))
     return float(np.mean(out))
+
+
+def agreement_by_embedding(J, vocab: Vocab, reference: np.ndarray, words: Sequence[int] | None = None,
+                           k: int = 10) -> dict[str, float]:
+    """`neighbour_agreement` of each kind of Jacobian word embedding (`vae_core.jacobian.word_embeddings`:
+    raw, centred, whitened) of the |V| x n Jacobian `J`, with `reference` vectors (|V|, d'), over `words`
+    (default the 300 most frequent), plus "random" (`random_pair_agreement`). What bench/jacobian_agreement.py
+    prints for each zoo model and the test of the Jacobian view's default recomputes."""
+    from .jacobian import EMBEDDINGS, word_embeddings
+    words = frequent_words(vocab, 300) if words is None else words
+    out = {kind: neighbour_agreement(word_embeddings(J, kind).numpy(), reference, words, k) for kind in EMBEDDINGS}
+    return out | {"random": random_pair_agreement(reference, words, k)}
