@@ -6,6 +6,7 @@ message (never a traceback). The model is loaded once per (path, modification ti
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Callable, Iterable
@@ -31,7 +32,20 @@ DEFAULT_DATA = "data/ptb"          # the PTB split beside the checkout, by its n
 
 def checkpoint_roots() -> list[roots.Root]:
     """Where the app may read checkpoints (`app.roots`: checkpoints/, runs/ and the configured roots)."""
-    return roots.checkpoint_roots(DEFAULT_CHECKPOINT)
+    return _roots("checkpoint", os.environ.get(roots.CHECKPOINT_ROOTS_ENV, ""))
+
+
+def data_roots() -> list[roots.Root]:
+    """Where the app may read corpora (`app.roots`: ../shared/data and the configured roots)."""
+    return _roots("data", os.environ.get(roots.DATA_ROOTS_ENV, ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _roots(kind: str, env: str) -> list[roots.Root]:
+    """The roots for an environment setting, made once per process (each page names them many times a run,
+    and reading the secrets and resolving the paths took about 3 ms a time); a changed secret needs a
+    restart of the server."""
+    return roots.checkpoint_roots(DEFAULT_CHECKPOINT) if kind == "checkpoint" else roots.data_roots()
 
 
 @st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=8)
@@ -366,7 +380,7 @@ def show_notices(inputs) -> None:
 # ------------------------------------------------------------------------------------------ corpora
 def resolve_data_dir(name: str) -> Path:
     """The data directory `name` stands for under the data roots (`app.roots`). Raises NotUnderRoots."""
-    return roots.resolve(name, roots.data_roots(), "data directory")
+    return roots.resolve(name, data_roots(), "data directory")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -386,7 +400,7 @@ def training_split_file(ck: Checkpoint) -> tuple[Path, str] | None:
     record = ck.progress.get("train_corpus") if isinstance(ck.progress.get("train_corpus"), dict) else None
     recorded = ck.train_config.data if ck.train_config else ""
     name = str((record or {}).get("data_dir") or Path(recorded).name)
-    rs = roots.data_roots()
+    rs = data_roots()
     candidates = []
     for r in rs:
         try:
@@ -492,7 +506,7 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
         c1, c2 = st.columns([3, 1])
         persist(f"{key}_dir", DEFAULT_DATA)
         d = c1.text_input("Data directory", key=f"{key}_dir",
-                          help="Its name under the app's data roots (" + ", ".join(r.name for r in roots.data_roots())
+                          help="Its name under the app's data roots (" + ", ".join(r.name for r in data_roots())
                                + "): a directory holding {ptb.,}{train,valid,test}.txt")
         persist(f"{key}_split", "test", ["test", "valid", "train"])
         split = c2.selectbox("Split", ["test", "valid", "train"], key=f"{key}_split")
@@ -505,7 +519,7 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
             p = split_path(data_dir, split)
             sentences = _read_lines(str(p), p.stat().st_mtime, int(limit))
         except (CorpusError, OSError, ValueError) as e:
-            show_problem("Cannot read the corpus", roots.redact(str(e), data_dir, roots.data_roots()))
+            show_problem("Cannot read the corpus", roots.redact(str(e), data_dir, data_roots()))
             return None
         return _screened({"name": p.name, "sentences": sentences, "labels": None}, ck, max_tokens, "sentence",
                          list(range(1, len(sentences) + 1)))
