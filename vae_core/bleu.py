@@ -1,15 +1,16 @@
 """BLEU as the papers' code computes it: NLTK's sentence BLEU (Papineni et al. 2002, with NLTK's handling of
 several references and of smoothing), and the two scores built on it that this project reports.
 
-    sentence_bleu   one hypothesis against references: NLTK `nltk.translate.bleu_score.sentence_bleu` with
-                    uniform weights over 1..max_n, and `SmoothingFunction().method1` (epsilon 0.1 counts for
-                    an order without a match) or none
+    sentence_bleu   one hypothesis against references: NLTK's own `nltk.translate.bleu_score.sentence_bleu`
+                    with uniform weights over 1..max_n, and `SmoothingFunction().method1` (epsilon 0.1 counts
+                    for an order without a match) or none
     self_bleu       Zhu et al. 2018 (Texygen, utils/metrics/SelfBleu.py): each sample scored against all the
                     others as its references, averaged; one pass over the samples instead of Texygen's N^2
     livne_bleu1     Livne et al. 2020's BLEU-1 exactly as their released test.py scores a reconstruction
 
 Tokens are whitespace tokens as they stand (`<unk>`, `a.m.` stay one token). Scores are 0-1.
-`tests/test_bleu.py` checks every function against NLTK itself.
+NLTK has no entry point that scores from n-gram counts, which the one-pass Self-BLEU needs, so `_score`
+assembles a score from counts under NLTK's rules; `tests/test_bleu.py` checks Self-BLEU against NLTK itself.
 """
 from __future__ import annotations
 
@@ -55,19 +56,13 @@ def sentence_bleu(references: Sequence[Sequence[str]], hypothesis: Sequence[str]
     """NLTK's sentence_bleu(references, hypothesis, weights=(1/max_n,) * max_n, smoothing_function=method1
     if `smooth`), 0-1: clipped n-gram precision (a hypothesis n-gram counts at most as often as in the
     reference that has it most), geometric mean over orders 1..max_n, times the brevity penalty
-    exp(1 - r / c) for a hypothesis of c tokens shorter than the closest reference length r.
-    Raises ValueError without references."""
+    exp(1 - r / c) for a hypothesis of c tokens shorter than the closest reference length r. NLTK is the
+    library Texygen's and Livne et al.'s code call. Raises ValueError without references."""
+    from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu as nltk_sentence_bleu
     if not references:
         raise ValueError("BLEU needs at least one reference")
-    matches, totals = [], []
-    for n in range(1, max_n + 1):
-        hyp = _ngrams(hypothesis, n)
-        best: Counter = Counter()
-        for ref in references:
-            best |= _ngrams(ref, n)                      # the largest count of each n-gram in any reference
-        matches.append(sum(min(c, best[g]) for g, c in hyp.items()))
-        totals.append(sum(hyp.values()))
-    return _score(matches, totals, len(hypothesis), _closest([len(r) for r in references], len(hypothesis)), smooth)
+    smoothing = SmoothingFunction(epsilon=SMOOTHING_EPSILON).method1 if smooth else None
+    return float(nltk_sentence_bleu(references, hypothesis, (1.0 / max_n,) * max_n, smoothing_function=smoothing))
 
 
 def self_bleu(samples: Sequence[str], max_n: int = 4) -> float:
