@@ -85,9 +85,14 @@ for m, box, key in side_by_side(models):
             st.caption("Agreement with co-occurrence: not available (the training corpus is not under the app's "
                        "data roots).")
         else:
-            words = frequent_words(m.vocab, 300)
-            score = neighbour_agreement(jac.word_embeddings(J, embedding, threshold).numpy(), ref[1], words)
+            def agreement(m=m, J=J, ref=ref):
+                words = frequent_words(m.vocab, 300)
+                return (neighbour_agreement(jac.word_embeddings(J, embedding, threshold).numpy(), ref[1], words),
+                        random_pair_agreement(ref[1], words))
+            # kept: it does not change with the word typed, and takes about 70 ms a model on every rerun otherwise
+            score, baseline = result_store("jacobian_agreement", 32).get_or_compute(
+                (m.meta["checkpoint_id"], S, int(seed), embedding, threshold, ref[0]), agreement)
             st.metric(f"agreement of {embedding} neighbours with co-occurrence", f"{score:.3f}",
                       help="Mean cosine, under PPMI-SVD vectors of the training corpus, between each of the 300 "
                            "most frequent words and its 10 nearest neighbours here (vae_core.wordsim); "
-                           f"random pairs give {random_pair_agreement(ref[1], words):.3f}. Corpus: {ref[0]}.")
+                           f"random pairs give {baseline:.3f}. Corpus: {ref[0]}.")
