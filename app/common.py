@@ -355,10 +355,11 @@ def typed_lines(text: str, what: str, max_lines: int = MAX_TYPED_LINES) -> list[
     return lines[:max_lines]
 
 
-def uploaded_lines(up, what: str, max_lines: int = MAX_TYPED_LINES) -> list[str] | None:
-    """The non-empty lines of an uploaded text file, read under the CLI's rules (`vae_core.data.
-    read_text_lines`: bad bytes and control characters are refused naming line and column), at most
-    `max_lines`; None, with the reason shown, when the file cannot be used."""
+def numbered_upload_lines(up, what: str, max_lines: int) -> list[tuple[int, str]] | None:
+    """The non-empty lines of an uploaded text file as (1-based line number, text), read under the CLI's
+    rules (`vae_core.data.read_text_lines`: bad bytes and control characters are refused naming line and
+    column), at most `max_lines` (with a notice when there are more); None, with the reason shown, when the
+    file cannot be used."""
     from vae_core.data import CorpusError, read_text_lines
     try:
         lines, _ = read_text_lines(up.getvalue(), up.name, max_lines=max_lines + 1)
@@ -366,8 +367,14 @@ def uploaded_lines(up, what: str, max_lines: int = MAX_TYPED_LINES) -> list[str]
         show_problem(f"Cannot read {what}", e)
         return None
     if len(lines) > max_lines:
-        st.info(f"{what}: the first {max_lines} lines are used.")
-    return [text for _, text in lines[:max_lines]]
+        st.info(f"{what}: the first {max_lines:,} lines are used.")
+    return lines[:max_lines]
+
+
+def uploaded_lines(up, what: str, max_lines: int = MAX_TYPED_LINES) -> list[str] | None:
+    """The text of `numbered_upload_lines`, without the line numbers."""
+    lines = numbered_upload_lines(up, what, max_lines)
+    return None if lines is None else [text for _, text in lines]
 
 
 def show_notices(inputs) -> None:
@@ -491,7 +498,7 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
     lines get the CLI's message (file, line, column). Sentences the model's tokenizer leaves empty are left
     out, and those over `max_tokens` tokens (what the view cuts its inputs to) named, before any work."""
     from vae_core.analysis import prior_samples
-    from vae_core.data import CorpusError, read_text_lines, split_path
+    from vae_core.data import CorpusError, split_path
     sources = ["data directory", "uploaded file", "prior samples"]
     try:
         resolve_data_dir(DEFAULT_DATA)
@@ -529,10 +536,8 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
         if up is None:
             st.info("Upload a file to project it.")
             return None
-        try:          # the CLI's rules and messages (file:line, column), on at most `limit` lines
-            lines, _ = read_text_lines(up.getvalue(), up.name, max_lines=int(limit))
-        except CorpusError as e:
-            show_problem("Cannot read the uploaded file", e)
+        lines = numbered_upload_lines(up, "the uploaded file", int(limit))
+        if lines is None:
             return None
         rows = [text.split("\t", 1) for _, text in lines]
         labels = [r[1].strip() for r in rows] if allow_labels and all(len(r) == 2 for r in rows) else None

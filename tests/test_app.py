@@ -600,6 +600,17 @@ def test_uploads_follow_the_clis_rules_and_say_what_they_changed(tmp_path, demo,
     assert any("line 22" in i.value and "cut to the first 100" in i.value for i in proj.info)
 
 
+def test_an_upload_longer_than_the_limit_says_how_many_lines_are_used():
+    """The corpus picker cut an upload to its limit silently; a text area and the arithmetic view's uploads said so."""
+    at = _page("collapse")
+    at.session_state["col_src"] = "uploaded file"
+    at.session_state["col_limit"] = 10
+    at.run()
+    _upload(at, "col", "up.txt", "\n".join(f"the market fell {i}" for i in range(30)).encode())
+    assert not at.exception
+    assert any("the first 10 lines are used" in i.value for i in at.info)
+
+
 def test_values_from_links_and_forms_are_capped_before_any_work():
     """A number from a link or a client that bypasses the widget is clamped to the widget's range on the server,
     and a text area's lines are capped, so no input starts unbounded work."""
