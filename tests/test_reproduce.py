@@ -46,7 +46,8 @@ def test_the_ledger_row_of_a_lost_run_says_whether_it_had_finished(tmp_path):
 
 def test_a_kept_records_command_follows_its_spec_when_the_preset_changed_after_it(tmp_path):
     """smim128 was trained before the Livne preset set encoder_bos and random batches; its command must
-    still train what was scored, so it carries the spec's OLD_SMIM flags, not the stale stored command."""
+    still train what was scored, so it carries the flags bench/runs.toml gives it (--encoder-bos false
+    --bucket true), not the stale stored command."""
     runs, docs = tmp_path / "runs", tmp_path / "docs"
     runs.mkdir(), docs.mkdir()
     (docs / "results.json").write_text(json.dumps({"smim128": {**_old_record(88.4), "name": "smim128"}}))
