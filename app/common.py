@@ -242,6 +242,37 @@ def note_tuple_codes(models: list[Checkpoint], what: str = "z ~ q(z|x)") -> None
                        f"{L} independent draws decoded together; a single code such as μ decodes as itself.")
 
 
+# What each view does with a von Mises-Fisher posterior (Xu & Durrett 2018; `vae_core.posterior`), whose
+# concentration kappa is fixed and which has no per-dimension sigma of its own.
+VMF_VIEW_NOTES = {
+    "encode": "μ is the unit mean direction and σ = √(A(κ)/κ), the posterior's exact spread along any direction "
+              "orthogonal to μ (the same for every dimension and sentence). R rows draw z ~ vMF(μ, κ); P rows draw "
+              "z ~ vMF(μ, κ/k²), whose spread is k times as wide. The KL is one constant per sentence and does not "
+              "split over dimensions.",
+    "perturb": "A k·σ perturbation of a vMF posterior is a draw from vMF(μ, κ/k²): on the sphere, spread k times as "
+               "wide orthogonally to μ (exactly so as κ grows). The shift column is κ(1 − μᵀz) nats.",
+    "collapse": "The KL of a vMF posterior is the constant {kl:.2f} nats for every sentence (κ = {kappa:g}): it cannot "
+                "collapse and does not split over dimensions, so there are no KL bars. Active units count the "
+                "dimensions of E_q[z] = A(κ)μ that vary over the corpus.",
+    "traversal": "The sweep moves one coordinate of the unit code μ, so the swept codes leave the sphere the posterior "
+                 "lives on; the decoder reads them as they are.",
+    "homotopy": "Codes lie on the unit sphere: the spherical path stays on it, the linear one cuts inside it.",
+    "overlap": "log q(z_i | x_j) is the vMF density log C(κ) + κ μ_jᵀz_i.",
+    "prior": "The prior is uniform on the unit sphere: samples are normalised Gaussians, and stretching does not "
+             "apply (every direction has the same density).",
+}
+
+
+def note_posterior_family(models: list[Checkpoint], view: str) -> None:
+    """A caption for each model among `models` with a vMF posterior, saying what this view computes for it
+    (`VMF_VIEW_NOTES[view]`), so that a reader does not take it for the Gaussian definition on the page."""
+    for m in models:
+        fam = getattr(m.model, "posterior", None)
+        if fam is not None and fam.name == "vmf":
+            st.caption(f"{model_name(m)} has a von Mises-Fisher posterior (Xu & Durrett 2018). "
+                       + VMF_VIEW_NOTES[view].format(kl=fam.kl_value, kappa=fam.kappa))
+
+
 def side_by_side(models: list[Checkpoint]):
     """(checkpoint, container, key prefix) for each model: the page itself for one model, two columns headed
     by the model names for two. Widgets and figures made inside `with container:` go to that model's column;
@@ -570,8 +601,8 @@ def aggregate_stats(ck: Checkpoint, corpus: dict) -> dict:
     from vae_core.estimators import active_units
     from vae_core.latent import aggregate_posterior
     post = corpus_posteriors(ck, corpus["sentences"])
-    mu = torch.from_numpy(post["mu"])
-    return {**aggregate_posterior(mu, torch.from_numpy(post["logvar"])), "active_units": active_units(mu)[0]}
+    mu, logvar, fam = torch.from_numpy(post["mu"]), torch.from_numpy(post["logvar"]), ck.model.posterior
+    return {**aggregate_posterior(mu, logvar, fam), "active_units": active_units(fam.mean(mu, logvar))[0]}
 
 
 def projection_for(ck: Checkpoint, corpus: dict, method: str, params: dict | None = None, seed: int = 0) -> dict:

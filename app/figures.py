@@ -18,8 +18,20 @@ def posterior_figure(per_dim: dict[str, list], title: str = "") -> go.Figure:
 
     per_dim: {"dimension", "mu", "sigma", "kl"} lists, as from `vae_core.latent.Posterior.per_dimension`.
     Each panel is named by its y-axis title (no subplot titles: at one-column size they collide with the
-    axes); the exported CSV carries sigma as the error column.
+    axes); the exported CSV carries sigma as the error column. Without a KL per dimension (a vMF posterior,
+    whose KL does not split: "kl" all None) the figure is the top panel alone.
     """
+    if all(v is None for v in per_dim["kl"]):
+        fig = go.Figure(go.Scatter(x=per_dim["dimension"], y=per_dim["mu"], mode="markers", name="μ ± σ",
+                                   error_y=dict(type="data", array=per_dim["sigma"], visible=True),
+                                   hovertemplate="z%{x}: μ=%{y:.3f}<extra></extra>"))
+        fig.add_hline(y=0, line=dict(color="gray", width=1, dash="dot"))
+        n = len(per_dim["dimension"])
+        fig.update_layout(template=TEMPLATE, height=320, showlegend=False, title=title or None,
+                          xaxis_title="latent dimension", yaxis_title="posterior μ ± σ",
+                          margin=dict(l=60, r=20, t=60 if title else 30, b=40))
+        fig.update_xaxes(dtick=1 if n <= 40 else None)
+        return fig
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
     fig.add_trace(go.Scatter(x=per_dim["dimension"], y=per_dim["mu"], mode="markers", name="μ ± σ",
                              error_y=dict(type="data", array=per_dim["sigma"], visible=True),

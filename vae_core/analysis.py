@@ -17,7 +17,7 @@ from .decoding import decode
 from .estimators import TOKEN_BUDGET, sentence_bleu1
 from .latent import encode_sentences, ids_to_text
 from .model import SentenceVAE
-from .objectives import log_normal
+from .posterior import posterior_family
 
 # tokenize="none": the sentences are already PTB tokens; sacrebleu's default 13a tokenizer would split
 # `<unk>` and `a.m.` into several tokens and inflate the scores.
@@ -39,7 +39,8 @@ def reconstruction_rows(model: SentenceVAE, vocab: Vocab, text: str, n_samples: 
 
     Rows (dicts with kind, label, sentence, bleu): D the data; M decoded from the posterior mean;
     R decoded from z ~ q(z|x) (n_samples rows; the same samples as `latent.reconstruct` with this seed);
-    P decoded from z ~ N(mu, (k sigma)^2) (n_samples rows). Raises TextError for empty text.
+    P decoded from z ~ N(mu, (k sigma)^2) (n_samples rows; for a vMF posterior from vMF(mu, kappa / k^2),
+    its k-sigma perturbation, `vae_core.posterior`). Raises TextError for empty text.
     """
     post = encode_sentences(model, vocab, [text])
     ref = " ".join(post.inputs[0].tokens)
@@ -47,9 +48,10 @@ def reconstruction_rows(model: SentenceVAE, vocab: Vocab, text: str, n_samples: 
     # R's noise is drawn first and alone, so the R rows are `latent.reconstruct`'s samples for the same seed
     # (torch fills a tensor's normals in blocks of 16: one (2n, d) draw would not start with the (n, d) one)
     L = model.codes_per_sentence                  # an AVG model's sample is an L-tuple (vae_core.decoding)
-    eps_r = torch.randn((L, n_samples, post.mu.size(1)), generator=g)
-    eps_p = torch.randn((L, n_samples, post.mu.size(1)), generator=g)
-    z = torch.cat([post.mu.expand(L, 1, -1), post.mu + post.sigma * eps_r, post.mu + k * post.sigma * eps_p], 1)
+    mu, logvar = post.mu.expand(n_samples, -1), post.logvar.expand(n_samples, -1)
+    z_r = post.family.sample(mu, logvar, L, g)                                          # (L, n_samples, n)
+    z_p = post.family.sample(mu, logvar, L, g, scale=k)
+    z = torch.cat([post.mu.expand(L, 1, -1), z_r, z_p], 1)
     out = ids_to_text(vocab, decode(model, z, strategy))
     labels = ["M"] + [f"R{i + 1}" for i in range(n_samples)] + [f"P{i + 1}" for i in range(n_samples)]
     rows = [{"kind": "D", "label": "D", "sentence": ref, "bleu": 100.0}]
@@ -62,17 +64,22 @@ def perturb(model: SentenceVAE, vocab: Vocab, text: str, ks: Sequence[float] = (
             n_samples: int = 8, seed: int = 0, strategy: str = "greedy") -> list[dict]:
     """Decode z ~ N(mu, (k sigma)^2) for each k: how far from x one must move before the decode changes.
 
-    Livne et al. 2020 use k = 10 ("P" rows of Table 11). All len(ks) * n_samples codes are decoded as one
-    batch. Returns one dict per k: k, sentences (n_samples), n_distinct, bleu (mean BLEU to the input),
-    exact (fraction identical to the input), kl_shift (mean 0.5 ||z - mu||^2 / sigma^2 per sample, nats).
+    Livne et al. 2020 use k = 10 ("P" rows of Table 11). For a vMF posterior (Xu & Durrett 2018) z ~
+    vMF(mu, kappa / k^2), whose spread orthogonal to mu is k times the posterior's (`vae_core.posterior`).
+    All len(ks) * n_samples codes are decoded as one batch. Returns one dict per k: k, sentences
+    (n_samples), n_distinct, bleu (mean BLEU to the input), exact (fraction identical to the input),
+    kl_shift (mean log q(mu|x) - log q(z|x) per sample, nats: 0.5 ||z - mu||^2 / sigma^2 for the Gaussian,
+    kappa (1 - mu^T z) for the vMF).
     """
     post = encode_sentences(model, vocab, [text])
     ref = " ".join(post.inputs[0].tokens)
     g = torch.Generator().manual_seed(seed)
     L = model.codes_per_sentence                  # an AVG model's sample is an L-tuple (vae_core.decoding)
-    eps = torch.randn((L, len(ks), n_samples, post.mu.size(1)), generator=g)
-    kk = torch.tensor([float(k) for k in ks])[:, None, None]
-    z = (post.mu + kk * post.sigma * eps).reshape(L, -1, post.mu.size(1))
+    mu, logvar = post.mu.expand(n_samples, -1), post.logvar.expand(n_samples, -1)
+    draws = [post.family.sample(mu, logvar, L, g, scale=float(k)) for k in ks]         # each (L, n_samples, n)
+    shift = [float((post.family.log_density(post.mu, mu, logvar) - post.family.log_density(d, mu, logvar)).mean())
+             for d in draws]
+    z = torch.cat(draws, 1)
     sents = ids_to_text(vocab, decode(model, z, strategy))
     out = []
     for i, k in enumerate(ks):
@@ -80,7 +87,7 @@ def perturb(model: SentenceVAE, vocab: Vocab, text: str, ks: Sequence[float] = (
         scores = [bleu(s, ref) for s in chunk]
         out.append({"k": float(k), "sentences": chunk, "n_distinct": len(set(chunk)),
                     "bleu": sum(scores) / len(scores), "exact": sum(s == ref for s in chunk) / len(chunk),
-                    "kl_shift": float(0.5 * (kk[i] * eps[:, i]).pow(2).sum(-1).mean())})
+                    "kl_shift": shift[i]})
     return out
 
 
@@ -115,7 +122,8 @@ def prior_samples(model: SentenceVAE, vocab: Vocab, n: int = 10, strategy: str =
     `stretch_matrix(latent_dim, stretch)`, which stretches some eigenspaces by up to that factor (Table 6's
     lower-probability samples; the paper's factor is 4). For the LM baseline, plain samples.
 
-    Returns dicts with sentence and log_prior (log N(z; 0, I), nats; None for the LM).
+    Returns dicts with sentence and log_prior (log p(z), nats; None for the LM). A vMF model (Xu & Durrett
+    2018) draws from its uniform prior on the sphere and cannot be stretched (ValueError).
     LSTM-VAE-AVG decodes an L-tuple of independent draws (`vae_core.decoding`): its generative model is
     p(z^(1..L)) = prod_l N(z^(l); 0, I), the "tuple" model whose bound `estimators` reports as
     nll_avg_tuple (Kruengkrai 2019 count the KL once in training); log_prior is then the tuple's, summed
@@ -126,11 +134,15 @@ def prior_samples(model: SentenceVAE, vocab: Vocab, n: int = 10, strategy: str =
         ids = decode(model, None, "sample" if strategy == "greedy" else strategy, temperature=temperature,
                      batch_size=n, generator=g)
         return [{"sentence": s, "log_prior": None} for s in ids_to_text(vocab, ids)]
-    z = torch.randn((model.codes_per_sentence, n, model.latent_dim), generator=g)      # (L, n, d)
+    family = posterior_family(model)
+    if stretch > 1 and family.name != "gaussian":
+        raise ValueError("stretching the prior (Bowman et al. 2016, Table 6) needs a Gaussian prior; a vMF "
+                         "model's uniform prior on the sphere gives every direction the same density")
+    z = family.sample_prior((model.codes_per_sentence, n, model.latent_dim), g)       # (L, n, d)
     if stretch > 1:
         z = z @ stretch_matrix(model.latent_dim, stretch, g).T
     sents = ids_to_text(vocab, decode(model, z, strategy, temperature=temperature, generator=g))
-    logp = (-0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)).sum(0).tolist()
+    logp = family.log_prior(z).sum(0).tolist()
     return [{"sentence": s, "log_prior": lp} for s, lp in zip(sents, logp)]
 
 
@@ -202,9 +214,9 @@ def overlap(model: SentenceVAE, vocab: Vocab, sentences: Sequence[str], seed: in
     x, lengths = pad_batch([torch.tensor(e.ids + [vocab.eos_id]) for e in post.inputs])
     g = torch.Generator().manual_seed(seed)
     L = model.codes_per_sentence                  # an AVG model's sample is an L-tuple (vae_core.decoding)
-    z = post.mu + post.sigma * torch.randn((L, *post.mu.shape), generator=g)       # (L, N, n)
+    z = post.sample(L, g)                                                           # (L, N, n)
     ll = loglik_matrix(model, x, lengths, z, progress=progress)
     # (N, N): [i, j] = log q(z_i | x_j), summed over a tuple's L independent draws
-    logq = log_normal(z[:, :, None, :], post.mu[None, None], post.logvar[None, None]).sum(0)
+    logq = post.family.log_density(z[:, :, None, :], post.mu[None, None], post.logvar[None, None]).sum(0)
     return {"loglik": ll, "logq": logq, "auroc_loglik": auroc_diagonal(ll), "auroc_logq": auroc_diagonal(logq),
             "n": len(sentences)}

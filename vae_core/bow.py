@@ -21,6 +21,7 @@ from torch import nn
 from .config import ModelConfig
 from .data import Corpus, Vocab
 from .model import SentenceVAE, length_mask, upcast
+from .posterior import posterior_family
 
 
 def word_mask(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -63,7 +64,8 @@ class BowVAE(nn.Module):
     def latent_dim(self) -> int:
         return self.cfg.latent_dim
 
-    reparameterize = staticmethod(SentenceVAE.reparameterize)
+    posterior = posterior_family(None)                  # the Gaussian
+    reparameterize = SentenceVAE.reparameterize
 
     def set_idf(self, corpus: Corpus) -> None:
         """idf from a (training) corpus, used when bow_features == "tfidf": scikit-learn's smoothed

@@ -79,6 +79,11 @@ class ModelConfig:
                     `nn.Linear(..., bias=False)`); checkpoints written before the option load with True.
     mu_batchnorm_gamma: BN-VAE (Zhu et al. 2020): batch-normalise mu with this fixed scale gamma and a learnt
                     shift, which puts the floor n gamma^2 / 2 under the expected KL (0 = off).
+    posterior, vmf_kappa: "gaussian" (every paper's diagonal Gaussian with prior N(0, I)) or "vmf": a von
+                    Mises-Fisher posterior with fixed concentration vmf_kappa and a uniform prior on the unit
+                    sphere (Xu & Durrett 2018; `vae_core.posterior`). vmf is for model "vae" only.
+    init_state "linear-hc": h_0 = W_h z + b_h and c_0 = W_c z + b_c, two maps (Xu & Durrett's code,
+                    NVLL/model/nvrnn.py `convert_z_to_hidden`); an LSTM only.
     """
 
     model: str = "vae"
@@ -108,6 +113,8 @@ class ModelConfig:
     bow_decoder_layers: int = 1
     linear_bias: bool = True
     mu_batchnorm_gamma: float = 0.0
+    posterior: str = "gaussian"
+    vmf_kappa: float = 0.0
 
     def __post_init__(self):
         check_types(self)
@@ -118,8 +125,19 @@ class ModelConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.rnn not in ("lstm", "gru"):
             raise ValueError(f"rnn must be lstm or gru, got {self.rnn!r}")
-        if self.init_state not in ("tanh", "linear"):
-            raise ValueError(f"init_state must be tanh or linear, got {self.init_state!r}")
+        if self.init_state not in ("tanh", "linear", "linear-hc"):
+            raise ValueError(f"init_state must be tanh, linear or linear-hc, got {self.init_state!r}")
+        if self.init_state == "linear-hc" and self.rnn != "lstm":
+            raise ValueError("init_state linear-hc sets an LSTM's h_0 and c_0; it needs rnn lstm")
+        if self.posterior not in ("gaussian", "vmf"):
+            raise ValueError(f"posterior must be gaussian or vmf, got {self.posterior!r}")
+        if self.posterior == "vmf" and (self.model != "vae" or not self.vmf_kappa > 0 or self.latent_dim < 2
+                                        or self.mu_batchnorm_gamma > 0):
+            raise ValueError(f"a vMF posterior is for model vae with vmf_kappa > 0, latent_dim >= 2 and no "
+                             f"mu_batchnorm_gamma; got model {self.model!r}, vmf_kappa {self.vmf_kappa}, "
+                             f"latent_dim {self.latent_dim}")
+        if self.posterior == "gaussian" and self.vmf_kappa != 0:
+            raise ValueError(f"vmf_kappa is for posterior vmf; got {self.vmf_kappa} with a Gaussian posterior")
         if self.encoder_summary not in ("last", "mean", "attention"):
             raise ValueError(f"encoder_summary must be last, mean or attention, got {self.encoder_summary!r}")
         if self.bow_features not in ("counts", "tfidf"):

@@ -46,11 +46,11 @@ def decoder_uses_z(model: SentenceVAE, corpus: Corpus, n: int = 200, seed: int =
     mu, logvar = model.encode(x, lengths)
     # (L, n, d) codes: L = 1 but for LSTM-VAE-AVG, whose decoder reads an L-tuple (vae_core.decoding)
     shape = (model.codes_per_sentence, *mu.shape)
-    z_own = mu + torch.exp(0.5 * logvar) * torch.randn(shape, generator=g).to(mu)
+    z_own = model.posterior.sample(mu, logvar, model.codes_per_sentence, generator=g)
     perm = torch.randperm(n, generator=g)
     other = torch.empty_like(perm)
     other[perm] = perm.roll(1)                   # every sentence gets some other sentence's code
-    z_prior = torch.randn(shape, generator=g).to(mu)
+    z_prior = model.posterior.sample_prior(shape, generator=g).to(mu)
     tokens = float(lengths.sum())
     out = {"n": n}
     for name, z in (("own", z_own), ("other", z_own[:, other.to(z_own.device)]), ("prior", z_prior)):

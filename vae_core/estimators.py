@@ -48,12 +48,13 @@ def iw_nll(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, n_samples
     if model.cfg.model == "vae-avg":
         return iw_nll_avg(model, x, lengths, n_samples, mu, logvar)[0]
     per_chunk = max(1, token_budget // max(1, x.numel()))
+    fam = model.posterior                       # Gaussian, or vMF with its uniform prior on the sphere
     log_w = []
     done = 0
     while done < n_samples:
         s = min(per_chunk, n_samples - done)
         z = model.reparameterize(mu, logvar, s)                            # (s, B, n)
-        log_w.append(model.reconstruction(x, lengths, z) + log_standard_normal(z) - log_normal(z, mu, logvar))
+        log_w.append(model.reconstruction(x, lengths, z) + fam.log_prior(z) - fam.log_density(z, mu, logvar))
         done += s
     log_w = torch.cat(log_w, 0)                                            # (K, B)
     return -(torch.logsumexp(log_w, 0) - math.log(n_samples))
@@ -114,12 +115,13 @@ def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.
 
 
 def mutual_info(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None,
-                block: int = 4096) -> float:
+                block: int = 4096, family=None) -> float:
     """I_q(x; z) under the aggregate posterior of the whole split (He et al. 2019's estimator, Sec. 4.2).
 
         I = E_x E_{q(z|x)}[log q(z|x)] - E_{q(z)}[log q(z)],   q(z) ~= (1/N) sum_j q(z|x_j)
 
-    The first term is the negative posterior entropy in closed form; the second uses one z_i ~ q(z|x_i)
+    `family` is the model's posterior (`vae_core.posterior`; None = Gaussian); for a vMF both terms use its
+    density (Xu & Durrett 2018). The first term is the negative posterior entropy in closed form; the second uses one z_i ~ q(z|x_i)
     per sentence scored against all N posteriors (block-wise). q(z) here is the whole split's aggregate
     posterior, so the estimate is near log N when the posteriors do not overlap. It can exceed log N: the
     analytic entropy term and the one-sample term do not cancel exactly (the true I_q(x; z) <= H(x) = log N).
@@ -135,6 +137,8 @@ def mutual_info(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generat
     mu, logvar = mu.double(), logvar.double()
     N, n = mu.shape
     block = max(1, min(block, 2 ** 25 // max(1, N)))        # the (block, N) float64 matrix stays <= 256 MB
+    if family is not None and family.name == "vmf":
+        return _mutual_info_vmf(mu, family, generator, block)
     neg_entropy = (-0.5 * n * math.log(2 * math.pi) - 0.5 * (1 + logvar).sum(-1)).mean()
     eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
     z = mu + torch.exp(0.5 * logvar) * eps
@@ -149,15 +153,26 @@ def mutual_info(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generat
     return float(neg_entropy - torch.cat(log_qz).mean())
 
 
+def _mutual_info_vmf(mu: torch.Tensor, family, generator, block: int) -> float:
+    """`mutual_info` for a vMF posterior (Xu & Durrett 2018): log q(z_i|x_j) = log C + kappa mu_j^T z_i, one
+    matrix product; E_q[log q(z|x)] is the constant `neg_entropy`. mu: (N, n) float64 unit directions."""
+    N = mu.size(0)
+    z = family.sample(mu, None, 1, generator)[0]
+    log_qz = [torch.logsumexp(family.log_c + family.kappa * (z[s: s + block] @ mu.T), 1) - math.log(N)
+              for s in range(0, N, block)]
+    return float(family.neg_entropy(mu[:1])[0] - torch.cat(log_qz).mean())
+
+
 def mutual_info_batch(mu: torch.Tensor, logvar: torch.Tensor, lengths: torch.Tensor, batch_size: int = 32,
-                      generator: torch.Generator | None = None) -> float:
+                      generator: torch.Generator | None = None, family=None) -> float:
     """I_q(x; z) as He et al. 2019's released code reports it (jxhe/vae-lagging-encoder, text.py `calc_mi`
     and modules/encoders/encoder.py `calc_mi`): the `mutual_info` estimator applied to each evaluation batch
     with that batch's aggregate posterior, averaged over batches weighted by their size.
 
     Their batches (data/text_data.py `create_data_batch`) hold at most `batch_size` sentences of one length,
     in order of length, so each batch's estimate is at most about log(batch size) (log 32 = 3.47 nats); the
-    figure is far below the whole-split `mutual_info`. mu, logvar: (N, n); lengths: (N,). Returns nats.
+    figure is far below the whole-split `mutual_info`. mu, logvar: (N, n); lengths: (N,); family as in
+    `mutual_info`. Returns nats.
     """
     order = torch.argsort(lengths, stable=True)
     total, start = 0.0, 0
@@ -166,7 +181,7 @@ def mutual_info_batch(mu: torch.Tensor, logvar: torch.Tensor, lengths: torch.Ten
         same = int((lengths[order[start:]] == lengths[order[start]]).sum())      # sorted: a run of equal lengths
         for s in range(start, start + same, batch_size):
             idx = order[s: min(s + batch_size, start + same)]
-            total += len(idx) * mutual_info(mu[idx], logvar[idx], generator)
+            total += len(idx) * mutual_info(mu[idx], logvar[idx], generator, family=family)
         start += same
     return total / N
 
@@ -216,8 +231,8 @@ def reconstruction_bleu1(model: SentenceVAE, corpus: Corpus, mode: str = "poster
             out = decode(model, mu, "greedy", max_len=max_len)
         else:
             # an L-tuple of draws for LSTM-VAE-AVG, whose decoder averages L decoders (vae_core.decoding)
-            eps = torch.randn((model.codes_per_sentence, *mu.shape), generator=g).to(mu)
-            out = decode(model, mu + torch.exp(0.5 * logvar) * eps, "sample", max_len=max_len, generator=g)
+            z = model.posterior.sample(mu, logvar, model.codes_per_sentence, generator=g)
+            out = decode(model, z, "sample", max_len=max_len, generator=g)
         for j, ids in zip(idx, out):
             ref = [itos[i] for i in corpus.ids[j][:-1].tolist()]
             hyp = [itos[i] for i in ids]
@@ -322,10 +337,11 @@ def evaluate_corpus(model: SentenceVAE, corpus: Corpus, iw_samples: int = 500, e
     if latent:
         out["melbo"] = (sums["rec"] - sums["rec_eos"]) / n + math.log(n)
         out["melbo_ppl"] = math.exp(n * out["melbo"] / denom)        # as the released code counts (above)
-        out["active_units"], _ = active_units(mus)
-        out["mutual_info"] = mutual_info(mus, logvars, torch.Generator().manual_seed(seed))
+        fam = model.posterior
+        out["active_units"], _ = active_units(fam.mean(mus, logvars))          # Cov_x(E_q[z]): A mu for a vMF
+        out["mutual_info"] = mutual_info(mus, logvars, torch.Generator().manual_seed(seed), family=fam)
         out["mutual_info_batch"] = mutual_info_batch(mus, logvars, corpus.lengths, 32,
-                                                     torch.Generator().manual_seed(seed))
+                                                     torch.Generator().manual_seed(seed), family=fam)
         if sequence and bleu:
             sampled = reconstruction_bleu1(model, corpus, "posterior_sample", device=device, seed=seed,
                                            progress=progress)

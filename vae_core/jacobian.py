@@ -102,7 +102,7 @@ def contextual_jacobian(model: SentenceVAE, vocab: Vocab, text: str, n_samples: 
     with torch.no_grad():
         mu, logvar = model.encode(x, torch.tensor([x.size(1)]))
     g = torch.Generator().manual_seed(seed)
-    z = mu + torch.exp(0.5 * logvar) * torch.randn((n_samples, mu.size(1)), generator=g)
+    z = model.posterior.sample(mu, logvar, n_samples, generator=g)[:, 0]          # (S, n)
     return jacobians(model, z, [enc.ids] * n_samples).mean(0)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import torch
@@ -19,38 +19,47 @@ import torch
 from .data import EncodedText, Vocab, encode_text, pad_batch
 from .decoding import decode
 from .model import SentenceVAE
-from .objectives import gaussian_kl
+from .posterior import GaussianPosterior, posterior_family
 
 INTERPOLATIONS = ("linear", "spherical")
 
 
 @dataclass
 class Posterior:
-    """q(z|x) of B typed sentences: mu, logvar and per-dimension KL, each (B, n); plus the encoded inputs."""
+    """q(z|x) of B typed sentences: mu, logvar, each (B, n), the encoded inputs and the model's posterior
+    family (`vae_core.posterior`; for a vMF mu is the mean direction and sigma its spread orthogonal to it)."""
 
     mu: torch.Tensor
     logvar: torch.Tensor
     inputs: list[EncodedText]
+    family: object = field(default_factory=GaussianPosterior)
 
     @property
     def sigma(self) -> torch.Tensor:
         return torch.exp(0.5 * self.logvar)
 
     @property
-    def kl_per_dim(self) -> torch.Tensor:
-        """KL(q(z_d|x) || N(0, 1)) per dimension, (B, n) nats (Kingma & Welling 2014, App. B)."""
-        return gaussian_kl(self.mu, self.logvar)
+    def kl_per_dim(self) -> torch.Tensor | None:
+        """KL(q(z_d|x) || N(0, 1)) per dimension, (B, n) nats (Kingma & Welling 2014, App. B); None for a
+        vMF posterior, whose KL does not split over dimensions."""
+        return self.family.kl_per_dim(self.mu, self.logvar)
 
     @property
     def kl(self) -> torch.Tensor:
         """KL(q(z|x) || p(z)) per sentence, (B,) nats."""
-        return self.kl_per_dim.sum(-1)
+        return self.family.kl(self.mu, self.logvar)
+
+    def sample(self, n_samples: int, generator: torch.Generator | None = None, scale: float = 1.0) -> torch.Tensor:
+        """(S, B, n) draws z ~ q(z|x) (`scale` k: the family's k-sigma perturbation, `vae_core.posterior`)."""
+        return self.family.sample(self.mu, self.logvar, n_samples, generator, scale)
 
     def per_dimension(self, i: int = 0) -> dict[str, list]:
-        """Sentence i's posterior as plain lists: dimension, mu, sigma, kl (nats), each of length n."""
+        """Sentence i's posterior as plain lists: dimension, mu, sigma, kl (nats; None entries for a vMF),
+        each of length n."""
         n = self.mu.size(1)
+        kl = self.kl_per_dim
         return {"dimension": list(range(n)), "mu": self.mu[i].tolist(), "sigma": self.sigma[i].tolist(),
-                "kl": self.kl_per_dim[i].tolist()}
+                "kl": kl[i].tolist() if kl is not None else [None] * n}
 
 
 def _device(model: SentenceVAE) -> torch.device:
@@ -70,7 +79,7 @@ def encode_sentences(model: SentenceVAE, vocab: Vocab, texts: list[str], max_tok
     model.eval()
     dev = _device(model)
     mu, logvar = model.encode(x.to(dev), lengths.to(dev))
-    return Posterior(mu.float().cpu(), logvar.float().cpu(), enc)
+    return Posterior(mu.float().cpu(), logvar.float().cpu(), enc, posterior_family(model))
 
 
 @torch.no_grad()
@@ -84,7 +93,7 @@ def posterior_of_corpus(model: SentenceVAE, vocab: Vocab, sentences: list[str], 
     from .estimators import encode_corpus
     corpus = corpus_from_text(sentences, vocab, max_tokens)
     mu, logvar = encode_corpus(model, corpus, batch_size, _device(model), progress)
-    return {"mu": mu.numpy(), "logvar": logvar.numpy(), "kl": gaussian_kl(mu, logvar).sum(-1).numpy(),
+    return {"mu": mu.numpy(), "logvar": logvar.numpy(), "kl": posterior_family(model).kl(mu, logvar).numpy(),
             "length": np.array([len(t) for t in corpus.sentences])}
 
 
@@ -105,8 +114,8 @@ def reconstruct(model: SentenceVAE, vocab: Vocab, text: str, n_samples: int = 3,
     post = encode_sentences(model, vocab, [text])
     g = torch.Generator().manual_seed(seed)
     L = model.codes_per_sentence                  # an AVG model's sample is an L-tuple (vae_core.decoding)
-    eps = torch.randn((L, n_samples, post.mu.size(1)), generator=g)
-    z = torch.cat([post.mu.expand(L, 1, -1), post.mu + post.sigma * eps], 1)       # (L, 1 + n_samples, n)
+    draws = post.family.sample(post.mu.expand(n_samples, -1), post.logvar.expand(n_samples, -1), L, g)
+    z = torch.cat([post.mu.expand(L, 1, -1), draws], 1)                             # (L, 1 + n_samples, n)
     out = ids_to_text(vocab, decode(model, z, strategy, max_len, beam_size=beam_size))
     return {"input": post.inputs[0], "posterior": post, "mean": out[0], "samples": out[1:]}
 
@@ -149,13 +158,18 @@ def homotopy(model: SentenceVAE, vocab: Vocab, text1: str, text2: str, steps: in
             "inputs": post.inputs}
 
 
-def aggregate_posterior(mu: torch.Tensor, logvar: torch.Tensor) -> dict:
+def aggregate_posterior(mu: torch.Tensor, logvar: torch.Tensor, family=None) -> dict:
     """Moments of the aggregate posterior q(z) = (1/N) sum_j q(z | x_j) of a corpus, per dimension:
-    {"mean": E[z] = mean_j mu_j, "std": sqrt(Var_j(mu_j) + mean_j sigma_j^2), "kl": mean_j KL(q(z_d|x_j) ||
-    N(0,1)) in nats}, each (n,). mu, logvar: (N, n) posterior parameters (e.g. `estimators.encode_corpus`)."""
+    {"mean": E[z] = mean_j E_q[z|x_j], "std": sqrt(Var_j(E_q[z_d|x_j]) + mean_j Var_q(z_d|x_j)), "kl":
+    mean_j KL(q(z_d|x_j) || N(0,1)) in nats, or None for a vMF posterior}, each (n,). mu, logvar: (N, n)
+    posterior parameters (e.g. `estimators.encode_corpus`); family: the model's (`vae_core.posterior`,
+    None = Gaussian), whose exact per-dimension mean and variance are used."""
+    fam = family or GaussianPosterior()
     mu, logvar = mu.double(), logvar.double()
-    var = mu.var(0, unbiased=False) + logvar.exp().mean(0)
-    return {"mean": mu.mean(0).float(), "std": var.sqrt().float(), "kl": gaussian_kl(mu, logvar).mean(0).float()}
+    mean = fam.mean(mu, logvar)
+    var = mean.var(0, unbiased=False) + fam.var_per_dim(mu, logvar).mean(0)
+    kl = fam.kl_per_dim(mu, logvar)
+    return {"mean": mean.mean(0).float(), "std": var.sqrt().float(), "kl": None if kl is None else kl.mean(0).float()}
 
 
 @torch.no_grad()

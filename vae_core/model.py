@@ -21,6 +21,7 @@ from torch import nn
 from .config import ModelConfig
 from .data import Vocab
 from .fused import linear_cross_entropy
+from .posterior import posterior_family
 
 
 def upcast(t: torch.Tensor) -> torch.Tensor:
@@ -151,7 +152,7 @@ class Decoder(nn.Module):
 
     z enters through the initial state (`cfg.init_state`: "tanh", LSTM c_0 = W z + b, h_0 = tanh(c_0) as in
     He et al. 2019's code, GRU h_0 = tanh(W z + b); "linear", h_0 = W z + b and c_0 = 0 as in Kruengkrai
-    2019, Eq. 5) and/or by concatenation to every input embedding (Bowman et al. 2016 Sec. 3; Kruengkrai
+    2019, Eq. 5; "linear-hc", h_0 = W_h z + b_h and c_0 = W_c z + b_c as in Xu & Durrett's code) and/or by concatenation to every input embedding (Bowman et al. 2016 Sec. 3; Kruengkrai
     2019 Sec. 4), optionally after a highway layer (Vani & Birodkar). With `cfg.inputless` every input
     after `<bos>` is replaced by `<unk>` (Bowman et al.'s 0% word-keep decoder), in every mode.
     """
@@ -171,6 +172,8 @@ class Decoder(nn.Module):
             self.highway = Highway(latent_dim)
         if self.z_to_init:
             self.z_to_cell = nn.Linear(latent_dim, cfg.hidden_dim * cfg.num_layers, bias=cfg.linear_bias)
+            if cfg.init_state == "linear-hc":                     # Xu & Durrett's z_to_h beside z_to_c
+                self.z_to_hidden = nn.Linear(latent_dim, cfg.hidden_dim * cfg.num_layers, bias=cfg.linear_bias)
         self.out_dropout = nn.Dropout(cfg.out_dropout)
         self.out = nn.Linear(cfg.hidden_dim, cfg.vocab_size, bias=cfg.linear_bias)
 
@@ -182,6 +185,9 @@ class Decoder(nn.Module):
         s0 = self.z_to_cell(z).view(batch, self.cfg.num_layers, self.cfg.hidden_dim).transpose(0, 1).contiguous()
         if self.cfg.init_state == "linear":                       # Kruengkrai 2019, Eq. 5: h_0 = M2 z, c_0 = 0
             return (s0, torch.zeros_like(s0)) if self.is_lstm else s0
+        if self.cfg.init_state == "linear-hc":                    # Xu & Durrett: h_0 = W_h z, c_0 = W_c z
+            h0 = self.z_to_hidden(z).view(batch, self.cfg.num_layers, self.cfg.hidden_dim).transpose(0, 1)
+            return h0.contiguous(), s0
         return (torch.tanh(s0), s0) if self.is_lstm else torch.tanh(s0)
 
     def _zero_state(self, like: torch.Tensor):
@@ -274,7 +280,9 @@ class SentenceVAE(nn.Module):
             enc_emb = dec_emb if cfg.tie_embeddings else nn.Embedding(cfg.vocab_size, cfg.emb_dim, padding_idx=Vocab.pad_id)
             self.encoder = Encoder(cfg, enc_emb)
             self.to_mu = nn.Linear(self.encoder.out_dim, cfg.latent_dim, bias=cfg.linear_bias)
-            self.to_logvar = nn.Linear(self.encoder.out_dim, cfg.latent_dim, bias=cfg.linear_bias)
+            self.posterior = posterior_family(cfg)
+            if self.posterior.name == "gaussian":     # a vMF's concentration is fixed: no variance head
+                self.to_logvar = nn.Linear(self.encoder.out_dim, cfg.latent_dim, bias=cfg.linear_bias)
             if cfg.mu_batchnorm_gamma > 0:
                 # BN-VAE (Zhu et al. 2020, Sec. 4; valdersoul/bn-vae, modules/encoders/enc_lstm.py `mu_bn`):
                 # batch normalisation of mu with its scale fixed at gamma and a learnt shift
@@ -288,7 +296,7 @@ class SentenceVAE(nn.Module):
         """Parameters of q(z|x): the encoder and the mu / logvar heads (for secondary optimisation)."""
         if not self.has_latent:
             return []
-        mods = [self.encoder, self.to_mu, self.to_logvar] + ([self.mu_bn] if hasattr(self, "mu_bn") else [])
+        mods = [self.encoder, self.to_mu] + [getattr(self, m) for m in ("to_logvar", "mu_bn") if hasattr(self, m)]
         return [p for m in mods for p in m.parameters()]
 
     @property
@@ -328,12 +336,19 @@ class SentenceVAE(nn.Module):
     def encode(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior q(z|x) = N(mu, diag exp(logvar)): mu and logvar, each (B, n).
 
+        With a vMF posterior (cfg.posterior "vmf", Xu & Durrett 2018) mu is the unit mean direction (the
+        head's output normalised, their vmf_batch.py `estimate_param`) and logvar the constant
+        log(A_n(kappa) / kappa) (`VonMisesFisherPosterior.logvar_value`); sample, score and take the KL
+        through `self.posterior` (`vae_core.posterior`), never with Gaussian formulas.
         Raises RuntimeError for the "lm" model, which has no posterior.
         """
         if not self.has_latent:
             raise RuntimeError("the language-model baseline has no encoder / posterior")
         h = self.encoder(self.encoder_tokens(x), lengths)
         mu = self.to_mu(h)
+        if self.posterior.name == "vmf":
+            mu = mu / mu.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+            return mu, torch.full_like(mu, self.posterior.logvar_value)
         if hasattr(self, "mu_bn"):
             mu = self._batch_norm_mu(mu)
         return mu, self.to_logvar(h).clamp(min=self.cfg.logvar_min)
@@ -355,11 +370,10 @@ class SentenceVAE(nn.Module):
         Same shape and lengths as x."""
         return decoder_inputs(x, Vocab.bos_id, Vocab.unk_id) if self.cfg.encoder_bos else x
 
-    @staticmethod
-    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1) -> torch.Tensor:
-        """z = mu + sigma * eps, eps ~ N(0, I): (S, B, n) from mu, logvar (B, n)."""
-        eps = torch.randn((n_samples,) + tuple(mu.shape), device=mu.device, dtype=mu.dtype)
-        return mu + torch.exp(0.5 * logvar) * eps
+    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1) -> torch.Tensor:
+        """(S, B, n) reparameterised draws z ~ q(z|x) from mu, logvar (B, n): z = mu + sigma * eps for the
+        Gaussian (Kingma & Welling 2014, Sec. 2.4), Wood's sampler for the vMF (`vae_core.posterior`)."""
+        return self.posterior.sample(mu, logvar, n_samples)
 
     def reconstruction(self, x: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor | None,
                        word_keep: float = 1.0, split: bool = False) -> torch.Tensor:

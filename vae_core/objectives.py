@@ -83,7 +83,8 @@ def elbo(model: SentenceVAE, x: torch.Tensor, lengths: torch.Tensor, kl_weight: 
 
         loss(x) = -(1/L) sum_l log p(x | z_l) + kl_weight * KL(q(z|x) || p(z)),  z_l = mu + sigma * eps_l
 
-    With n_samples = L > 1 this is Kruengkrai 2019, Eq. (3). The KL is analytic (`gaussian_kl`); with
+    With n_samples = L > 1 this is Kruengkrai 2019, Eq. (3). The KL is analytic (`gaussian_kl`; for a vMF
+    posterior the constant of Xu & Durrett 2018, Eq. 6, and z is drawn by Wood's sampler); with
     free_bits > 0 the KL inside `loss` is `free_bits_kl` in `free_bits_mode` (the reported `kl` stays the true KL). For the
     "lm" model there is no z: loss = rec = -log p(x) and kl = 0.
     x: (B, T) ids ending in `<eos>`; lengths: (B,). Returns ElboTerms of (B,) tensors, nats per sentence.
@@ -113,7 +114,11 @@ def elbo_at(model, x: torch.Tensor, lengths: torch.Tensor, mu: torch.Tensor, log
         rec = -model.reconstruction(x, lengths, z, word_keep).mean(0)
         parts = torch.stack([rec, torch.zeros_like(rec)], -1)
     rec = parts.sum(-1)
-    kl_dim = gaussian_kl(upcast(mu), upcast(logvar))
+    family = model.posterior
+    if not family.per_dimension_kl:                 # vMF (Xu & Durrett 2018, Eq. 6): a constant KL
+        kl = family.kl(upcast(mu), upcast(logvar))
+        return ElboTerms(rec + kl_weight * kl, rec, kl, None, parts[:, 1])
+    kl_dim = family.kl_per_dim(upcast(mu), upcast(logvar))
     kl = kl_dim.sum(-1)
     return ElboTerms(rec + kl_weight * free_bits_kl(kl_dim, free_bits, free_bits_mode), rec, kl, kl_dim, parts[:, 1])
 

@@ -69,6 +69,24 @@ _HE = {
     "kl_anneal_steps": round(10 * PTB_STEPS_PER_EPOCH_32 / 0.9),
 }
 
+# Xu & Durrett 2018's PTB run (jiacheng-xu/vmf_vae_nlp: the base command of NVLL/util/hyp_tune_nvrnn.py with
+# the setting confirmed in their issue #7): 1-layer LSTM 400 with 100-d embeddings shared by encoder and
+# decoder, z = 50, vMF kappa = 35; the encoder reads `<bos> w_1 .. w_n` (nvrnn.py: it reads the decoder's
+# input embeddings); z to h_0 and c_0 by two Linears (`convert_z_to_hidden`) and to every decoder input
+# (--input_z); 0.5 dropout on the embeddings and before the output layer; PyTorch's default init; SGD lr 10,
+# clip 0.25, batch 20 of equal-length sentences; the lr divided by 1.2 after every validation miss and
+# training stopped after 15 misses in a row, 100 epochs (framework/train_eval_nvrnn.py); KL weight 1 from
+# the start (--anneal 0). Where we differ: their encoder summary is [h_n; c_n] through two Linears, ours
+# the last h; their decoder reads the mean of 3 vMF draws (--nsample 3), which is no draw from q (it lies
+# inside the sphere, where the uniform prior has no density), ours one draw, so that the objective is the
+# ELBO; their 1e-4 (|mu_raw| - 1)^2 term only keeps the head's raw norm near 1 and is left out; their KL
+# is Guu et al.'s approximation (7.63 nats), ours the exact 7.74 (`vae_core.posterior`).
+_XU = {"model": "vae", "emb_dim": 100, "hidden_dim": 400, "latent_dim": 50, "rnn": "lstm", "tie_embeddings": True,
+       "encoder_bos": True, "encoder_emb_dropout": True, "emb_dropout": 0.5, "out_dropout": 0.5, "z_to_init": True,
+       "init_state": "linear-hc", "z_concat": True, "optimizer": "sgd", "lr": 10.0, "clip": 0.25, "batch_size": 20,
+       "lr_schedule": "plateau", "lr_decay": 1 / 1.2, "lr_patience": 0, "early_stop": 15, "epochs": 100,
+       "kl_anneal": "none"}
+
 PRESETS: dict[str, dict] = {
     # Bowman et al. 2016, Table 11 (PTB, standard setting): VAE 353 / 191 / z 13, word keep rate 0.62, z through
     # the decoder's initial state only (Fig. 1); sigmoid KL annealing (Sec. 3.1, Fig. 2). Adam 1e-3, the
@@ -103,6 +121,9 @@ PRESETS: dict[str, dict] = {
     "livne2020-smim": {**_LIVNE, "model": "smim", "kl_anneal": "none"},
     # He et al. 2019's setting (above): the LSTM-LM and the VAE with monotonic KL annealing (Optimus Table 8's
     # baselines), and aggressive inference-network training (He et al. 2019, Algorithm 1; text.py --aggressive 1)
+    # Xu & Durrett 2018, Table 3 (PTB): the vMF VAE and their Gaussian VAE of the same size (--dist nor), above.
+    "xu2018-vmf": {**_XU, "posterior": "vmf", "vmf_kappa": 35.0},
+    "xu2018-gauss": {**_XU},
     "he2019-lm": {**_HE, "model": "lm"},
     "he2019-vae": {**_HE, "model": "vae"},
     "he2019-aggressive": {**_HE, "model": "vae", "aggressive": True},

@@ -56,7 +56,7 @@ from .data import CorpusError, load_splits, training_corpus_record
 from .distributed import DistContext
 from .estimators import active_units, encode_corpus, mutual_info, mutual_info_batch
 from .model import build_model
-from .objectives import amim, elbo_at, gaussian_kl, training_terms
+from .objectives import amim, elbo_at, training_terms
 from .presets import PRESETS, apply_preset
 from .refine import refine_posterior
 from .schedules import cosine_restart_lr, kl_weight, word_keep_rate
@@ -148,7 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
         "encoder_summary": "last | mean | attention", "bow_features": "counts | tfidf",
         "word_dropout_anneal": "none | linear (rate 1 -> 0 from --word-dropout-start to --word-dropout-end)",
         "logvar_min": "floor on the posterior log-variance (sMIM needs one)",
-        "init_state": "tanh (c0 = Wz, h0 = tanh(c0); He et al.) | linear (h0 = Wz, c0 = 0; Kruengkrai Eq. 5)",
+        "init_state": "tanh (c0 = Wz, h0 = tanh(c0); He et al.) | linear (h0 = Wz, c0 = 0; Kruengkrai Eq. 5) | "
+                      "linear-hc (h0 = W_h z, c0 = W_c z; Xu & Durrett's code)",
+        "posterior": "gaussian | vmf (von Mises-Fisher with fixed --vmf-kappa, uniform prior; Xu & Durrett 2018)",
+        "vmf_kappa": "concentration of the vMF posterior (their PTB run: 35 at z = 50)",
         "inputless": "decoder sees <unk> for every input word (set automatically for --word-keep 0)",
         "early_stop": "stop after this many epochs without a better validation NLL (0 = off)",
         "max_lr_decays": "he2019: stop after this many learning-rate decays (their max_decay 5; 0 = no limit)",
@@ -270,6 +273,9 @@ class Trainer:
             raise ValueError("secondary optimisation (refine_steps) is not supported with fp16 AMP; use --amp bf16")
         if tcfg.refine_steps and self.dist.enabled:
             raise ValueError("secondary optimisation (refine_steps) is not supported under torchrun yet")
+        if mcfg.posterior == "vmf" and (tcfg.free_bits > 0 or tcfg.refine_steps):
+            raise ValueError("a vMF posterior has one constant KL, not one per dimension: free_bits and "
+                             "refine_steps do not apply to it")
         if tcfg.aggressive and (self.dist.enabled or tcfg.refine_steps or not mcfg.has_latent):
             raise ValueError("aggressive training needs a latent variable, one process and no refine_steps")
         if prev:
@@ -538,12 +544,17 @@ class Trainer:
                 out["val_amim"] = mim / n
             if self.model.has_latent:
                 mu, logvar = encode_corpus(self.model, self.valid, device=self.device)
-                out["val_active_units"] = active_units(mu)[0]
-                out["val_mutual_info"] = mutual_info(mu, logvar, torch.Generator().manual_seed(self.tcfg.seed))
+                fam = self.model.posterior
+                out["val_active_units"] = active_units(fam.mean(mu, logvar))[0]
+                out["val_mutual_info"] = mutual_info(mu, logvar, torch.Generator().manual_seed(self.tcfg.seed),
+                                                     family=fam)
                 out["val_mutual_info_batch"] = mutual_info_batch(mu, logvar, self.valid.lengths, 32,
-                                                                 torch.Generator().manual_seed(self.tcfg.seed))
-                # per dimension, for the collapse diagnostics (which dimensions carry information, and when)
-                out["val_kl_per_dim"] = [round(v, 5) for v in gaussian_kl(mu, logvar).mean(0).tolist()]
+                                                                 torch.Generator().manual_seed(self.tcfg.seed),
+                                                                 family=fam)
+                # per dimension, for the collapse diagnostics (which dimensions carry information, and when);
+                # a vMF's KL does not split over dimensions
+                if fam.per_dimension_kl:
+                    out["val_kl_per_dim"] = [round(v, 5) for v in fam.kl_per_dim(mu, logvar).mean(0).tolist()]
         return out
 
     # ----- loop

@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (aggregate_stats, analysis_page, corpus_picker, load_cached, note_tuple_codes, show_figure,
-                        show_problem, side_by_side)
+from app.common import (aggregate_stats, analysis_page, corpus_picker, load_cached, note_posterior_family,
+                        note_tuple_codes, show_figure, show_problem, side_by_side)
 from app.state import persist
 from vae_core.data import corpus_from_text
 from vae_core.diagnostics import collapse_verdict, decoder_uses_z
@@ -20,6 +20,7 @@ st.caption("Posterior collapse: the decoder learns to ignore z, the KL falls to 
            "alike. The test below scores each sentence with its own code, with another sentence's code and with "
            "a prior sample: a decoder that ignores z gives all three the same likelihood.")
 note_tuple_codes(models, "(own, another's, prior)")
+note_posterior_family(models, "collapse")
 with st.expander("Corpus for the test", expanded=False):
     corpus = corpus_picker("col", ck, default_limit=300, allow_labels=False)
 if not corpus:
@@ -37,7 +38,9 @@ def uses_z(ckpt_path: str, checkpoint_id: str, sentences: tuple[str, ...], n: in
 for m, box, key in side_by_side(models):
     with box:
         stats = aggregate_stats(m, corpus)
-        kl, au = float(stats["kl"].sum()), stats["active_units"]
+        per_dim_kl = stats["kl"]                        # None for a vMF posterior, whose KL is one constant
+        kl = float(per_dim_kl.sum()) if per_dim_kl is not None else m.model.posterior.kl_value
+        au = stats["active_units"]
         try:
             with st.spinner(f"Scoring {min(n, len(corpus['sentences']))} sentences with three codes each…"):
                 res = uses_z(str(m.path.resolve()), m.meta["checkpoint_id"], tuple(corpus["sentences"]), n)
@@ -51,7 +54,8 @@ for m, box, key in side_by_side(models):
         c[1].metric("active units", f"{au} / {m.model.latent_dim}")
         c[2].metric("cost of another sentence's code", f"{res['gap_other']:+.2f} nats")
         show_figure(figures.decoder_use_figure(res), "Does the decoder use z", f"{key}col_uses")
-        show_figure(figures.kl_per_dimension_figure(stats["kl"].tolist()), "KL per dimension", f"{key}col_kl")
+        if per_dim_kl is not None:
+            show_figure(figures.kl_per_dimension_figure(per_dim_kl.tolist()), "KL per dimension", f"{key}col_kl")
         st.subheader("Over training")
         fig = figures.kl_history_figure(m.history)
         if fig is not None:

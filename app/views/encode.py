@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (DEFAULT_SENTENCE, analysis_page, note_tuple_codes, show_figure, show_notices, show_problem,
-                        show_table, side_by_side)
+from app.common import (DEFAULT_SENTENCE, analysis_page, note_posterior_family, note_tuple_codes, show_figure,
+                        show_notices, show_problem, show_table, side_by_side)
 from app.state import persist
 from vae_core.analysis import reconstruction_rows
 from vae_core.data import TextError
@@ -20,6 +20,7 @@ st.caption("The encoder gives the posterior q(z|x) = N(μ, diag σ²). Rows: **D
            "**M** decoded from μ, **R** from samples z ~ q(z|x), **P** from perturbed samples z ~ N(μ, (kσ)²) "
            "(Livne et al. 2020, Table 11). BLEU is sentence BLEU against D.")
 note_tuple_codes(models, "z ~ q(z|x) or N(μ, (kσ)²)")
+note_posterior_family(models, "encode")
 
 persist("sentence", DEFAULT_SENTENCE)
 text = st.text_input("Sentence (typed as you like: it is tokenised as the model's corpus is)", key="sentence")
@@ -49,7 +50,8 @@ for m, box, key in side_by_side(models):
         m1, m2, m3 = st.columns(3)
         m1.metric("KL(q(z|x) ‖ p(z)), nats", f"{float(post.kl[0]):.1f}")
         m2.metric("tokens (with <eos>)", len(post.inputs[0].tokens) + 1)
-        m3.metric("dimensions with KL > 0.1", sum(v > 0.1 for v in per_dim["kl"]))
+        if post.kl_per_dim is not None:                # a vMF's KL does not split over dimensions
+            m3.metric("dimensions with KL > 0.1", sum(v > 0.1 for v in per_dim["kl"]))
 
         st.subheader("Reconstructions")
         show_table(figures.reconstruction_rows_table(rows), "Reconstructions", f"{key}rec_table", hide_index=True)

@@ -8,13 +8,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (analysis_page, path_map_controls, show_notices, show_path_on_map, show_problem, show_table,
-                        side_by_side)
+from app.common import (analysis_page, note_posterior_family, path_map_controls, show_notices, show_path_on_map,
+                        show_problem, show_table, side_by_side)
 from app.state import persist
 from vae_core.data import TextError
 from vae_core.latent import homotopy
 
 models = analysis_page("Homotopy")
+note_posterior_family(models, "homotopy")
 ck = models[0]
 st.caption("z(t) = (1 − t)·μ₁ + t·μ₂ (linear) or the great-circle path (spherical), decoded at each step.")
 

@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (analysis_page, corpus_picker, model_name, note_tuple_codes, progress_over, show_figure,
-                        side_by_side)
+from app.common import (analysis_page, corpus_picker, model_name, note_posterior_family, note_tuple_codes,
+                        progress_over, show_figure, side_by_side)
 from app.state import persist
 from vae_core.analysis import overlap
 
@@ -19,6 +19,7 @@ st.caption("z_j ~ q(z|x_j) for each of N sentences; every sentence is scored und
            "in memory-bounded blocks). Overlapping histograms (AUROC ≈ 0.5) mean sentences share latent regions "
            "(typical of VAEs); separated ones (AUROC ≈ 1) mean each code belongs to its sentence (sentenceMIM).")
 note_tuple_codes(models, "z_j ~ q(z|x_j)")
+note_posterior_family(models, "overlap")
 
 corpus = corpus_picker("overlap", ck, default_limit=3761, allow_labels=False)
 if not corpus:

@@ -7,8 +7,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (DEFAULT_SENTENCE, analysis_page, note_tuple_codes, show_figure, show_notices, show_problem,
-                        show_table, side_by_side)
+from app.common import (DEFAULT_SENTENCE, analysis_page, note_posterior_family, note_tuple_codes, show_figure,
+                        show_notices, show_problem, show_table, side_by_side)
 from app.state import persist
 from vae_core.analysis import perturb
 from vae_core.data import TextError, encode_text
@@ -17,6 +17,7 @@ models = analysis_page("Perturb at k·σ")
 st.caption("For each k, N codes z ~ N(μ, (kσ)²) are decoded greedily. A model whose posterior regions do not "
            "overlap keeps the sentence for small k (Livne et al. 2020 use k = 10 in Table 11).")
 note_tuple_codes(models, "z ~ N(μ, (kσ)²)")
+note_posterior_family(models, "perturb")
 
 persist("sentence", DEFAULT_SENTENCE)
 text = st.text_input("Sentence", key="sentence")

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import checkpoints, note_tuple_codes, show_table, side_by_side, training_split
+from app.common import checkpoints, note_posterior_family, note_tuple_codes, show_table, side_by_side, training_split
 from app.state import persist
 from vae_core.analysis import prior_samples
 from vae_core.diagnostics import sample_quality
@@ -20,6 +20,7 @@ st.caption("z ~ p(z) = N(0, I), decoded (Bowman et al. 2016, Table 5). Stretchin
            "the tails of the prior (Sec. 6.1, Table 6: up to 4; the eigenspaces are those of the paper's random "
            "U(−0.1, 0.1) matrix).")
 note_tuple_codes(models, "z ~ p(z)")
+note_posterior_family(models, "prior")
 c1, c2, c3, c4, c5 = st.columns(5)
 persist("prior_n", 10, bounds=(1, 50))
 n = c1.slider("Samples", 1, 50, key="prior_n")
@@ -46,12 +47,14 @@ for m, box, key in side_by_side(models):
             continue
         if not m.model.has_latent:
             st.info("The LM baseline has no latent code: these are ancestral samples from the language model.")
+        fam = getattr(m.model, "posterior", None)
+        own_stretch = stretch if fam is None or fam.name == "gaussian" else 1.0    # a vMF's prior is uniform
         with st.spinner("Decoding…"):
-            samples = prior_samples(m.model, m.vocab, n, strategy, temperature, stretch, int(seed))
+            samples = prior_samples(m.model, m.vocab, n, strategy, temperature, own_stretch, int(seed))
         show_table(figures.prior_samples_table(samples), "Prior samples", f"{key}prior_table", hide_index=True)
         if quality_n:
             with st.spinner(f"Decoding {quality_n} samples and comparing them with the training sentences…"):
-                big = prior_samples(m.model, m.vocab, quality_n, strategy, temperature, stretch, int(seed))
+                big = prior_samples(m.model, m.vocab, quality_n, strategy, temperature, own_stretch, int(seed))
                 train = training_split(m)
                 q = sample_quality([s["sentence"] for s in big], train[1] if train else None)
             st.markdown("**Sample quality**")

@@ -8,13 +8,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (DEFAULT_SENTENCE, aggregate_stats, analysis_page, corpus_picker, show_figure, show_notices,
-                        show_problem, show_table, side_by_side)
+from app.common import (DEFAULT_SENTENCE, aggregate_stats, analysis_page, corpus_picker, note_posterior_family,
+                        show_figure, show_notices, show_problem, show_table, side_by_side)
 from app.state import persist
 from vae_core.data import TextError
 from vae_core.latent import traverse
 
 models = analysis_page("Latent traversal")
+note_posterior_family(models, "traversal")
 ck = models[0]
 st.caption("Each row sweeps one latent coordinate z_d from −3σ to +3σ of the aggregate posterior q(z) (its mean "
            "and standard deviation over the corpus below), the other coordinates held fixed, and decodes every "
@@ -39,11 +40,14 @@ span = c3.slider("Span (± aggregate-posterior σ)", 0.5, 5.0, step=0.5, key="tr
 for m, box, key in side_by_side(models):
     with box:
         stats = aggregate_stats(m, corpus)
-        order = sorted(range(len(stats["kl"])), key=lambda d: -stats["kl"][d])
+        # most active first: by mean KL, or for a vMF posterior (no KL per dimension) by the aggregate spread
+        activity = stats["kl"] if stats["kl"] is not None else stats["std"]
+        order = sorted(range(len(activity)), key=lambda d: -activity[d])
         options = [f"z{d}" for d in order]
         persist(f"{key}trav_dim", options[0], options)
         first = st.selectbox("Dimension to sweep first", options, key=f"{key}trav_dim",
-                             help="Default: the most active dimension by mean KL on the corpus")
+                             help="Default: the most active dimension by mean KL on the corpus (a vMF "
+                                  "model: by the aggregate posterior's standard deviation)")
         d0 = int(first[1:])
         dims = [d0] + [d for d in order if d != d0][: rows - 1]
         try:
@@ -54,7 +58,8 @@ for m, box, key in side_by_side(models):
             continue
         if res["input"] is not None:
             show_notices([res["input"]])
-        st.markdown(f"**Sweep of z{d0}** (mean KL {float(stats['kl'][d0]):.2f} nats)")
+        st.markdown(f"**Sweep of z{d0}**" + (f" (mean KL {float(stats['kl'][d0]):.2f} nats)" if stats["kl"] is not None
+                                             else f" (aggregate σ {float(stats['std'][d0]):.3f})"))
         show_table(figures.traversal_sweep_table(res, 0), f"Traversal of z{d0}", f"{key}trav_sweep", hide_index=True)
         st.markdown(f"**The {len(dims)} dimensions:** how many words change along each sweep (hover for the sentence)")
         show_figure(figures.traversal_figure(res), "Latent traversal", f"{key}trav_fig")
