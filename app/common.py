@@ -605,6 +605,36 @@ def aggregate_stats(ck: Checkpoint, corpus: dict) -> dict:
     return {**aggregate_posterior(mu, logvar, fam), "active_units": active_units(fam.mean(mu, logvar))[0]}
 
 
+def posterior_means(ck: Checkpoint, sentences: list[str]):
+    """E_q[z|x] of every sentence, (N, n) numpy: mu for a Gaussian posterior, A(kappa) mu for a vMF
+    (`vae_core.posterior`), from the cached posteriors (`corpus_posteriors`)."""
+    import torch
+    post = corpus_posteriors(ck, sentences)
+    return ck.model.posterior.mean(torch.from_numpy(post["mu"]), torch.from_numpy(post["logvar"])).numpy()
+
+
+def expected_jacobian_for(ck: Checkpoint, n_samples: int, seed: int = 0):
+    """E_{z ~ p(z)}[J(z)] of a checkpoint over `n_samples` prior samples (`vae_core.jacobian.expected_jacobian`),
+    (|V|, n), kept server-wide per checkpoint, samples and seed; computing it shows progress chunk by chunk."""
+    from vae_core import jacobian as jac
+
+    def compute():
+        bar = st.progress(0.0, text=f"Jacobian over {n_samples} prior samples (forward-mode AD)…")
+        J = jac.expected_jacobian(ck.model, n_samples, int(seed), progress=progress_over(
+            bar, lambda i, n: f"Jacobian: chunk {i}/{n} of {n_samples} samples"))
+        bar.empty()
+        return J
+    return result_store("expected_jacobian", 8).get_or_compute((ck.meta["checkpoint_id"], n_samples, int(seed)),
+                                                               compute)
+
+
+def open_unit_page(ck: Checkpoint, dim: int, key: str) -> None:
+    """A button that opens unit `dim`'s page (app/views/unit.py) on this checkpoint."""
+    if st.button(f"Open z{dim}'s unit page", key=key):
+        st.session_state["unit_dim"] = f"z{dim}"
+        st.switch_page(str(Path(__file__).parent / "views" / "unit.py"))
+
+
 def projection_for(ck: Checkpoint, corpus: dict, method: str, params: dict | None = None, seed: int = 0) -> dict:
     """Encode `corpus` (cached per checkpoint) and project its posterior means (disk-cached per checkpoint,
     corpus, method and parameters). Returns the posterior dict plus "coords" (N, 2) and "cached"."""

@@ -396,6 +396,26 @@ def kl_per_dimension_figure(kl: list[float], threshold: float | None = None) -> 
     return fig
 
 
+def unit_histogram_figure(values, dim: int, bins: int = 60) -> go.Figure:
+    """Histogram (counts) of one latent unit's posterior mean E_q[z_d|x] over a corpus (`vae_core.units`)."""
+    fig = go.Figure(go.Histogram(x=list(map(float, values)), nbinsx=bins, name=f"z{dim}",
+                                 hovertemplate="%{x}: %{y} sentences<extra></extra>"))
+    fig.update_layout(template=TEMPLATE, height=300, xaxis_title=f"E_q[z{dim}|x]", yaxis_title="sentences",
+                      bargap=0.02, margin=dict(l=60, r=20, t=30, b=40))
+    return fig
+
+
+def unit_extremes_table(rows: list[tuple[int, str, float]], dim: int) -> pd.DataFrame:
+    """`vae_core.units.unit_summary`'s "top" or "bottom" rows: corpus line, sentence and its E_q[z_d|x]."""
+    return pd.DataFrame({"line": [i + 1 for i, _, _ in rows], "sentence": [s for _, s, _ in rows],
+                         f"z{dim}": [round(v, 3) for _, _, v in rows]})
+
+
+def unit_words_table(words: list[tuple[str, float]], dim: int) -> pd.DataFrame:
+    """`vae_core.units.aligned_words`: each word and the cosine of its Jacobian row with e_d."""
+    return pd.DataFrame({"word": [w for w, _ in words], f"cos(J_w, e{dim})": [round(c, 3) for _, c in words]})
+
+
 def sample_quality_table(q: dict) -> pd.DataFrame:
     """`vae_core.diagnostics.sample_quality` as a one-row table."""
     return pd.DataFrame([{"samples": q["n"], "Self-BLEU-4": f"{q['self_bleu']:.1f}", "Self-BLEU-3": f"{q['self_bleu_3']:.1f}",

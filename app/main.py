@@ -18,6 +18,7 @@ nav = st.navigation([
     st.Page(PAGES / "encode.py", title="Encode & reconstruct", url_path="encode"),
     st.Page(PAGES / "perturb.py", title="Perturb at k·σ", url_path="perturb"),
     st.Page(PAGES / "traversal.py", title="Latent traversal", url_path="traversal"),
+    st.Page(PAGES / "unit.py", title="Latent unit", url_path="unit"),
     st.Page(PAGES / "homotopy.py", title="Homotopy", url_path="homotopy"),
     st.Page(PAGES / "projection.py", title="Projection", url_path="projection"),
     st.Page(PAGES / "overlap.py", title="Overlap histograms", url_path="overlap"),

@@ -664,3 +664,29 @@ def test_the_methods_view_places_every_evaluated_model_on_the_rate_distortion_pl
     elbo = [t for t in spec["data"] if t.get("legendgroup") == "elbo"]       # lines of equal -ELBO
     assert len(elbo) >= 4 and all(t["x"][1] - t["x"][0] == pytest.approx(t["y"][0] - t["y"][1]) for t in elbo)
     assert len(at.dataframe[0].value) == len(ours["x"]) + len(paper["x"])
+
+
+def test_the_unit_page_opens_from_the_traversal_and_from_a_link():
+    """A latent unit's page (app/views/unit.py): from the traversal's button it shows the unit swept there; a
+    link's `unit` parameter opens that unit; a unit the model does not have falls back to z0."""
+    at = _main()
+    at.session_state["trav_rows"] = 1
+    at.run()
+    at.switch_page("views/traversal.py").run()
+    assert not at.exception
+    swept = at.selectbox(key="trav_dim").value
+    at.button(key="trav_unit").click().run()
+    assert not at.exception and at.session_state["unit_dim"] == swept
+    assert at.selectbox(key="unit_dim").value == swept                          # the unit page is showing
+    at = _page("unit")
+    at.session_state["unit_dim"] = "z3"
+    at.run()
+    assert not at.exception and at.selectbox(key="unit_dim").value == "z3"
+    assert [m.label for m in at.metric][:2] == ["mean KL, nats", "active"]
+    assert len(at.table) >= 3 and "sentence" in at.table[0].value.columns      # highest, lowest, traversal
+    at.toggle(key="unit_jac").set_value(True).run()
+    assert not at.exception and "cos(J_w, e3)" in at.table[-1].value.columns     # the words along z3
+    at = _page("unit")
+    at.session_state["unit_dim"] = "z99999"
+    at.run()
+    assert not at.exception and at.selectbox(key="unit_dim").value == "z0"

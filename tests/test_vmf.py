@@ -187,7 +187,8 @@ def test_the_gaussian_family_is_the_closed_forms():
     torch.testing.assert_close(k3, mu + 3 * torch.exp(0.5 * logvar) * eps)
 
 
-@pytest.mark.parametrize("view", ["encode", "perturb", "collapse", "prior", "traversal", "overlap", "homotopy"])
+@pytest.mark.parametrize("view", ["encode", "perturb", "collapse", "prior", "traversal", "overlap", "homotopy",
+                                  "unit"])
 def test_the_views_run_on_a_vmf_checkpoint_and_say_what_they_compute(view, tiny_vmf, monkeypatch):
     from streamlit.testing.v1 import AppTest
     from app.roots import CHECKPOINT_ROOTS_ENV

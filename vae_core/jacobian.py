@@ -88,9 +88,11 @@ def jacobians(model: SentenceVAE, z: torch.Tensor, paths: list[list[int]], chunk
 
 def expected_jacobian(model: SentenceVAE, n_samples: int = 64, seed: int = 0, max_len: int = 30,
                       progress: Callable[[Iterable], Iterable] = lambda it: it) -> torch.Tensor:
-    """E_{z ~ N(0,I)}[J(z)] over `n_samples` prior samples, each with its own greedy path: (|V|, n)."""
+    """E_{z ~ p(z)}[J(z)] over `n_samples` prior samples (N(0, I); a vMF model's uniform prior on the sphere),
+    each with its own greedy path: (|V|, n)."""
+    from .posterior import posterior_family
     g = torch.Generator().manual_seed(seed)
-    z = torch.randn((n_samples, model.latent_dim), generator=g)
+    z = posterior_family(model).sample_prior((n_samples, model.latent_dim), g)
     paths = decode(model, z, "greedy", max_len=max_len) if model.cfg.is_sequence else [[]] * n_samples
     return jacobians(model, z, paths, progress=progress).mean(0)
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import figures
 from app.common import (aggregate_stats, analysis_page, corpus_picker, load_cached, note_posterior_family,
-                        note_tuple_codes, show_figure, show_problem, side_by_side)
+                        note_tuple_codes, open_unit_page, show_figure, show_problem, side_by_side)
 from app.state import persist
 from vae_core.data import corpus_from_text
 from vae_core.diagnostics import collapse_verdict, decoder_uses_z
@@ -56,6 +56,12 @@ for m, box, key in side_by_side(models):
         show_figure(figures.decoder_use_figure(res), "Does the decoder use z", f"{key}col_uses")
         if per_dim_kl is not None:
             show_figure(figures.kl_per_dimension_figure(per_dim_kl.tolist()), "KL per dimension", f"{key}col_kl")
+        n_dims = m.model.latent_dim
+        by_kl = sorted(range(n_dims), key=lambda d: -per_dim_kl[d]) if per_dim_kl is not None else range(n_dims)
+        u1, u2 = st.columns([1, 2])
+        unit = u1.selectbox("A unit (largest KL first)", [f"z{d}" for d in by_kl], key=f"{key}col_unit")
+        with u2:
+            open_unit_page(m, int(unit[1:]), f"{key}col_unit_open")
         st.subheader("Over training")
         fig = figures.kl_history_figure(m.history)
         if fig is not None:

@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (analysis_page, cooccurrence_vectors, progress_over, result_store, show_figure, show_problem,
-                        show_table, side_by_side)
+from app.common import (analysis_page, cooccurrence_vectors, expected_jacobian_for, result_store, show_figure,
+                        show_problem, show_table, side_by_side)
 from app.state import persist
 from vae_core import jacobian as jac
 from vae_core.data import TextError
@@ -50,13 +50,7 @@ embedding = st.radio("Embedding", list(jac.EMBEDDINGS), horizontal=True, key="ja
 
 for m, box, key in side_by_side(models):
     with box:
-        def expected(m=m):
-            bar = st.progress(0.0, text=f"Jacobian over {S} prior samples (forward-mode AD)…")
-            J = jac.expected_jacobian(m.model, S, int(seed),
-                                      progress=progress_over(bar, lambda i, n: f"Jacobian: chunk {i}/{n} of {S} samples"))
-            bar.empty()
-            return J
-        J = result_store("expected_jacobian", 8).get_or_compute((m.meta["checkpoint_id"], S, int(seed)), expected)
+        J = expected_jacobian_for(m, S, int(seed))
         sv = jac.singular_values(J)
         eff = jac.effective_dims(sv, threshold)
         au = (m.history.get("epochs") or [{}])[-1].get("val_active_units")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import figures
 from app.common import (DEFAULT_SENTENCE, aggregate_stats, analysis_page, corpus_picker, note_posterior_family,
-                        show_figure, show_notices, show_problem, show_table, side_by_side)
+                        open_unit_page, show_figure, show_notices, show_problem, show_table, side_by_side)
 from app.state import persist
 from vae_core.data import TextError
 from vae_core.latent import traverse
@@ -61,6 +61,7 @@ for m, box, key in side_by_side(models):
         st.markdown(f"**Sweep of z{d0}**" + (f" (mean KL {float(stats['kl'][d0]):.2f} nats)" if stats["kl"] is not None
                                              else f" (aggregate σ {float(stats['std'][d0]):.3f})"))
         show_table(figures.traversal_sweep_table(res, 0), f"Traversal of z{d0}", f"{key}trav_sweep", hide_index=True)
+        open_unit_page(m, d0, f"{key}trav_unit")
         st.markdown(f"**The {len(dims)} dimensions:** how many words change along each sweep (hover for the sentence)")
         show_figure(figures.traversal_figure(res), "Latent traversal", f"{key}trav_fig")
         with st.expander("Every decode of the grid"):

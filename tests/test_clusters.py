@@ -1,0 +1,27 @@
+"""Map clusters (HDBSCAN) and their class-based TF-IDF labels (vae_core.clusters), the weights against a hand
+computation of Grootendorst 2022, Eq. 1."""
+import math
+
+import numpy as np
+
+from vae_core.clusters import cluster_map, cluster_words
+
+
+def test_two_separated_blobs_are_two_clusters_and_a_far_point_is_unclustered():
+    rng = np.random.default_rng(0)
+    coords = np.concatenate([rng.normal(0, 0.3, (60, 2)), rng.normal(10, 0.3, (60, 2)), [[50.0, -50.0]]])
+    labels = cluster_map(coords, min_cluster_size=10)
+    assert len(set(labels[:60])) == 1 and len(set(labels[60:120])) == 1 and labels[0] != labels[60]
+    assert labels[0] >= 0 and labels[-1] == -1
+
+
+def test_labels_are_the_words_of_highest_class_tfidf():
+    sents = ["stocks fell sharply", "stocks rose", "bonds fell", "rain fell today", "rain and snow", "snow fell"]
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    words = cluster_words(sents, labels, top=2)
+    # counts: c0 stocks 2, fell 2, sharply 1, rose 1, bonds 1 (7 words); c1 rain 2, snow 2, fell 2, today 1 (7)
+    A = 7.0
+    w = lambda tf, f: tf / 7 * math.log(1 + A / f)      # noqa: E731
+    assert w(2, 2) > w(2, 4) and w(1, 1) < w(2, 2)      # a word shared by both clusters weighs less
+    assert words[0] == ["stocks", "bonds"] and words[1] == ["rain", "snow"]
+    assert cluster_words(sents, np.full(6, -1)) == {}

@@ -1,0 +1,54 @@
+"""Clusters of a corpus map and their labels: the labelled data map papers print.
+
+    labels = cluster_map(coords)                   # (N,) cluster of each sentence, -1 = unclustered
+    words = cluster_words(sentences, labels)       # {cluster: its most distinctive words}
+
+Clusters are scikit-learn's HDBSCAN on the 2-D map (density-based: no number of clusters to choose, and
+sentences in no dense region stay unclustered). Each cluster is labelled by class-based TF-IDF (Grootendorst
+2022, BERTopic, Eq. 1): the sentences of a cluster are one document, and a word's weight in cluster c is
+
+    W(t, c) = tf(t, c) * log(1 + A / f(t))
+
+tf(t, c) the frequency of t in c divided by c's word count, f(t) its frequency over all clusters and A the
+mean word count of a cluster; words are counted by scikit-learn's CountVectorizer without its English stop
+words (PTB's `<unk>` and `N` are not words for it).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def cluster_map(coords: np.ndarray, min_cluster_size: int | None = None, seed: int = 0) -> np.ndarray:
+    """HDBSCAN clusters of map coordinates (N, 2): (N,) int labels 0..C-1, -1 for unclustered points.
+    min_cluster_size defaults to max(10, N / 100). Raises ValueError for fewer than 2 points."""
+    coords = np.asarray(coords, dtype=np.float64)
+    if len(coords) < 2:
+        raise ValueError(f"clustering needs at least 2 points, got {len(coords)}")
+    from sklearn.cluster import HDBSCAN
+    size = min_cluster_size or max(10, len(coords) // 100)
+    return HDBSCAN(min_cluster_size=min(size, len(coords)), copy=True).fit_predict(coords).astype(np.int64)
+
+
+def cluster_words(sentences: list[str], labels: np.ndarray, top: int = 3) -> dict[int, list[str]]:
+    """The `top` words of highest class-based TF-IDF for each cluster (labels >= 0), highest first; a
+    cluster with no countable word gets []. sentences: (N,) texts; labels: (N,) as from `cluster_map`."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    labels = np.asarray(labels)
+    clusters = sorted(int(c) for c in set(labels.tolist()) if c >= 0)
+    if not clusters:
+        return {}
+    docs = [" ".join(s for s, l in zip(sentences, labels) if l == c) for c in clusters]
+    vec = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[a-z][a-z'&.-]*[a-z]\b", lowercase=True)
+    try:
+        counts = vec.fit_transform(docs).toarray().astype(np.float64)       # (C, |words|)
+    except ValueError:                                                     # no word at all
+        return {c: [] for c in clusters}
+    words = vec.get_feature_names_out()
+    size = counts.sum(1, keepdims=True)
+    tf = np.divide(counts, size, out=np.zeros_like(counts), where=size > 0)
+    weight = tf * np.log(1 + counts.sum(1).mean() / counts.sum(0))
+    out = {}
+    for row, c in enumerate(clusters):
+        best = [j for j in np.argsort(-weight[row], kind="stable")[:top] if counts[row, j] > 0]
+        out[c] = [str(words[j]) for j in best]
+    return out
