@@ -518,8 +518,29 @@ def _screened(corpus: dict, ck: Checkpoint, max_tokens: int, unit: str, numbers:
     return corpus
 
 
+SPLITS = ["test", "valid", "train", "all"]
+
+
+def _split_sentences(data_dir: Path, split: str, limit: int) -> tuple[list[str], list[str] | None, str]:
+    """The sentences of one split of a data directory (its first `limit`), or of all three with each one's
+    split as its label ("all": when over `limit`, every k-th sentence, so that each split keeps its share);
+    and the corpus' name. Raises CorpusError / OSError / ValueError as `vae_core.data.read_corpus`."""
+    from vae_core.data import split_path
+    if split != "all":
+        p = split_path(data_dir, split)
+        return _read_lines(str(p), p.stat().st_mtime, limit), None, p.name
+    rows = []
+    for part in ("train", "valid", "test"):
+        p = split_path(data_dir, part)
+        rows += [(part, line) for line in _read_lines(str(p), p.stat().st_mtime, MAX_CORPUS_SENTENCES)]
+    if len(rows) > limit:
+        step = len(rows) / limit
+        rows = [rows[int(i * step)] for i in range(limit)]
+    return [r[1] for r in rows], [r[0] for r in rows], f"{data_dir.name}: train + valid + test"
+
+
 def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_labels: bool = True,
-                  max_tokens: int = 100) -> dict | None:
+                  max_tokens: int = 100, default_split: str = "test") -> dict | None:
     """Choose the sentences to analyse: a split of a data directory (PTB test by default), an uploaded text
     file (one sentence a line; an optional tab-separated label column), or sentences decoded from prior
     samples. At most MAX_CORPUS_SENTENCES. Returns {"name", "sentences", "labels" or None} or None with a
@@ -529,7 +550,7 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
     lines get the CLI's message (file, line, column). Sentences the model's tokenizer leaves empty are left
     out, and those over `max_tokens` tokens (what the view cuts its inputs to) named, before any work."""
     from vae_core.analysis import prior_samples
-    from vae_core.data import CorpusError, split_path
+    from vae_core.data import CorpusError
     sources = ["data directory", "uploaded file", "prior samples"]
     try:
         resolve_data_dir(DEFAULT_DATA)
@@ -546,21 +567,21 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
         d = c1.text_input("Data directory", key=f"{key}_dir",
                           help="Its name under the app's data roots (" + ", ".join(r.name for r in data_roots())
                                + "): a directory holding {ptb.,}{train,valid,test}.txt")
-        persist(f"{key}_split", "test", ["test", "valid", "train"])
-        split = c2.selectbox("Split", ["test", "valid", "train"], key=f"{key}_split")
+        persist(f"{key}_split", default_split, SPLITS)
+        split = c2.selectbox("Split", SPLITS, key=f"{key}_split",
+                             help="all: train, valid and test together, each sentence labelled by its split")
         try:
             data_dir = resolve_data_dir(d)
         except roots.NotUnderRoots as e:
             show_problem("Cannot read the corpus", e)
             return None
         try:
-            p = split_path(data_dir, split)
-            sentences = _read_lines(str(p), p.stat().st_mtime, int(limit))
+            sentences, labels, name = _split_sentences(data_dir, split, int(limit))
         except (CorpusError, OSError, ValueError) as e:
             show_problem("Cannot read the corpus", roots.redact(str(e), data_dir, data_roots()))
             return None
-        return _screened({"name": p.name, "sentences": sentences, "labels": None}, ck, max_tokens, "sentence",
-                         list(range(1, len(sentences) + 1)))
+        return _screened({"name": name, "sentences": sentences, "labels": labels if allow_labels else None}, ck,
+                         max_tokens, "sentence", list(range(1, len(sentences) + 1)))
     if src == "uploaded file":
         up = st.file_uploader("Text file: one sentence a line" + (", optionally `sentence<TAB>label`" if allow_labels else ""),
                               type=["txt", "tsv"], key=f"{key}_upload")
@@ -581,13 +602,19 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
 
 def corpus_posteriors(ck: Checkpoint, sentences: list[str]) -> dict:
     """Posterior means and logvars (numpy) and per-sentence KL and lengths of a corpus
-    (`vae_core.latent.posterior_of_corpus`), kept for every session per checkpoint and corpus; encoding shows
-    its progress batch by batch, where a session that is left stops."""
+    (`vae_core.latent.posterior_of_corpus`), kept for every session per checkpoint and corpus, and on disk;
+    encoding shows its progress batch by batch, where a session that is left stops."""
     from vae_core.latent import posterior_of_corpus
+    import hashlib
+    # on disk too (`vae_core.diskcache`), so a restarted server reopens a large corpus' map at once; the key
+    # names the checkpoint, the sentences and the 100-token cap that posterior_of_corpus applies
+    disk_key = hashlib.sha256(f"{ck.meta['checkpoint_id']}|{sentences_key(sentences)}|100".encode()).hexdigest()[:32]
+
     def encode():
         bar = st.progress(0.0, text=f"Encoding {len(sentences):,} sentences…")
         post = posterior_of_corpus(ck.model, ck.vocab, list(sentences),
-                                   progress=progress_over(bar, lambda i, n: f"Encoding the corpus: batch {i}/{n}"))
+                                   progress=progress_over(bar, lambda i, n: f"Encoding the corpus: batch {i}/{n}"),
+                                   cache_key=disk_key)
         bar.empty()
         return post
     return result_store("posteriors", 8).get_or_compute((ck.meta["checkpoint_id"], sentences_key(sentences)), encode)
@@ -652,6 +679,33 @@ def projection_for(ck: Checkpoint, corpus: dict, method: str, params: dict | Non
     if not cached:
         computed.add(key)
     return {**post, "coords": coords, "cached": cached and key not in computed}
+
+
+def map_clusters(coords, sentences: list[str]) -> dict:
+    """HDBSCAN clusters of a map and their class-based TF-IDF labels (`vae_core.clusters`): {"labels" (N,),
+    "words" {cluster: [word]}, "centres" {cluster: (x, y)} (the median position)}, kept server-wide per map
+    (about 17 s for 49k points on a busy 2-core CPU, with the projection's own progress shown first)."""
+    import hashlib
+    import numpy as np
+    from vae_core.clusters import cluster_map, cluster_words
+    coords = np.ascontiguousarray(coords, dtype=np.float32)
+    key = hashlib.sha256(coords.tobytes()).hexdigest()[:24] + sentences_key(sentences)
+
+    def compute():
+        with st.spinner(f"Clustering {len(coords):,} points (HDBSCAN) and labelling the clusters…"):
+            labels = cluster_map(coords)
+            words = cluster_words(sentences, labels)
+            centres = {c: tuple(np.median(coords[labels == c], 0).tolist()) for c in words}
+        return {"labels": labels, "words": words, "centres": centres}
+    return result_store("map_clusters", 8).get_or_compute(key, compute)
+
+
+def neighbour_index(ck: Checkpoint, sentences: list[str], mu):
+    """A `vae_core.neighbours.NeighbourIndex` over a corpus' posterior means, kept server-wide per checkpoint
+    and corpus."""
+    from vae_core.neighbours import NeighbourIndex
+    return result_store("neighbour_index", 8).get_or_compute((ck.meta["checkpoint_id"], sentences_key(sentences)),
+                                                             lambda: NeighbourIndex(mu))
 
 
 # ------------------------------------------------------------------------------------------ paths on a map

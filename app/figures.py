@@ -109,10 +109,11 @@ def perturbation_table(results: list[dict]) -> pd.DataFrame:
 
 
 def projection_figure(coords, hover: list[str], color=None, color_label: str = "", overlays: list[dict] | None = None,
-                      title: str = "") -> go.Figure:
+                      title: str = "", labels: list[dict] | None = None) -> go.Figure:
     """Scatter of a 2-D projection; hover shows the sentence. `color`: numbers (continuous) or labels
-    (categorical). `overlays`: [{"name", "xy" (M, 2), "text" [M], "path": bool}] drawn on top (typed
-    sentences as stars, homotopy paths as lines with markers)."""
+    (categorical). `overlays`: [{"name", "xy" (M, 2), "text" [M], "path": bool, "ring": bool}] drawn on top
+    (typed sentences as stars, homotopy paths as lines with markers, rings around corpus points: search
+    matches, a selection). `labels`: [{"x", "y", "text"}] written on the map (cluster labels)."""
     import numpy as np
     coords = np.asarray(coords)
     fig = go.Figure()
@@ -142,6 +143,11 @@ def projection_figure(coords, hover: list[str], color=None, color_label: str = "
                                      textfont=dict(color=colour, size=13),
                                      marker=dict(size=15, color=colour, symbol=["circle", "square"],
                                                  line=dict(width=1.5, color="black"))))
+        elif ov.get("ring"):     # corpus points to find again: open circles around them
+            fig.add_trace(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", name=ov["name"], text=ov["text"],
+                                       customdata=ov.get("index"), hovertemplate="%{text}<extra></extra>",
+                                       marker=dict(size=11, color="rgba(0,0,0,0)", symbol="circle-open",
+                                                   line=dict(width=2, color=colour))))
         else:                    # typed sentences: large stars, numbered
             fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers+text", name=ov["name"],
                                      text=[str(j + 1) for j in range(len(xy))], textposition="top center",
@@ -149,16 +155,42 @@ def projection_figure(coords, hover: list[str], color=None, color_label: str = "
                                      textfont=dict(color=colour, size=13),
                                      marker=dict(size=16, color=colour, symbol="star",
                                                  line=dict(width=1.5, color="black"))))
+    for lab in labels or []:
+        fig.add_annotation(x=lab["x"], y=lab["y"], text=lab["text"], showarrow=False,
+                           font=dict(size=12, color="black"), bgcolor="rgba(255,255,255,0.75)")
     fig.update_layout(template=TEMPLATE, height=620, title=title or None, dragmode="lasso",
                       xaxis=dict(showticklabels=False, title=""), yaxis=dict(showticklabels=False, title=""),
                       legend=dict(orientation="h", y=-0.05))
     return fig
 
 
-def selection_table(sentences: list[str], lengths, kls, picked: list[int]) -> pd.DataFrame:
-    """The sentences selected on a projection: sentence, length in tokens, KL(q(z|x) || p(z)) in nats."""
-    return pd.DataFrame([{"sentence": sentences[i], "length": int(lengths[i]), "KL": round(float(kls[i]), 2)}
-                         for i in picked])
+def selection_table(sentences: list[str], lengths, kls, picked: list[int], rows: list[dict] | None = None,
+                    labels: list[str] | None = None) -> pd.DataFrame:
+    """The sentences selected on a projection: corpus line, sentence, its label (split, cluster) where given,
+    length in tokens, KL(q(z|x) || p(z)) in nats, and where `rows` (`vae_core.latent.reconstruct_many`, one
+    per picked sentence) are given, the reconstruction and the NLL bound in nats."""
+    out = []
+    for j, i in enumerate(picked):
+        row = {"line": i + 1, "sentence": sentences[i]}
+        if labels is not None:
+            row["label"] = labels[i]
+        row |= {"length": int(lengths[i]), "KL": round(float(kls[i]), 2)}
+        if rows is not None:
+            row |= {"reconstruction (greedy from μ)": rows[j]["reconstruction"], "NLL": round(rows[j]["nll"], 2)}
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def neighbour_table(sentences: list[str], idx, dist, metric: str, logp=None) -> pd.DataFrame:
+    """Nearest corpus sentences (`vae_core.neighbours`): rank, corpus line, sentence, distance, and log p(x|z)
+    in nats where the model re-ranked them."""
+    data = {"rank": list(range(1, len(idx) + 1)), "line": [int(i) + 1 for i in idx],
+            "sentence": [sentences[int(i)] for i in idx]}
+    if dist is not None:
+        data[f"{metric} distance"] = [round(float(d), 4) for d in dist]
+    if logp is not None:
+        data["log p(x|z), nats"] = [round(float(v), 2) for v in logp]
+    return pd.DataFrame(data)
 
 
 def overlap_figure(matrix, title: str, xlabel: str, auroc: float, bins: int = 60) -> go.Figure:

@@ -20,7 +20,7 @@ nav = st.navigation([
     st.Page(PAGES / "traversal.py", title="Latent traversal", url_path="traversal"),
     st.Page(PAGES / "unit.py", title="Latent unit", url_path="unit"),
     st.Page(PAGES / "homotopy.py", title="Homotopy", url_path="homotopy"),
-    st.Page(PAGES / "projection.py", title="Projection", url_path="projection"),
+    st.Page(PAGES / "projection.py", title="Corpus map", url_path="projection"),
     st.Page(PAGES / "overlap.py", title="Overlap histograms", url_path="overlap"),
     st.Page(PAGES / "collapse.py", title="Collapse diagnostics", url_path="collapse"),
     st.Page(PAGES / "jacobian.py", title="Jacobian embeddings", url_path="jacobian"),

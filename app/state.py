@@ -23,6 +23,7 @@ URL_PARAMS = {
     "ckpt": "ckpt_choice", "path": "ckpt_typed", "compare": "ckpt_compare",
     "s": "sentence", "a": "hom_first", "b": "hom_second", "blanks": "impute_text", "prompt": "rank_prompt",
     "move": "arith_text", "word": "jac_word", "context": "jac_context", "dim": "trav_dim", "unit": "unit_dim",
+    "split": "proj_split", "color": "proj_color", "q": "proj_search", "sel": "proj_sel", "method": "proj_method",
 }
 _KEY_TO_URL = {v: k for k, v in URL_PARAMS.items()}
 DEFAULTS: dict[str, Any] = {}        # key -> default, for every persistent widget seen by this server

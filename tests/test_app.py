@@ -690,3 +690,64 @@ def test_the_unit_page_opens_from_the_traversal_and_from_a_link():
     at.session_state["unit_dim"] = "z99999"
     at.run()
     assert not at.exception and at.selectbox(key="unit_dim").value == "z0"
+
+
+def _map(tmp_path, monkeypatch, **state) -> AppTest:
+    monkeypatch.setenv("VAE_CORE_CACHE", str(tmp_path))
+    at = _main()
+    at.session_state["proj_method"], at.session_state["proj_limit"] = "pca", 300
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    return at.switch_page("views/projection.py").run()
+
+
+def test_the_corpus_map_searches_colours_clusters_and_keeps_the_selection_in_the_url(tmp_path, monkeypatch):
+    """The corpus map (all PTB splits by default, here 300 of them, evenly spaced): a search rings its
+    matches and counts them; colouring by split, by a unit's μ_d and by cluster; the clusters are labelled
+    on the map; a selection (here from a link's `sel`) lists its sentences with their reconstructions and
+    NLL, and stays in the URL."""
+    from app.state import URL_PARAMS
+    at = _map(tmp_path, monkeypatch, proj_search="million")
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = [t.get("name") for t in spec["data"]]
+    assert "PCA of 300 posterior means" in spec["layout"]["title"]["text"]
+    assert {"train", "valid", "test"} <= set(names)                                        # coloured by split
+    caption = next(c.value for c in at.caption if c.value.startswith("“million”"))
+    n = int(caption.split(": ")[1].split(" of ")[0])
+    assert n > 0 and f"“million” ({n})" in names                                            # the ringed matches
+    ringed = next(t for t in spec["data"] if t.get("name") == f"“million” ({n})")
+    assert len(ringed["text"]) == n and all("million" in s for s in ringed["text"])
+    at.radio(key="proj_color").set_value("unit").run()
+    at.selectbox(key="proj_unit").set_value("z2").run()
+    assert not at.exception and "colorscale" in at.get("plotly_chart")[0].proto.spec
+    at.toggle(key="proj_clusters").set_value(True).run()
+    assert not at.exception and any("clusters" in c.value for c in at.caption)
+    assert '"annotations"' in at.get("plotly_chart")[0].proto.spec                         # labels on the map
+    at.session_state["proj_sel"] = "5,9,999999,x"                                          # as a link brings it
+    at.run()
+    table = at.dataframe[0].value
+    assert list(table["line"]) == [5, 9] and "reconstruction (greedy from μ)" in table.columns
+    assert table["NLL"].gt(table["KL"]).all()
+    assert {k for k, v in URL_PARAMS.items() if v == "proj_sel"} == {"sel"}
+    at.button(key="proj_draw_homotopy").click().run()
+    assert not at.exception and "homotopy" in at.get("plotly_chart")[0].proto.spec
+    at.button(key="proj_open_homotopy").click().run()
+    assert not at.exception and at.session_state["hom_first"] == table["sentence"][0]
+
+
+def test_one_selected_sentence_gets_its_neighbours_and_opens_in_encode(tmp_path, monkeypatch):
+    import numpy as np
+    at = _map(tmp_path, monkeypatch, proj_sel="7", proj_k=5)
+    assert not at.exception
+    table = at.dataframe[-1].value
+    assert list(table["rank"]) == [1, 2, 3, 4, 5] and 7 not in list(table["line"])       # not its own neighbour
+    d = table["euclidean distance"].to_numpy()
+    assert np.all(np.diff(d) >= 0)
+    at.toggle(key="proj_rerank").set_value(True).run()
+    table = at.dataframe[-1].value
+    assert not at.exception and np.all(np.diff(table["log p(x|z), nats"].to_numpy()) <= 0)
+    sentence = at.dataframe[0].value["sentence"][0]
+    at.button(key="proj_open_encode").click().run()
+    assert not at.exception and at.session_state["sentence"] == sentence

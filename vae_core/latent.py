@@ -84,17 +84,27 @@ def encode_sentences(model: SentenceVAE, vocab: Vocab, texts: list[str], max_tok
 
 @torch.no_grad()
 def posterior_of_corpus(model: SentenceVAE, vocab: Vocab, sentences: list[str], batch_size: int = 256,
-                        max_tokens: int = 100, progress: Callable[[Iterable], Iterable] = lambda it: it) -> dict:
+                        max_tokens: int = 100, progress: Callable[[Iterable], Iterable] = lambda it: it,
+                        cache_key: str | None = None) -> dict:
     """Encode many sentences in length-bucketed batches: {"mu", "logvar": (N, n) numpy float32, "kl": (N,)
     nats, "length": (N,) tokens}. Sentences that are empty after normalisation are encoded as `<unk>`.
-    `progress` wraps the batches."""
+    `progress` wraps the batches. With `cache_key` (which must name the checkpoint, the sentences and
+    max_tokens) the result is read from, or written to, $VAE_CORE_CACHE/posteriors (`vae_core.diskcache`)."""
     import numpy as np
     from .data import corpus_from_text
+    from .diskcache import cache_root, load_arrays, save_arrays
     from .estimators import encode_corpus
+    path = cache_root() / "posteriors" / f"{cache_key}.npz" if cache_key else None
+    if path is not None and (got := load_arrays(path, rows=len(sentences))) is not None and \
+            set(got) == {"mu", "logvar", "kl", "length"}:
+        return got
     corpus = corpus_from_text(sentences, vocab, max_tokens)
     mu, logvar = encode_corpus(model, corpus, batch_size, _device(model), progress)
-    return {"mu": mu.numpy(), "logvar": logvar.numpy(), "kl": posterior_family(model).kl(mu, logvar).numpy(),
-            "length": np.array([len(t) for t in corpus.sentences])}
+    out = {"mu": mu.numpy(), "logvar": logvar.numpy(), "kl": posterior_family(model).kl(mu, logvar).numpy(),
+           "length": np.array([len(t) for t in corpus.sentences])}
+    if path is not None:
+        save_arrays(path, **out)
+    return out
 
 
 def ids_to_text(vocab: Vocab, ids: list[list[int]]) -> list[str]:
@@ -118,6 +128,31 @@ def reconstruct(model: SentenceVAE, vocab: Vocab, text: str, n_samples: int = 3,
     z = torch.cat([post.mu.expand(L, 1, -1), draws], 1)                             # (L, 1 + n_samples, n)
     out = ids_to_text(vocab, decode(model, z, strategy, max_len, beam_size=beam_size))
     return {"input": post.inputs[0], "posterior": post, "mean": out[0], "samples": out[1:]}
+
+
+@torch.no_grad()
+def reconstruct_many(model: SentenceVAE, vocab: Vocab, sentences: list[str], n_samples: int = 10, seed: int = 0,
+                     max_tokens: int = 100) -> list[dict]:
+    """For each sentence: its greedy decode from the posterior mean and its NLL bound, as rows
+    {"reconstruction", "nll" (-ELBO, the reconstruction averaged over n_samples draws z ~ q(z|x) plus the
+    analytic KL; nats per sentence), "kl"} (Bowman et al. 2016, Eq. 1). One batch; for a few hundred
+    sentences (a selection on the corpus map). Sentences that are empty after normalisation are `<unk>`."""
+    from .data import corpus_from_text
+    from .objectives import elbo
+    if not sentences:
+        return []
+    corpus = corpus_from_text(sentences, vocab, max_tokens)
+    x, lengths = corpus.collate(range(len(sentences)))
+    dev = _device(model)
+    x, lengths = x.to(dev), lengths.to(dev)
+    model.eval()
+    torch.manual_seed(seed)
+    t = elbo(model, x, lengths, n_samples=n_samples)
+    mu, _ = model.encode(x, lengths)
+    L = model.codes_per_sentence
+    recon = ids_to_text(vocab, decode(model, mu.expand(L, -1, -1) if L > 1 else mu, "greedy"))
+    return [{"reconstruction": r, "nll": float(rec + kl), "kl": float(kl)}
+            for r, rec, kl in zip(recon, t.rec.float().cpu(), t.kl.float().cpu())]
 
 
 def interpolate(z1: torch.Tensor, z2: torch.Tensor, steps: int, method: str = "linear") -> torch.Tensor:

@@ -56,14 +56,24 @@ class NeighbourIndex:
         return idx[:, :k], dist[:, :k].astype(np.float32)
 
 
+def nearest_to(index: NeighbourIndex, query: np.ndarray, k: int = 10, metric: str = "euclidean",
+               exclude: int | None = None) -> tuple[list[int], list[float]]:
+    """The k corpus indices nearest to one code `query` (n,), nearest first, and their distances, leaving out
+    corpus index `exclude` (the query's own sentence when it is one of the corpus). Raises as `query`."""
+    idx, dist = index.query(np.asarray(query).reshape(1, -1), k + (exclude is not None), metric)
+    pairs = [(int(i), float(d)) for i, d in zip(idx[0], dist[0]) if i != exclude][:k]
+    return [i for i, _ in pairs], [d for _, d in pairs]
+
+
 @torch.no_grad()
-def rerank_by_likelihood(model, vocab, sentences: list[str], candidates: np.ndarray, z: torch.Tensor,
+def rerank_by_likelihood(model, vocab, sentences: list[str], candidates, z,
                          max_tokens: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Re-order candidate corpus sentences (indices (c,)) by log p(x_i | z) under the model's decoder, z (n,)
-    a code (the query's posterior mean), best first: (indices (c,), log p(x_i | z) in nats per sentence (c,)).
+    a code (the query's posterior mean; tensor or array), best first: (indices (c,), log p(x_i | z) in nats per sentence (c,)).
     Scoring every corpus sentence costs N decoder passes, so the candidates are a latent-space shortlist."""
     from .data import corpus_from_text
     cand = [int(i) for i in candidates]
+    z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1)
     corpus = corpus_from_text([sentences[i] for i in cand], vocab, max_tokens)
     x, lengths = corpus.collate(range(len(cand)))
     device = next(model.parameters()).device

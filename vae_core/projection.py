@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from .diskcache import cache_root, load_arrays, save_arrays
 
 METHODS = ("umap", "pca", "tsne")
 DEFAULT_PARAMS = {"umap": {"n_neighbors": 15, "min_dist": 0.1}, "pca": {}, "tsne": {"perplexity": 30.0}}
 
 
 def default_cache_dir() -> Path:
-    """$VAE_CORE_CACHE, else ~/.cache/vae_core/projections."""
-    return Path(os.environ.get("VAE_CORE_CACHE", Path.home() / ".cache" / "vae_core")) / "projections"
+    """$VAE_CORE_CACHE/projections, else ~/.cache/vae_core/projections (`vae_core.diskcache`)."""
+    return cache_root() / "projections"
 
 
 def cache_key(checkpoint_id: str, corpus: list[str], method: str, params: dict, seed: int) -> str:
@@ -80,23 +80,13 @@ def project(points: np.ndarray, method: str = "umap", params: dict | None = None
     params = {**DEFAULT_PARAMS[method], **(params or {})}
     path = None
     if key is not None:
-        cache_dir = Path(cache_dir or default_cache_dir())
-        path = cache_dir / f"{key}.npz"
-        if path.is_file():
-            try:
-                with np.load(path, allow_pickle=False) as f:
-                    coords = f["coords"]
-                if coords.shape == (len(points), 2):
-                    return coords, True
-            except (OSError, ValueError, KeyError):
-                pass                                # a damaged cache entry is recomputed
+        path = Path(cache_dir or default_cache_dir()) / f"{key}.npz"
+        got = load_arrays(path, rows=len(points))             # a damaged cache entry is recomputed
+        if got is not None and "coords" in got and got["coords"].shape == (len(points), 2):
+            return got["coords"], True
     coords = np.asarray(_fit(np.asarray(points, dtype=np.float32), method, params, seed, progress), dtype=np.float32)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-        os.close(fd)
-        np.savez(tmp, coords=coords)
-        os.replace(tmp, path)
+        save_arrays(path, coords=coords)
     return coords, False
 
 

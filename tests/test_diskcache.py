@@ -1,0 +1,33 @@
+"""Corpus posteriors and maps kept on disk (vae_core.diskcache): a second server process reads them back
+instead of encoding again, and a damaged or mismatched file is recomputed, never trusted."""
+import numpy as np
+import pytest
+
+from vae_core import estimators
+from vae_core.checkpoint import load_checkpoint
+from vae_core.diskcache import load_arrays, save_arrays
+from vae_core.latent import posterior_of_corpus
+
+
+def test_posteriors_are_read_back_from_disk_and_a_bad_file_is_recomputed(tiny_vae, tmp_path, monkeypatch):
+    monkeypatch.setenv("VAE_CORE_CACHE", str(tmp_path))
+    ck = load_checkpoint(tiny_vae)
+    sents = ["the market fell", "he said", "prices rose sharply"]
+    first = posterior_of_corpus(ck.model, ck.vocab, sents, cache_key="k1")
+    (path,) = tmp_path.glob("posteriors/k1.npz")
+    monkeypatch.setattr(estimators, "encode_corpus", lambda *a, **k: pytest.fail("encoded again"))
+    again = posterior_of_corpus(ck.model, ck.vocab, sents, cache_key="k1")
+    for k in first:
+        np.testing.assert_array_equal(first[k], again[k])
+    path.write_bytes(b"not an npz")
+    monkeypatch.undo()
+    monkeypatch.setenv("VAE_CORE_CACHE", str(tmp_path))
+    np.testing.assert_array_equal(posterior_of_corpus(ck.model, ck.vocab, sents, cache_key="k1")["mu"], first["mu"])
+
+
+def test_only_plain_arrays_of_the_expected_length_are_loaded(tmp_path):
+    save_arrays(tmp_path / "a.npz", x=np.arange(3), y=np.zeros((3, 2)))
+    assert set(load_arrays(tmp_path / "a.npz", rows=3)) == {"x", "y"}
+    assert load_arrays(tmp_path / "a.npz", rows=4) is None
+    np.savez(tmp_path / "p.npz", x=np.array([{"a": 1}], dtype=object))      # a pickled object inside
+    assert load_arrays(tmp_path / "p.npz") is None and load_arrays(tmp_path / "missing.npz") is None
