@@ -28,6 +28,7 @@ SHIPPED_DEFAULT = ROOT / "checkpoints" / "smim128-v2"
 DEFAULT_CHECKPOINT = ROOT / Path(os.environ.get("VAE_APP_CHECKPOINT") or SHIPPED_DEFAULT)   # relative: to ROOT
 DEFAULT_SENTENCE = "the company said it expects to report a loss for the third quarter"   # shared by the views of one sentence
 DEFAULT_DATA = "data/ptb"          # the PTB split beside the checkout, by its name under the data roots
+CORPUS_ENV = "VAE_APP_CORPUS"      # a corpus file named on the command line (`python -m app`)
 
 
 def checkpoint_roots() -> list[roots.Root]:
@@ -557,7 +558,10 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
         has_default = True
     except roots.NotUnderRoots:
         has_default = False
-    persist(f"{key}_src", sources[0] if has_default else sources[2], sources)
+    own = os.environ.get(CORPUS_ENV)            # `python -m app CKPT --corpus FILE`: the operator's file
+    if own:
+        sources.insert(0, "command-line corpus")
+    persist(f"{key}_src", sources[0] if has_default or own else sources[2], sources)
     src = st.radio("Corpus", sources, horizontal=True, key=f"{key}_src")
     persist(f"{key}_limit", default_limit, bounds=(10, MAX_CORPUS_SENTENCES))
     limit = st.number_input("At most this many sentences", 10, MAX_CORPUS_SENTENCES, step=100, key=f"{key}_limit")
@@ -582,6 +586,15 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
             return None
         return _screened({"name": name, "sentences": sentences, "labels": labels if allow_labels else None}, ck,
                          max_tokens, "sentence", list(range(1, len(sentences) + 1)))
+    if src == "command-line corpus":
+        p = Path(own)
+        try:
+            sentences = _read_lines(str(p), p.stat().st_mtime, int(limit))
+        except (CorpusError, OSError, ValueError) as e:
+            show_problem("Cannot read the corpus", str(e).replace(str(p), p.name))
+            return None
+        return _screened({"name": p.name, "sentences": sentences, "labels": None}, ck, max_tokens, "line",
+                         list(range(1, len(sentences) + 1)))
     if src == "uploaded file":
         up = st.file_uploader("Text file: one sentence a line" + (", optionally `sentence<TAB>label`" if allow_labels else ""),
                               type=["txt", "tsv"], key=f"{key}_upload")

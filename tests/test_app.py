@@ -751,3 +751,24 @@ def test_one_selected_sentence_gets_its_neighbours_and_opens_in_encode(tmp_path,
     sentence = at.dataframe[0].value["sentence"][0]
     at.button(key="proj_open_encode").click().run()
     assert not at.exception and at.session_state["sentence"] == sentence
+
+
+def test_the_command_line_opens_a_corpus_of_ones_own_and_refuses_a_bad_one(tmp_path, monkeypatch, capsys):
+    """`python -m app CKPT --corpus FILE`: both are checked before any server starts (a bad line is named with
+    its number); the corpus map then opens on FILE, named by its file name only."""
+    from app.__main__ import main as app_main
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"fine line\nanother \x1b[31m line\n")
+    assert app_main([str(ROOT / "checkpoints" / "bowman-vae"), "--corpus", str(bad)]) == 2
+    assert "bad.txt:2: a control character" in capsys.readouterr().err
+    assert app_main([str(tmp_path / "nothing"), "--corpus", str(bad)]) == 2
+    mine = tmp_path / "mine.txt"
+    mine.write_text("the market fell sharply\nprices rose in new york\nhe said\nthe company expects a loss\n")
+    monkeypatch.setenv("VAE_APP_CORPUS", str(mine))
+    monkeypatch.setenv("VAE_CORE_CACHE", str(tmp_path))
+    at = _page("projection")
+    at.session_state["proj_method"] = "pca"
+    at.run()
+    assert not at.exception and at.radio(key="proj_src").value == "command-line corpus"
+    title = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
+    assert title == "PCA of 4 posterior means (mine.txt)" and str(tmp_path) not in title
