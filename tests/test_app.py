@@ -772,3 +772,15 @@ def test_the_command_line_opens_a_corpus_of_ones_own_and_refuses_a_bad_one(tmp_p
     assert not at.exception and at.radio(key="proj_src").value == "command-line corpus"
     title = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
     assert title == "PCA of 4 posterior means (mine.txt)" and str(tmp_path) not in title
+
+
+def test_every_view_is_in_the_navigation_and_on_the_start_page():
+    """app/catalogue.py lists every view file once; the sidebar shows them all (no "View more") and Start
+    links each of them."""
+    from app.catalogue import VIEWS
+    files = {p.name for p in (APP / "views").glob("*.py")} - {"home.py", "__init__.py"}
+    assert sorted(v[0] for v in VIEWS) == sorted(files)
+    at = _main().run()
+    assert not at.exception
+    labels = [el.proto.label for el in at.get("page_link")]
+    assert all(any(title in lab for lab in labels) for _, title, _, _, _ in VIEWS)

@@ -6,18 +6,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 
 import streamlit as st
 
+from app.catalogue import VIEWS
 from app.common import current_checkpoint, model_name, validation_headline
-
-VIEWS = [   # (file, title, what it shows)
-    ("encode.py", "Encode & reconstruct", "type a sentence: its posterior q(z|x) and decodes from μ, samples and k·σ perturbations"),
-    ("traversal.py", "Latent traversal", "sweep one dimension of z and read how the sentence changes"),
-    ("homotopy.py", "Homotopy", "decode the path between two sentences' codes (Bowman et al. 2016)"),
-    ("projection.py", "Projection", "UMAP / PCA / t-SNE of a corpus' codes; export them for TensorBoard"),
-    ("overlap.py", "Overlap histograms", "do sentences share latent regions? (Livne et al. 2020, Fig. 3)"),
-    ("collapse.py", "Collapse diagnostics", "does the decoder use z at all? KL per dimension over training"),
-    ("evaluate.py", "Evaluate", "NLL, IW-NLL, KL, PPL, active units, MI and BLEU-1 on a split or a file"),
-    ("prior.py", "Prior samples", "decodes of z ~ p(z), and how varied and original they are"),
-]
 
 ck = current_checkpoint()
 st.title("Sentence VAE explorer")
@@ -42,8 +32,12 @@ st.caption(f"{cfg.rnn.upper() if cfg.is_sequence else 'MLP'} {cfg.emb_dim}/{cfg.
            f"{cfg.vocab_size:,}, tokenizer `{ck.vocab.tokenizer.name}`, trained {last.get('epoch', '–')} epochs. "
            "The Model card view has its configuration and training curves.")
 st.subheader("Where to begin")
-for file, title, what in VIEWS:
-    try:
-        st.page_link(f"views/{file}", label=f"**{title}**: {what}")
-    except Exception:                   # the page run on its own, outside the app's navigation
-        st.markdown(f"**{title}**: {what}")
+for section in dict.fromkeys(v[3] for v in VIEWS):
+    st.markdown(f"**{section}**")
+    for file, title, _, sec, what in VIEWS:
+        if sec != section:
+            continue
+        try:
+            st.page_link(f"views/{file}", label=f"**{title}**: {what}")
+        except Exception:                   # the page run on its own, outside the app's navigation
+            st.markdown(f"**{title}**: {what}")
