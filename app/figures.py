@@ -341,14 +341,14 @@ def traversal_table(result: dict, kl: list[float] | None = None) -> pd.DataFrame
 
 def traversal_sweep_table(result: dict, row: int = 0) -> pd.DataFrame:
     """One dimension's sweep of `vae_core.latent.traverse`: offset, z_d, the decoded sentence, and how many
-    words changed from the middle of the sweep."""
+    words changed from the unswept code's decode (a sentence's reconstruction)."""
     return pd.DataFrame({"offset": [f"{o:+.1f}σ" for o in result["offsets"]],
                          f"z{result['dims'][row]}": [f"{float(v):.2f}" for v in result["values"][row]],
                          "sentence": result["sentences"][row], "words changed": result["changes"][row]})
 
 
 def traversal_figure(result: dict) -> go.Figure:
-    """Heatmap of how far each decode of a traversal moves from the middle of its sweep (word edit distance),
+    """Heatmap of how far each decode of a traversal moves from the unswept code's decode (word edit distance),
     dimensions by offsets; hover shows the sentence."""
     fig = go.Figure(go.Heatmap(z=result["changes"], x=[f"{o:+.3g}" for o in result["offsets"]],
                                y=[f"z{d}" for d in result["dims"]], text=result["sentences"],

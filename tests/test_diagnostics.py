@@ -36,14 +36,36 @@ def test_traversal_sweeps_one_coordinate_and_holds_the_others(monkeypatch):
         return [[4]] * len(z)
     monkeypatch.setattr(latent, "decode", fake_decode)
     res = traverse(model, vocab, stats, [1, 2], text=None, steps=5, span=2.0)
-    z = seen["z"].view(2, 5, 3)
+    z = seen["z"][:10].view(2, 5, 3)
     torch.testing.assert_close(z[0, :, 1], 1.0 + 2.0 * torch.linspace(-2, 2, 5))      # mean +- span * std
     torch.testing.assert_close(z[1, :, 2], -1.0 + 0.5 * torch.linspace(-2, 2, 5))
     assert torch.equal(z[0, :, [0, 2]], torch.zeros(5, 2)) and torch.equal(z[1, :, :2], torch.zeros(5, 2))
     assert res["offsets"] == pytest.approx([-2, -1, 0, 1, 2]) and res["sentences"] == [["a"] * 5] * 2
     res = traverse(model, vocab, stats, [0], text="a b c", steps=3)
     mu = latent.encode_sentences(model, vocab, ["a b c"]).mu[0]
-    torch.testing.assert_close(seen["z"][:, 1:], mu[1:].expand(3, 2))                  # held at the sentence's mu
+    torch.testing.assert_close(seen["z"][:, 1:], mu[1:].expand(4, 2))                  # held at the sentence's mu
+    # swept around the sentence's own mu_0 (its +0 sigma row is the sentence), and the last code decoded is mu
+    # itself: the reconstruction that "words changed" counts from
+    torch.testing.assert_close(seen["z"][:3, 0], mu[0] + 1.0 * torch.linspace(-3, 3, 3))
+    torch.testing.assert_close(seen["z"][3], mu)
+    assert res["reference"] == ["a"] and res["changes"] == [[0, 0, 0]]
+
+
+def test_traversal_counts_changed_words_from_the_sentences_reconstruction(monkeypatch):
+    """The issue's finding: "words changed" was counted from the decode at the corpus average, so the +0 sigma
+    row was not the user's sentence. Now each row counts from the decode of the sentence's own mu."""
+    words = ["<pad>", "<unk>", "<bos>", "<eos>", "a", "b", "c"]
+    vocab = Vocab(words)
+    model = build_model(ModelConfig(vocab_size=len(words), emb_dim=4, hidden_dim=5, latent_dim=2)).eval()
+    stats = {"mean": torch.tensor([5.0, 5.0]), "std": torch.tensor([1.0, 1.0])}
+    mu = latent.encode_sentences(model, vocab, ["a b"]).mu[0]
+
+    def fake_decode(m, z, strategy, max_len):          # "a" near the sentence's mu_0, "a b c" far from it
+        return [[4] if abs(float(row[0] - mu[0])) < 0.5 else [4, 5, 6] for row in z]
+    monkeypatch.setattr(latent, "decode", fake_decode)
+    res = traverse(model, vocab, stats, [0], text="a b", steps=5, span=2.0)
+    assert res["sentences"][0] == ["a b c", "a b c", "a", "a b c", "a b c"] and res["reference"] == ["a"]
+    assert res["changes"][0] == [2, 2, 0, 2, 2]
     with pytest.raises(ValueError, match="out of range"):
         traverse(model, vocab, stats, [3])
 

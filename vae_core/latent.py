@@ -210,12 +210,15 @@ def aggregate_posterior(mu: torch.Tensor, logvar: torch.Tensor, family=None) -> 
 @torch.no_grad()
 def traverse(model: SentenceVAE, vocab: Vocab, stats: dict, dims: list[int], text: str | None = None,
              steps: int = 7, span: float = 3.0, strategy: str = "greedy", max_len: int = 50) -> dict:
-    """Latent traversal: for each dimension d in `dims`, sweep z_d over the aggregate posterior's mean
-    +- `span` standard deviations (`aggregate_posterior` of a corpus), in `steps` points, with the other
-    coordinates held at the posterior mean of `text`, or at 0 when `text` is None; decode every code (one
-    batch). Returns {"dims", "offsets" (steps,) in standard deviations, "values" (len(dims), steps) of z_d,
-    "sentences" [[str] * steps] per dimension, "changes" [[int] * steps]: the word edit distance of each
-    decode from the one at the middle of its sweep, "input": EncodedText or None}.
+    """Latent traversal: for each dimension d in `dims`, sweep z_d in `steps` points over +- `span` standard
+    deviations of the aggregate posterior (`aggregate_posterior` of a corpus: its "std"), around the
+    sentence's own posterior mean mu_d when `text` is given (the other coordinates held at that mu), or around
+    the aggregate mean with the other coordinates at 0 when `text` is None; decode every code (one batch).
+
+    Returns {"dims", "offsets" (steps,) in standard deviations, "values" (len(dims), steps) of z_d,
+    "sentences" [[str] * steps] per dimension, "reference": the decode of the unswept code (the sentence's
+    reconstruction from mu, or the decode at the aggregate mean), "changes" [[int] * steps]: the word edit
+    distance of each decode from the reference, "input": EncodedText or None}.
     Raises ValueError for steps < 2 or a dimension out of range, TextError for empty text.
     """
     n = model.latent_dim
@@ -225,21 +228,27 @@ def traverse(model: SentenceVAE, vocab: Vocab, stats: dict, dims: list[int], tex
     if bad:
         raise ValueError(f"latent dimensions {bad} are out of range 0..{n - 1}")
     inp = None
+    d_idx = torch.tensor(dims, dtype=torch.long)
     base = torch.zeros(n)
     if text is not None:
         post = encode_sentences(model, vocab, [text])
         base, inp = post.mu[0], post.inputs[0]
+        centres = base[d_idx]                                   # the sentence's own mu_d: its +0 sigma row
+    else:
+        centres = stats["mean"][d_idx].to(base.dtype)
     offsets = torch.linspace(-span, span, steps)
-    d_idx = torch.tensor(dims, dtype=torch.long)
-    values = stats["mean"][d_idx, None] + offsets[None, :] * stats["std"][d_idx, None]     # (D, S)
-    z = base.repeat(len(dims), steps, 1)                                                 # (D, S, n)
+    values = centres[:, None] + offsets[None, :] * stats["std"][d_idx, None].to(base.dtype)      # (D, S)
+    z = base.repeat(len(dims), steps, 1)                                                          # (D, S, n)
     z[torch.arange(len(dims)), :, d_idx] = values
-    sents = ids_to_text(vocab, decode(model, z.reshape(-1, n), strategy, max_len))
+    unswept = base.clone()[None].repeat(len(dims), 1)                                             # (D, n)
+    unswept[torch.arange(len(dims)), d_idx] = centres
+    codes = torch.cat([z.reshape(-1, n), unswept])
+    sents = ids_to_text(vocab, decode(model, codes, strategy, max_len))
     grid = [sents[i * steps:(i + 1) * steps] for i in range(len(dims))]
-    centre = steps // 2                                    # offset 0 for an odd number of steps
-    changes = [[word_edit_distance(row[centre], s) for s in row] for row in grid]
+    refs = sents[len(dims) * steps:]
+    changes = [[word_edit_distance(ref, s) for s in row] for row, ref in zip(grid, refs)]
     return {"dims": list(dims), "offsets": offsets.tolist(), "values": values, "sentences": grid,
-            "changes": changes, "input": inp}
+            "reference": refs, "changes": changes, "input": inp}
 
 
 def word_edit_distance(a: str, b: str) -> int:

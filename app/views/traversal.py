@@ -17,9 +17,11 @@ from vae_core.latent import traverse
 models = analysis_page("Latent traversal")
 note_posterior_family(models, "traversal")
 ck = models[0]
-st.caption("Each row sweeps one latent coordinate z_d from −3σ to +3σ of the aggregate posterior q(z) (its mean "
-           "and standard deviation over the corpus below), the other coordinates held fixed, and decodes every "
-           "point greedily. Dimensions are ordered by their mean KL on the corpus: the most active first.")
+st.caption("Each row sweeps one latent coordinate z_d by −3σ to +3σ of the aggregate posterior q(z) (its standard "
+           "deviation over the corpus below) around the sentence's own μ_d, the other coordinates held at its μ, "
+           "and decodes every point greedily: the +0σ row is the sentence's reconstruction, and \"words changed\" "
+           "counts from it. With the other coordinates at 0 the sweep is around the corpus average. Dimensions "
+           "are ordered by their mean KL on the corpus: the most active first.")
 with st.expander("Corpus for the aggregate posterior", expanded=False):
     corpus = corpus_picker("trav", ck, default_limit=1000, allow_labels=False)
 if not corpus:
