@@ -199,3 +199,21 @@ def test_the_jacobian_of_a_decoder_whose_state_z_does_not_set(demo_dir):
     with torch.backends.mkldnn.flags(enabled=False), torch.no_grad():      # forward mode: n tangents, not |V|
         ref = torch.func.jacfwd(lambda zz: jacobian._avg_logprobs(ck.model, zz, x, torch.ones(len(x))))(z[0])
     torch.testing.assert_close(J[0], ref, atol=1e-5, rtol=1e-4)
+
+
+def test_aggregate_posterior_samples_draw_a_sentence_then_its_posterior():
+    """q(z) = (1/N) sum_j q(z|x_j): each code is a draw from one corpus sentence's posterior. With tiny
+    variances the decodes are those of the chosen sentences' means."""
+    import torch
+    from vae_core.analysis import aggregate_posterior_samples
+    from vae_core.checkpoint import load_checkpoint
+    from vae_core.decoding import decode
+    from vae_core.latent import encode_sentences, ids_to_text
+    from tests.conftest import ROOT
+    ck = load_checkpoint(ROOT / "checkpoints" / "bowman-vae")
+    post = encode_sentences(ck.model, ck.vocab, ["the market fell sharply", "mr. smith resigned as chairman"])
+    tiny = torch.full_like(post.logvar, -30.0)
+    rows = aggregate_posterior_samples(ck.model, ck.vocab, post.mu, tiny, n=6, seed=3)
+    means = ids_to_text(ck.vocab, decode(ck.model, post.mu, "greedy"))
+    assert {r["source"] for r in rows} == {0, 1} and all(r["sentence"] == means[r["source"]] for r in rows)
+    assert all(r["log_prior"] < 0 for r in rows)

@@ -784,3 +784,26 @@ def test_every_view_is_in_the_navigation_and_on_the_start_page():
     assert not at.exception
     labels = [el.proto.label for el in at.get("page_link")]
     assert all(any(title in lab for lab in labels) for _, title, _, _, _ in VIEWS)
+
+
+def test_the_smim_model_card_shows_its_own_figures_not_a_1e12_perplexity():
+    """Issue 38: sMIM's ELBO perplexity ("valid PPL 8665275651228.2") sat in the headline tiles."""
+    at = _page("model_card").run()
+    at.sidebar.text_input(key="ckpt_typed").set_value(SMIM).run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert "valid reconstruction, nats/sentence" in labels and "valid A-MIM loss" in labels
+    assert "valid PPL" not in labels and all(len(m.value) < 12 for m in at.metric)
+
+
+def test_prior_samples_of_smim_say_why_and_offer_the_aggregate_posterior():
+    """Issue 38: sMIM's prior samples are junk ("fat fat fat ...") because z ~ N(0, I) lies off its posteriors;
+    the page says so and samples q(z) of a corpus instead."""
+    at = _page("prior").run()
+    at.sidebar.text_input(key="ckpt_typed").set_value(SMIM).run()
+    assert not at.exception and any("no KL term" in i.value for i in at.info)
+    at.session_state["prior_limit"] = 100
+    at.radio(key="prior_from").set_value("the aggregate posterior q(z) of a corpus").run()
+    assert not at.exception and not any("no KL term" in i.value for i in at.info)
+    rows = at.table[0].value
+    assert len(rows) == 10 and rows["sentence"].str.len().gt(0).all()

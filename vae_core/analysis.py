@@ -116,6 +116,24 @@ def stretch_matrix(n: int, factor: float = 4.0, generator: torch.Generator | Non
 
 
 @torch.no_grad()
+def aggregate_posterior_samples(model: SentenceVAE, vocab: Vocab, mu, logvar, n: int = 10,
+                                strategy: str = "greedy", temperature: float = 1.0, seed: int = 0) -> list[dict]:
+    """Decode z ~ q(z) = (1/N) sum_j q(z | x_j), the aggregate posterior of a corpus whose posteriors are mu,
+    logvar (N, n) (tensors or arrays, e.g. from `vae_core.latent.posterior_of_corpus`): a sentence j drawn uniformly, then z ~ q(z | x_j)
+    from the model's posterior family (for LSTM-VAE-AVG an L-tuple of draws from it). For models whose
+    posteriors lie off the prior (sentenceMIM has no KL term in its loss), these are the codes its decoder
+    was trained on. Returns dicts with sentence, log_prior (log p(z), nats) and source (j)."""
+    mu, logvar = torch.as_tensor(mu), torch.as_tensor(logvar)
+    g = torch.Generator().manual_seed(seed)
+    j = torch.randint(0, len(mu), (n,), generator=g)
+    fam = posterior_family(model)
+    z = fam.sample(mu[j].float(), logvar[j].float(), model.codes_per_sentence, g)                # (L, n, d)
+    sents = ids_to_text(vocab, decode(model, z, strategy, temperature=temperature, generator=g))
+    logp = fam.log_prior(z).sum(0).tolist()
+    return [{"sentence": s, "log_prior": lp, "source": int(i)} for s, lp, i in zip(sents, logp, j.tolist())]
+
+
+@torch.no_grad()
 def prior_samples(model: SentenceVAE, vocab: Vocab, n: int = 10, strategy: str = "greedy",
                   temperature: float = 1.0, stretch: float = 1.0, seed: int = 0) -> list[dict]:
     """Decode z ~ p(z) = N(0, I) (Bowman et al. 2016, Table 5); with `stretch` > 1, z is first mapped by
