@@ -807,3 +807,14 @@ def test_prior_samples_of_smim_say_why_and_offer_the_aggregate_posterior():
     assert not at.exception and not any("no KL term" in i.value for i in at.info)
     rows = at.table[0].value
     assert len(rows) == 10 and rows["sentence"].str.len().gt(0).all()
+
+
+def test_the_jacobian_word_box_is_tokenised_as_the_corpus():
+    """Issue 38: "Stocks!" was looked up as typed and found nowhere; it is the corpus' `stocks`."""
+    at = _page("jacobian")
+    at.session_state["jac_S"], at.session_state["jac_word"] = 8, "Stocks!"
+    at.run()
+    assert not at.exception and not at.warning
+    assert any("Looked up as `stocks`" in c.value for c in at.caption)
+    at.text_input(key="jac_word").set_value("!!!").run()
+    assert not at.exception and any("No word to look up" in w.value for w in at.warning)

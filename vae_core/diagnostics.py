@@ -65,12 +65,16 @@ def collapse_verdict(uses: dict, kl: float, active_units: int, latent_dim: int) 
     """(level, one-line verdict) from `decoder_uses_z`, the mean KL (nats per sentence) and the active
     units. level is "collapsed" (another sentence's code costs under 1 nat), "partial" (under 5 nats, or
     at most a quarter of the dimensions active) or "uses z". The thresholds are ours, chosen so that the
-    verdict reads the same as the numbers beside it."""
+    verdict reads the same as the numbers beside it. The words say what was measured: "posterior collapse"
+    (q(z|x) = p(z)) only when the KL is also under 0.5 nats a sentence; a decoder that ignores a posterior
+    that does carry information is called that."""
     gap = uses["gap_other"]
     facts = (f"another sentence's code costs {gap:.2f} nats per sentence, the prior {uses['gap_prior']:.2f}; "
              f"KL {kl:.2f} nats; {active_units} of {latent_dim} dimensions active")
     if gap < 1.0:
-        return "collapsed", f"Posterior collapse: the decoder barely uses z ({facts})."
+        if kl < 0.5:
+            return "collapsed", f"Posterior collapse: q(z|x) is close to the prior and the decoder barely uses z ({facts})."
+        return "collapsed", f"The decoder ignores z, though the posterior carries {kl:.1f} nats ({facts})."
     if gap < 5.0 or active_units <= latent_dim // 4:
         return "partial", f"Partial collapse: the decoder uses z a little ({facts})."
     return "uses z", f"The decoder uses z ({facts})."

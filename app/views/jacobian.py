@@ -12,7 +12,7 @@ from app.common import (analysis_page, cooccurrence_vectors, expected_jacobian_f
                         show_problem, show_table, side_by_side)
 from app.state import persist
 from vae_core import jacobian as jac
-from vae_core.data import TextError
+from vae_core.data import TextError, encode_text
 from vae_core.wordsim import frequent_words, neighbour_agreement, random_pair_agreement
 
 models = analysis_page("Jacobian word embeddings", sequence=False)
@@ -39,7 +39,7 @@ seed = c3.number_input("Seed", 0, 10**6, key="jac_seed")
 
 c1, c2 = st.columns(2)
 persist("jac_word", "stock")
-word = c1.text_input("Word (nearest neighbours)", key="jac_word").strip().lower()
+typed_word = c1.text_input("Word (nearest neighbours; tokenised as the model's corpus is)", key="jac_word")
 persist("jac_context", "")
 sentence = c2.text_input("Context sentence (optional)", key="jac_context")
 persist("jac_embedding", jac.DEFAULT_EMBEDDING, list(jac.EMBEDDINGS))
@@ -60,6 +60,16 @@ for m, box, key in side_by_side(models):
         show_figure(figures.spectrum_figure(sv.tolist(), au, eff), "Jacobian spectrum", f"{key}spectrum")
 
         st.subheader("Nearest neighbours")
+        try:
+            typed = encode_text(typed_word, m.vocab)
+        except TextError as e:
+            show_problem("No word to look up", e)
+            continue
+        word = typed.tokens[0]                        # "Stocks!" -> stocks, as the corpus writes it
+        if len(typed.tokens) > 1:
+            st.caption(f"The first of its {len(typed.tokens)} tokens is looked up: `{word[:80]}`.")
+        elif typed.notices:
+            st.caption(f"Looked up as `{word[:80]}`.")
         if word not in m.vocab:
             st.warning(f"`{word[:80]}` is not in the model's vocabulary.")
             continue
