@@ -238,3 +238,14 @@ def test_random_batches_reach_the_trainer_when_bucketing_is_off(tmp_path, tiny_p
         assert t.bucket is (flag == "true")
         Trainer(m, t, quiet=True).run()
     assert spread[True] <= 2 < 5 < spread[False]
+
+
+def test_a_max_steps_run_names_the_epoch_it_records(tiny_ptb, tmp_path, capsys):
+    """Issue 38: a --max-steps run said "epoch 0" while its history recorded epoch 1 (partial)."""
+    out = tmp_path / "run"
+    assert train.main(["--data", str(tiny_ptb), "--out", str(out), "--emb-dim", "8", "--hidden-dim", "8",
+                       "--latent-dim", "2", "--batch-size", "16", "--max-steps", "3", "--threads", "1"]) == 0
+    said = capsys.readouterr().out
+    last = load_checkpoint(out).history["epochs"][-1]
+    assert last["epoch"] == 1 and last["partial"]
+    assert "stopped (max_steps) at step 3, in epoch 1 (3 of 25 batches)" in said

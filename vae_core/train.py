@@ -558,6 +558,13 @@ class Trainer:
         return out
 
     # ----- loop
+    def progress_text(self) -> str:
+        """Where training stands, counted as the history records it (epochs from 1): "after epoch 3", or
+        "in epoch 4 (120 of 1315 batches)" when it stopped inside one."""
+        if self.batch_in_epoch:
+            return f"in epoch {self.epoch + 1} ({self.batch_in_epoch} of {len(self._epoch_batches())} batches)"
+        return f"after epoch {self.epoch}"
+
     def run(self) -> str:
         """Train until the budget ends; returns why it stopped ("done", "early_stop", "lr_floor", "max_decays",
         "max_steps", "max_minutes", "signal")."""
@@ -830,7 +837,7 @@ def main(argv=None) -> int:
             f"device {trainer.device}, amp {trainer.amp_dtype}, threads {torch.get_num_threads()}{world}, "
             f"start step {trainer.step}", flush=True)
         reason = trainer.run()
-        say(f"stopped ({reason}) at step {trainer.step}, epoch {trainer.epoch}; checkpoint in {tcfg.out}", flush=True)
+        say(f"stopped ({reason}) at step {trainer.step}, {trainer.progress_text()}; checkpoint in {tcfg.out}", flush=True)
         dist_ctx = trainer.dist
         del trainer                  # the DDP reducer lets go of the process group before the group is destroyed
         gc.collect()
