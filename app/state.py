@@ -25,7 +25,18 @@ URL_PARAMS = {
     "move": "arith_text", "word": "jac_word", "context": "jac_context", "dim": "trav_dim", "unit": "unit_dim",
     "split": "proj_split", "color": "proj_color", "q": "proj_search", "sel": "proj_sel", "method": "proj_method",
 }
-_KEY_TO_URL = {v: k for k, v in URL_PARAMS.items()}
+# Settings a link carries too, under their own key (so that k = 3 comes back as 3): every persistent widget
+# except the uploads (a link cannot carry a file). Values from a link are checked by `persist` like any other
+# (options, bounds, type), and only these keys are read from a URL.
+URL_SETTINGS = (
+    "arith_steps", "arith_strength", "col_n", "enc_k", "enc_samples", "enc_seed", "enc_strategy", "eval_batch",
+    "eval_bleu", "eval_iw", "eval_seed", "hom_method", "hom_steps", "hom_strategy", "impute_beam", "impute_steps",
+    "jac_S", "jac_embedding", "jac_seed", "jac_thr", "methods_colour", "methods_papers", "ov_n", "ov_seed",
+    "pert_kmax", "pert_n", "pert_seed", "prior_from", "prior_n", "prior_quality_n", "prior_seed", "prior_strategy",
+    "prior_stretch", "prior_temp", "proj_clusters", "proj_k", "proj_md", "proj_metric", "proj_nn", "proj_perp",
+    "proj_rerank", "proj_unit", "proj_typed", "proj_h1", "proj_h2", "proj_src", "proj_dir", "proj_limit",
+    "rank_candidates", "trav_base", "trav_rows", "trav_span", "trav_steps", "unit_jac")
+_KEY_TO_URL = {v: k for k, v in URL_PARAMS.items()} | {k: k for k in URL_SETTINGS}
 DEFAULTS: dict[str, Any] = {}        # key -> default, for every persistent widget seen by this server
 _URL_READ = "_state_url_read"
 
@@ -36,7 +47,7 @@ def read_url() -> None:
     if ss.get(_URL_READ):
         return
     ss[_URL_READ] = True
-    for name, key in URL_PARAMS.items():
+    for name, key in list(URL_PARAMS.items()) + [(k, k) for k in URL_SETTINGS]:
         if name in st.query_params:
             ss[key] = st.query_params[name]
 

@@ -818,3 +818,28 @@ def test_the_jacobian_word_box_is_tokenised_as_the_corpus():
     assert any("Looked up as `stocks`" in c.value for c in at.caption)
     at.text_input(key="jac_word").set_value("!!!").run()
     assert not at.exception and any("No word to look up" in w.value for w in at.warning)
+
+
+def test_a_link_restores_settings_and_the_maps_method_and_overlays_and_clamps_hostile_ones(tmp_path, monkeypatch):
+    """Issue 38: a link restored checkpoints and sentences but not settings (k = 3 came back as 10) nor the
+    map's method and overlays. Every persistent setting now rides in the URL; values from a link are checked
+    like the widget's own (bounds, options, type)."""
+    monkeypatch.setenv("VAE_CORE_CACHE", str(tmp_path))
+    at = _main()
+    at.query_params["enc_k"] = "3"
+    at.run()
+    at.switch_page("views/encode.py").run()
+    assert not at.exception and at.session_state["enc_k"] == 3.0 and at.query_params["enc_k"] == "3.0"
+    at = _main()
+    for k, v in {"method": "pca", "proj_limit": "120", "proj_typed": "the market fell", "proj_h1": "he said",
+                 "proj_h2": "prices rose", "pert_kmax": "1e99", "jac_thr": "nan", "prior_stretch": "123"}.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("views/projection.py").run()
+    assert not at.exception and at.session_state["proj_method"] == "pca"
+    names = [t.get("name") for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]]
+    assert "typed" in names and "homotopy" in names
+    at.switch_page("views/perturb.py").run()
+    assert not at.exception and at.session_state["pert_kmax"] == 20                 # not parsed: the default
+    at.switch_page("views/prior.py").run()
+    assert not at.exception and at.session_state["prior_stretch"] == 1.0            # not an option: the default
