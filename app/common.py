@@ -403,6 +403,36 @@ def numbered_upload_lines(up, what: str, max_lines: int) -> list[tuple[int, str]
     return lines[:max_lines]
 
 
+class KeptUpload:
+    """An uploaded file kept in the session (name and bytes), read like Streamlit's UploadedFile."""
+
+    def __init__(self, name: str, data: bytes):
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def kept_upload(label: str, key: str, types: list[str]) -> KeptUpload | None:
+    """A file uploader whose file stays for the whole session: Streamlit drops an uploader's file when a view
+    without it runs, so the bytes are kept in session state, used again when the user comes back (said so
+    beside the uploader) until another file replaces them or "Forget it" is pressed."""
+    up = st.file_uploader(label, type=types, key=key)
+    store = f"_kept_upload_{key}"
+    if up is not None:
+        st.session_state[store] = KeptUpload(up.name, up.getvalue())
+        return st.session_state[store]
+    kept = st.session_state.get(store)
+    if kept is None:
+        return None
+    c1, c2 = st.columns([3, 1])
+    c1.caption(f"Using `{escape_markdown(kept.name[:80])}`, uploaded earlier in this session.")
+    if c2.button("Forget it", key=f"{key}_forget"):
+        del st.session_state[store]
+        st.rerun()
+    return kept
+
+
 def uploaded_lines(up, what: str, max_lines: int = MAX_TYPED_LINES) -> list[str] | None:
     """The text of `numbered_upload_lines`, without the line numbers."""
     lines = numbered_upload_lines(up, what, max_lines)
@@ -596,10 +626,10 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
         return _screened({"name": p.name, "sentences": sentences, "labels": None}, ck, max_tokens, "line",
                          list(range(1, len(sentences) + 1)))
     if src == "uploaded file":
-        up = st.file_uploader("Text file: one sentence a line" + (", optionally `sentence<TAB>label`" if allow_labels else ""),
-                              type=["txt", "tsv"], key=f"{key}_upload")
+        up = kept_upload("Text file: one sentence a line" + (", optionally `sentence<TAB>label`" if allow_labels else ""),
+                         f"{key}_upload", ["txt", "tsv"])
         if up is None:
-            st.info("Upload a file to project it.")
+            st.info("Upload a file to use it here.")
             return None
         lines = numbered_upload_lines(up, "the uploaded file", int(limit))
         if lines is None:

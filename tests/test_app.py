@@ -843,3 +843,24 @@ def test_a_link_restores_settings_and_the_maps_method_and_overlays_and_clamps_ho
     assert not at.exception and at.session_state["pert_kmax"] == 20                 # not parsed: the default
     at.switch_page("views/prior.py").run()
     assert not at.exception and at.session_state["prior_stretch"] == 1.0            # not an option: the default
+
+
+def test_an_uploaded_corpus_survives_a_change_of_view_until_forgotten():
+    """Issue 38: an uploaded file was lost on a change of view (Evaluate then said "Upload a file to project it")."""
+    at = _main().run()
+    at.switch_page("views/evaluate.py").run()
+    _upload(at, "eval", "mine.txt", b"the market fell\nprices rose sharply\n")
+    at.switch_page("views/collapse.py").run()
+    at.switch_page("views/evaluate.py").run()
+    assert not at.exception and at.radio(key="eval_src").value == "uploaded file"
+    assert any("Using `mine.txt`" in c.value for c in at.caption) and not any("Upload a file" in i.value for i in at.info)
+    at.button(key="eval_upload_forget").click().run()
+    assert any("Upload a file to use it here" in i.value for i in at.info)
+
+
+def test_an_uploaded_arithmetic_group_says_it_replaces_the_text_box():
+    at = _page("arithmetic").run()
+    at.get("file_uploader")[0].set_value(("a.txt", b"the dollar fell\nthe yen fell\n", "text/plain"))
+    at.run()
+    assert not at.exception
+    assert any("the 2 sentences of the uploaded file are used, not the text box" in c.value for c in at.caption)

@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import examples, figures
-from app.common import (analysis_page, path_map_controls, show_notices, show_path_on_map, show_problem, show_table,
-                        side_by_side, typed_lines, uploaded_lines)
+from app.common import (analysis_page, kept_upload, path_map_controls, show_notices, show_path_on_map, show_problem,
+                        show_table, side_by_side, typed_lines, uploaded_lines)
 from app.state import persist
 from vae_core.data import TextError
 from vae_core.downstream import apply_direction, latent_direction
@@ -24,9 +24,11 @@ st.caption("Two groups of sentences define a direction in z: d = mean of group B
 def group(label: str, default: str, key: str) -> list[str]:
     persist(key, default)
     text = st.text_area(f"{label} (one sentence a line)", key=key, height=110)
-    up = st.file_uploader(f"…or upload {label.lower()} (.txt, one sentence a line)", type=["txt"], key=f"{key}_up")
+    up = kept_upload(f"…or upload {label.lower()} (.txt, one sentence a line)", f"{key}_up", ["txt"])
     if up is not None:
-        return uploaded_lines(up, f"the file for {label.lower()}") or []
+        lines = uploaded_lines(up, f"the file for {label.lower()}") or []
+        st.caption(f"{label}: the {len(lines)} sentences of the uploaded file are used, not the text box above.")
+        return lines
     return typed_lines(text, label)
 
 
