@@ -791,7 +791,8 @@ def show_figure(fig, name: str, key: str, **chart_kwargs):
     from app import export
     event = st.plotly_chart(fig, width="stretch", key=key, **chart_kwargs)
     slug = _slug(name)
-    with st.popover("Export figure", icon=":material/download:"):
+    # its own key: two figures' menus (compare mode) had one identity, so opening one opened the other
+    with st.popover("Export figure", icon=":material/download:", key=f"{key}_export"):
         layout = st.radio("Size", list(export.LAYOUTS), horizontal=True, key=f"{key}_layout",
                           help="3.5 in (one column) or 7 in (two columns) wide; serif 9 pt text")
         cols = st.columns(4)
@@ -810,7 +811,7 @@ def show_table(df, name: str, key: str, dataframe: bool = False, **kwargs) -> No
     from app import export
     (st.dataframe if dataframe else st.table)(df, **kwargs)
     slug = _slug(name)
-    with st.popover("Export table", icon=":material/download:"):
+    with st.popover("Export table", icon=":material/download:", key=f"{key}_export"):
         c1, c2 = st.columns(2)
         c1.download_button("CSV", data=export.csv_bytes(df), file_name=f"{slug}.csv", mime=export.MIME["csv"],
                            key=f"{key}_csv", on_click="ignore")

@@ -209,8 +209,11 @@ def overlap_figure(matrix, title: str, xlabel: str, auroc: float, bins: int = 60
     fig = go.Figure()
     fig.add_trace(go.Histogram(x=off, name="i ≠ j", histnorm="probability density", nbinsx=bins, opacity=0.6))
     fig.add_trace(go.Histogram(x=diag, name="i = j", histnorm="probability density", nbinsx=bins, opacity=0.6))
+    # the AUROC inside the axes, not in the title: an exported figure drops its title (app.export)
+    fig.add_annotation(text=f"AUROC {auroc:.3f}", xref="x domain", yref="y domain", x=0.02, y=0.98, showarrow=False,
+                       xanchor="left", yanchor="top", font=dict(size=12))
     fig.update_layout(template=TEMPLATE, barmode="overlay", height=400, xaxis_title=xlabel, yaxis_title="density",
-                      title=f"{title}  (AUROC {auroc:.3f})", legend=dict(orientation="h", y=1.1))
+                      title=title, legend=dict(orientation="h", y=1.1))
     return fig
 
 
@@ -220,7 +223,8 @@ def overlap_compare_figure(panels: list[dict], xlabel: str) -> go.Figure:
 
     panels: [{"name": model name, "matrix": (N, N) values, "auroc": float}], one column each.
     """
-    fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.1,
+    # wide gaps: at one column the second panel's density ticks ran into the first panel
+    fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.16,
                         subplot_titles=[f"{p['name']}<br>AUROC {p['auroc']:.2f}" for p in panels])
     for c, p in enumerate(panels, start=1):
         single = overlap_figure(p["matrix"], p["name"], xlabel, p["auroc"])

@@ -218,3 +218,11 @@ def test_long_panel_titles_wrap_to_their_panel_at_one_column():
     two = [a.text for a in export.paper_figure(fig, "two-column").layout.annotations]
     assert one[:2] == ["checkpoints/smim128<br>(smim)<br>AUROC 0.90", "checkpoints/<br>k19-vae-encdrop (vae)<br>AUROC 0.50"]
     assert two[:2] == [a.text for a in fig.layout.annotations][:2]
+
+
+def test_an_exported_overlap_figure_keeps_its_auroc():
+    """Issue 38: the AUROC sat in the title, which a paper figure drops; it is now written inside the axes."""
+    from app.export import paper_figure
+    out = paper_figure(_overlap_fig(), "one-column")
+    assert out.layout.title.text is None
+    assert [a.text for a in out.layout.annotations] == ["AUROC 0.950"]

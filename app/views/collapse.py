@@ -49,10 +49,11 @@ for m, box, key in side_by_side(models):
             continue
         level, verdict = collapse_verdict(res, kl, au, m.model.latent_dim)
         {"collapsed": st.error, "partial": st.warning, "uses z": st.success}[level](verdict)
-        c = st.columns(3)
+        # three to a row alone, two in compare mode: a half-width third column cut "+280.70" to "+280.7…"
+        c = st.columns(3 if len(models) == 1 else 2)
         c[0].metric("KL, nats per sentence", f"{kl:.2f}")
         c[1].metric("active units", f"{au} / {m.model.latent_dim}")
-        c[2].metric("cost of another sentence's code", f"{res['gap_other']:+.2f} nats")
+        c[2 % len(c)].metric("cost of another sentence's code, nats", f"{res['gap_other']:+.1f}")
         show_figure(figures.decoder_use_figure(res), "Does the decoder use z", f"{key}col_uses")
         if per_dim_kl is not None:
             show_figure(figures.kl_per_dimension_figure(per_dim_kl.tolist()), "KL per dimension", f"{key}col_kl")

@@ -8,11 +8,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (analysis_page, corpus_picker, model_name, note_posterior_family, note_tuple_codes,
-                        progress_over, show_figure, side_by_side)
+from app.common import (analysis_page, checkpoint_name, corpus_picker, model_name, note_posterior_family,
+                        note_tuple_codes, progress_over, show_figure, side_by_side)
 from app.state import persist
 from vae_core.analysis import overlap
 
+# axis labels with subscripts, as a paper prints them (plotly's <sub>; kaleido renders it in the export)
+LOGP, LOGQ = "log p(x<sub>i</sub> | z<sub>j</sub>)", "log q(z<sub>i</sub> | x<sub>j</sub>)"
 models = analysis_page("Overlap histograms")
 ck = models[0]
 st.caption("z_j ~ q(z|x_j) for each of N sentences; every sentence is scored under every code (N² decoder runs, "
@@ -52,14 +54,16 @@ if st.session_state.get("overlap_key") == key:      # results for exactly these 
             m2.metric("AUROC, log q(z_i|x_j)", f"{res['auroc_logq']:.3f}")
     if len(models) == 1:
         res = results[0]
-        show_figure(figures.overlap_figure(res["loglik"], "log p(x_i | z_j)", "nats per sentence", res["auroc_loglik"]),
-                    "Overlap log p(x_i | z_j)", "overlap_p")
-        show_figure(figures.overlap_figure(res["logq"], "log q(z_i | x_j)", "nats", res["auroc_logq"]),
+        show_figure(figures.overlap_figure(res["loglik"], f"{LOGP}", f"{LOGP}, nats per sentence",
+                                           res["auroc_loglik"]), "Overlap log p(x_i | z_j)", "overlap_p")
+        show_figure(figures.overlap_figure(res["logq"], f"{LOGQ}", f"{LOGQ}, nats", res["auroc_logq"]),
                     "Overlap log q(z_i | x_j)", "overlap_q")
     else:       # one figure per quantity with a panel per model, as in Livne et al. 2020, Fig. 3
-        for quantity, auroc, label, unit, fkey in (("loglik", "auroc_loglik", "log p(x_i | z_j)", "nats per sentence", "overlap_p"),
-                                                   ("logq", "auroc_logq", "log q(z_i | x_j)", "nats", "overlap_q")):
-            panels = [{"name": model_name(m), "matrix": r[quantity], "auroc": r[auroc]} for m, r in zip(models, results)]
-            show_figure(figures.overlap_compare_figure(panels, f"{label}, {unit}"), f"Overlap {label}", fkey)
+        for quantity, auroc, label, unit, fkey in (("loglik", "auroc_loglik", LOGP, "nats per sentence", "overlap_p"),
+                                                   ("logq", "auroc_logq", LOGQ, "nats", "overlap_q")):
+            # short panel titles: a checkpoint's full name wrapped over three lines in a one-column PDF
+            panels = [{"name": checkpoint_name(m).split("/")[-1], "matrix": r[quantity], "auroc": r[auroc]}
+                      for m, r in zip(models, results)]
+            show_figure(figures.overlap_compare_figure(panels, f"{label}, {unit}"), f"Overlap {quantity}", fkey)
 else:
     st.info(f"Press Compute to score {len(sentences)}² pairs" + (" for each model." if len(models) > 1 else "."))
