@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
+from app.figures import escape_markdown
 from app.common import (analysis_page, cooccurrence_vectors, expected_jacobian_for, result_store, show_figure,
                         show_problem, show_table, side_by_side)
 from app.state import persist
@@ -66,13 +67,13 @@ for m, box, key in side_by_side(models):
             show_problem("No word to look up", e)
             continue
         word = typed.tokens[0]                        # "Stocks!" -> stocks, as the corpus writes it
+        if typed.ids[0] == m.vocab.unk_id:
+            st.warning(f"`{escape_markdown(typed_word.strip()[:80])}` is not in the model's vocabulary.")
+            continue
         if len(typed.tokens) > 1:
             st.caption(f"The first of its {len(typed.tokens)} tokens is looked up: `{word[:80]}`.")
         elif typed.notices:
             st.caption(f"Looked up as `{word[:80]}`.")
-        if word not in m.vocab:
-            st.warning(f"`{word[:80]}` is not in the model's vocabulary.")
-            continue
         ctx = None
         if sentence.strip():
             try:
