@@ -730,16 +730,13 @@ def map_clusters(coords, sentences: list[str]) -> dict:
     (about 17 s for 49k points on a busy 2-core CPU, with the projection's own progress shown first)."""
     import hashlib
     import numpy as np
-    from vae_core.clusters import cluster_map, cluster_words
+    from vae_core.clusters import labelled_clusters
     coords = np.ascontiguousarray(coords, dtype=np.float32)
     key = hashlib.sha256(coords.tobytes()).hexdigest()[:24] + sentences_key(sentences)
 
     def compute():
         with st.spinner(f"Clustering {len(coords):,} points (HDBSCAN) and labelling the clusters…"):
-            labels = cluster_map(coords)
-            words = cluster_words(sentences, labels)
-            centres = {c: tuple(np.median(coords[labels == c], 0).tolist()) for c in words}
-        return {"labels": labels, "words": words, "centres": centres}
+            return labelled_clusters(coords, sentences)
     return result_store("map_clusters", 8).get_or_compute(key, compute)
 
 

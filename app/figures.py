@@ -164,6 +164,18 @@ def projection_figure(coords, hover: list[str], color=None, color_label: str = "
     return fig
 
 
+def cluster_labels_on_map(clusters: dict) -> list[dict]:
+    """`projection_figure`'s labels for `vae_core.clusters.labelled_clusters`: each cluster's words at its centre."""
+    return [{"x": x, "y": y, "text": ", ".join(clusters["words"][c])}
+            for c, (x, y) in clusters["centres"].items() if clusters["words"][c]]
+
+
+def cluster_colour_labels(clusters: dict) -> list[str]:
+    """One categorical colour label per point: "3: stocks, market, fell", or "unclustered"."""
+    words = clusters["words"]
+    return [f"{c}: {', '.join(words[c])}" if c >= 0 else "unclustered" for c in clusters["labels"].tolist()]
+
+
 def selection_table(sentences: list[str], lengths, kls, picked: list[int], rows: list[dict] | None = None,
                     labels: list[str] | None = None) -> pd.DataFrame:
     """The sentences selected on a projection: corpus line, sentence, its label (split, cluster) where given,

@@ -52,3 +52,13 @@ def cluster_words(sentences: list[str], labels: np.ndarray, top: int = 3) -> dic
         best = [j for j in np.argsort(-weight[row], kind="stable")[:top] if counts[row, j] > 0]
         out[c] = [str(words[j]) for j in best]
     return out
+
+
+def labelled_clusters(coords: np.ndarray, sentences: list[str], min_cluster_size: int | None = None) -> dict:
+    """`cluster_map` and `cluster_words` together: {"labels" (N,), "words" {cluster: [word]}, "centres"
+    {cluster: (x, y), the median position of its points}}, what a labelled map draws."""
+    coords = np.asarray(coords, dtype=np.float64)
+    labels = cluster_map(coords, min_cluster_size)
+    words = cluster_words(sentences, labels)
+    centres = {c: tuple(np.median(coords[labels == c], 0).tolist()) for c in words}
+    return {"labels": labels, "words": words, "centres": centres}

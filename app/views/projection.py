@@ -113,8 +113,7 @@ for m, box, key in side_by_side(models):
         if color_by == "unit" and unit and int(unit[1:]) < m.model.latent_dim:
             color = posterior_means(m, sentences)[:, int(unit[1:])].tolist()
         elif color_by == "cluster":
-            words = clusters["words"]
-            color = [f"{c}: {', '.join(words[c])}" if c >= 0 else "unclustered" for c in clusters["labels"].tolist()]
+            color = figures.cluster_colour_labels(clusters)
         else:
             color = {"length": proj["length"].tolist(), "KL": proj["kl"].tolist(), "label": corpus["labels"],
                      "none": None, "unit": None}[color_by]
@@ -147,9 +146,7 @@ for m, box, key in side_by_side(models):
         if kept:
             overlays.append({"name": f"selected ({len(kept)})", "ring": True, "index": kept,
                              "xy": proj["coords"][kept], "text": [sentences[i] for i in kept]})
-        labels = ([{"x": x, "y": y, "text": ", ".join(clusters["words"][c])}
-                   for c, (x, y) in clusters["centres"].items() if clusters["words"][c]]
-                  if with_clusters and clusters else None)
+        labels = figures.cluster_labels_on_map(clusters) if with_clusters and clusters else None
 
         fig = figures.projection_figure(proj["coords"], sentences, color, color_by, overlays,
                                         title=f"{method.upper()} of {N:,} posterior means ({corpus['name']})",
