@@ -675,6 +675,22 @@ def aggregate_stats(ck: Checkpoint, corpus: dict) -> dict:
     return {**aggregate_posterior(mu, logvar, fam), "active_units": active_units(fam.mean(mu, logvar))[0]}
 
 
+def corpus_nll(ck: Checkpoint, sentences: list[str]):
+    """Each sentence's NLL bound (`vae_core.latent.nll_of_corpus`), (N,) nats, kept server-wide and on disk;
+    computing it shows progress batch by batch."""
+    import hashlib
+    from vae_core.latent import nll_of_corpus
+    disk_key = hashlib.sha256(f"{ck.meta['checkpoint_id']}|{sentences_key(sentences)}|100|0".encode()).hexdigest()[:32]
+
+    def compute():
+        bar = st.progress(0.0, text=f"Scoring {len(sentences):,} sentences…")
+        out = nll_of_corpus(ck.model, ck.vocab, list(sentences), cache_key=disk_key,
+                            progress=progress_over(bar, lambda i, n: f"NLL of the corpus: batch {i}/{n}"))
+        bar.empty()
+        return out
+    return result_store("corpus_nll", 8).get_or_compute((ck.meta["checkpoint_id"], sentences_key(sentences)), compute)
+
+
 def posterior_means(ck: Checkpoint, sentences: list[str]):
     """E_q[z|x] of every sentence, (N, n) numpy: mu for a Gaussian posterior, A(kappa) mu for a vMF
     (`vae_core.posterior`), from the cached posteriors (`corpus_posteriors`)."""

@@ -719,6 +719,9 @@ def test_the_corpus_map_searches_colours_clusters_and_keeps_the_selection_in_the
     assert n > 0 and f"“million” ({n})" in names                                            # the ringed matches
     ringed = next(t for t in spec["data"] if t.get("name") == f"“million” ({n})")
     assert len(ringed["text"]) == n and all("million" in s for s in ringed["text"])
+    at.radio(key="proj_color").set_value("NLL").run()
+    nll = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["marker"]["colorbar"]["title"]["text"]
+    assert not at.exception and nll == "NLL"
     at.radio(key="proj_color").set_value("unit").run()
     at.selectbox(key="proj_unit").set_value("z2").run()
     assert not at.exception and "colorscale" in at.get("plotly_chart")[0].proto.spec

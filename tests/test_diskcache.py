@@ -31,3 +31,23 @@ def test_only_plain_arrays_of_the_expected_length_are_loaded(tmp_path):
     assert load_arrays(tmp_path / "a.npz", rows=4) is None
     np.savez(tmp_path / "p.npz", x=np.array([{"a": 1}], dtype=object))      # a pickled object inside
     assert load_arrays(tmp_path / "p.npz") is None and load_arrays(tmp_path / "missing.npz") is None
+
+
+def test_each_sentences_nll_is_its_own_elbo_in_corpus_order(tiny_vae, tmp_path, monkeypatch):
+    """vae_core.latent.nll_of_corpus against the ELBO of each sentence scored alone (its batch's seed)."""
+    import torch
+    from vae_core.data import corpus_from_text
+    from vae_core.latent import nll_of_corpus
+    from vae_core.objectives import elbo
+    monkeypatch.setenv("VAE_CORE_CACHE", str(tmp_path))
+    ck = load_checkpoint(tiny_vae)
+    sents = ["the market fell sharply in new york today", "he said", "prices rose"]
+    got = nll_of_corpus(ck.model, ck.vocab, sents, batch_size=1, cache_key="n1")
+    corpus = corpus_from_text(sents, ck.vocab)
+    for b, idx in enumerate(corpus.batches(1)):
+        x, lengths = corpus.collate(idx)
+        torch.manual_seed(b)
+        with torch.no_grad():
+            t = elbo(ck.model.eval(), x, lengths)
+        assert got[idx[0]] == pytest.approx(float(t.rec + t.kl), rel=1e-5)
+    np.testing.assert_array_equal(nll_of_corpus(ck.model, ck.vocab, sents, cache_key="n1"), got)   # from disk

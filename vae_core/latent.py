@@ -107,6 +107,35 @@ def posterior_of_corpus(model: SentenceVAE, vocab: Vocab, sentences: list[str], 
     return out
 
 
+@torch.no_grad()
+def nll_of_corpus(model: SentenceVAE, vocab: Vocab, sentences: list[str], batch_size: int = 128,
+                  max_tokens: int = 100, seed: int = 0, progress: Callable[[Iterable], Iterable] = lambda it: it,
+                  cache_key: str | None = None):
+    """The NLL bound of each sentence, -ELBO = -log p(x|z) + KL with one z ~ q(z|x) (Bowman et al. 2016,
+    Eq. 1; for the LM, -log p(x)), (N,) numpy, nats per sentence, in corpus order; batch b's noise is seeded
+    with seed + b. Length-bucketed batches; `progress` wraps them. With `cache_key` (naming the checkpoint, the
+    sentences, max_tokens and seed) it is kept on disk like `posterior_of_corpus`."""
+    import numpy as np
+    from .data import corpus_from_text
+    from .diskcache import cache_root, load_arrays, save_arrays
+    from .objectives import elbo
+    path = cache_root() / "nll" / f"{cache_key}.npz" if cache_key else None
+    if path is not None and (got := load_arrays(path, rows=len(sentences))) is not None and "nll" in got:
+        return got["nll"]
+    corpus = corpus_from_text(sentences, vocab, max_tokens)
+    out = np.empty(len(corpus), dtype=np.float32)
+    dev = _device(model)
+    model.eval()
+    for b, idx in enumerate(progress(corpus.batches(batch_size))):
+        x, lengths = corpus.collate(idx)
+        torch.manual_seed(seed + b)
+        t = elbo(model, x.to(dev), lengths.to(dev))
+        out[idx] = (t.rec + t.kl).float().cpu().numpy()
+    if path is not None:
+        save_arrays(path, nll=out)
+    return out
+
+
 def ids_to_text(vocab: Vocab, ids: list[list[int]]) -> list[str]:
     """B token-id lists (as from `vae_core.decoding.decode`) -> B space-joined sentences, cut at `<eos>`."""
     return [" ".join(vocab.decode(s)) for s in ids]

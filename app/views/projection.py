@@ -9,9 +9,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import export, figures
-from app.common import (MAX_CORPUS_SENTENCES, analysis_page, corpus_picker, map_clusters, neighbour_index,
-                        posterior_means, projection_for, show_figure, show_notices, show_problem, show_table,
-                        side_by_side, typed_lines)
+from app.common import (MAX_CORPUS_SENTENCES, analysis_page, corpus_nll, corpus_picker, map_clusters,
+                        neighbour_index, posterior_means, projection_for, show_figure, show_notices, show_problem,
+                        show_table, side_by_side, typed_lines)
 from app.state import persist
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences, homotopy, reconstruct_many
@@ -61,7 +61,7 @@ sentences = corpus["sentences"]
 N = len(sentences)
 
 by_split = corpus["name"].endswith("train + valid + test")          # its labels are the splits
-color_options = ["length", "KL"] + (["label"] if corpus["labels"] else []) + ["cluster", "unit", "none"]
+color_options = ["length", "KL", "NLL"] + (["label"] if corpus["labels"] else []) + ["cluster", "unit", "none"]
 persist("proj_color", "label" if corpus["labels"] else "length", color_options)
 c1, c2 = st.columns([3, 1])
 color_by = c1.radio("Colour by", color_options, horizontal=True, key="proj_color",
@@ -112,6 +112,8 @@ for m, box, key in side_by_side(models):
         clusters = map_clusters(proj["coords"], sentences) if (with_clusters or color_by == "cluster") else None
         if color_by == "unit" and unit and int(unit[1:]) < m.model.latent_dim:
             color = posterior_means(m, sentences)[:, int(unit[1:])].tolist()
+        elif color_by == "NLL":                # computed the first time it is asked for (a decoder pass each)
+            color = corpus_nll(m, sentences).tolist()
         elif color_by == "cluster":
             color = figures.cluster_colour_labels(clusters)
         else:
