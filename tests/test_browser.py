@@ -75,7 +75,7 @@ def test_eight_concurrent_sessions_share_one_model_and_keep_their_own_results(se
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         # a heavy session first: overlap histograms at N = 100 (10,000 decoder passes)
         heavy = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
-        heavy.goto(url + "/overlap", wait_until="domcontentloaded", timeout=90_000)
+        heavy.goto(url + "/overlap?ov_n=100", wait_until="domcontentloaded", timeout=90_000)   # not the default 40
         heavy.get_by_role("button", name="Compute").wait_for(timeout=90_000)
         rss_one = _rss_mb(proc.pid)                     # the model is loaded once, here
         sampler = PeakRSS(proc.pid)

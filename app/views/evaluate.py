@@ -22,12 +22,14 @@ st.caption("The estimators of `python -m vae_core.evaluate`, on the sentences ch
            "model's corpus is). The result is the CLI's JSON; results are kept by the server for every session, so "
            "asking again for the same checkpoint, sentences and settings is instant. The whole PTB test split "
            "with K = 500 importance samples takes tens of minutes on a CPU: start small.")
-corpus = corpus_picker("eval", ck, default_limit=500, allow_labels=False, max_tokens=MAX_LINE_TOKENS)
+corpus = corpus_picker("eval", ck, default_limit=200, allow_labels=False, max_tokens=MAX_LINE_TOKENS)
 if not corpus:
     st.stop()
 c1, c2, c3, c4 = st.columns(4)
-persist("eval_iw", 50, bounds=(0, 5000))
-iw = c1.number_input("IW-NLL samples K (0 = skip)", 0, 5000, step=50, key="eval_iw")
+persist("eval_iw", 10, bounds=(0, 5000))
+iw = c1.number_input("IW-NLL samples K (0 = skip)", 0, 5000, step=10, key="eval_iw",
+                     help="K decoder passes per sentence: the IW-NLL costs K times the ELBO (the papers use K = 500, "
+                          "which `python -m vae_core.evaluate` runs on the whole split)")
 persist("eval_batch", 64, bounds=(1, 1024))
 batch = c2.number_input("Batch size", 1, 1024, step=16, key="eval_batch")
 persist("eval_bleu", True)

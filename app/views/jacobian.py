@@ -30,8 +30,10 @@ st.markdown(
     "for this model.")
 
 c1, c2, c3 = st.columns(3)
-persist("jac_S", 64, [8, 16, 32, 64, 128])
-S = c1.select_slider("S prior samples", [8, 16, 32, 64, 128], key="jac_S")
+persist("jac_S", 16, [8, 16, 32, 64, 128])
+S = c1.select_slider("S prior samples", [8, 16, 32, 64, 128], key="jac_S",
+                     help="one forward-mode Jacobian per sample: the first computation costs about S times one; "
+                          "kept for the server afterwards")
 persist("jac_thr", 0.01, [0.001, 0.01, 0.05, 0.1])
 threshold = c2.select_slider("Relative threshold", [0.001, 0.01, 0.05, 0.1], key="jac_thr")
 persist("jac_seed", 0, bounds=(0, 10**6))

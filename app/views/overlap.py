@@ -27,8 +27,9 @@ corpus = corpus_picker("overlap", ck, default_limit=3761, allow_labels=False)
 if not corpus:
     st.stop()
 c1, c2 = st.columns(2)
-persist("ov_n", 100, bounds=(10, 400))
-n = c1.slider("N sentences (the first N of the corpus)", 10, 400, step=10, key="ov_n")
+persist("ov_n", 40, bounds=(10, 400))
+n = c1.slider("N sentences (the first N of the corpus)", 10, 400, step=10, key="ov_n",
+              help="N² sentence–code pairs are scored: the cost grows with the square of N (N = 100 is 6× N = 40)")
 persist("ov_seed", 0, bounds=(0, 10**6))
 seed = c2.number_input("Seed", 0, 10**6, key="ov_seed")
 sentences = corpus["sentences"][:n]
