@@ -19,9 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 from app.serving import CHROMIUM_ARGS, served_app  # noqa: E402
 PAGES = {"start": "", "encode": "encode", "perturb": "perturb", "traversal": "traversal", "homotopy": "homotopy",
-         "projection": "projection", "overlap": "overlap", "collapse": "collapse", "jacobian": "jacobian",
+         "projection": "projection?proj_clusters=true&q=stocks", "overlap": "overlap", "collapse": "collapse", "jacobian": "jacobian",
          "prior": "prior", "impute-rank": "impute-rank", "arithmetic": "arithmetic", "evaluate": "evaluate",
-         "model-card": "model-card"}
+         "model-card": "model-card", "unit": "unit", "methods": "methods"}
 
 
 def wait_idle(page, timeout=240):
@@ -72,7 +72,7 @@ def main():
                 if name in ("overlap", "evaluate"):
                     page.get_by_role("button", name="Compute" if name == "overlap" else "Evaluate").click()
                     page.wait_for_timeout(1000)
-                wait_idle(page)
+                wait_idle(page, timeout=900 if name == "projection" else 240)   # 49k sentences encoded and mapped
                 page.screenshot(path=str(out / f"{args.prefix}{name}.png"), full_page=True)
                 print(out / f"{args.prefix}{name}.png")
             browser.close()

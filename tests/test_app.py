@@ -237,6 +237,7 @@ def test_model_card_shows_training_curves(demo):
     ("jacobian", "jac_context", {"jac_S": 8}),
     ("projection", "proj_typed", {"proj_method": "pca", "proj_limit": 100}),
     ("projection", "proj_h1", {"proj_method": "pca", "proj_limit": 100, "proj_h2": "the market fell"}),
+    ("projection", "proj_search", {"proj_method": "pca", "proj_limit": 100}),
 ])
 def test_other_text_fields_survive_hostile_text(page, key, preset, tmp_path, monkeypatch):
     from tests.test_hostile import HOSTILE
@@ -257,7 +258,7 @@ def test_other_text_fields_survive_hostile_text(page, key, preset, tmp_path, mon
             continue
         if page == "perturb":
             assert at.table, name
-        if name in ("all_oov", "emoji") and page in ("perturb", "projection") and key != "proj_h1":
+        if name in ("all_oov", "emoji") and page in ("perturb", "projection") and key not in ("proj_h1", "proj_search"):
             assert any("not in the vocabulary" in i.value for i in at.info), (page, name)
 
 
