@@ -88,6 +88,18 @@ def persist(key: str, default: Any, options: Sequence | None = None, bounds: tup
     return value
 
 
+def remember(key: str, value: Any) -> None:
+    """Set a persistent value after its `persist` call in this run (e.g. a selection made on a chart), in the
+    session and, when it has a URL name, in the address bar at once (not only on the next run)."""
+    st.session_state[key] = value
+    name = _KEY_TO_URL.get(key)
+    if name is not None:
+        if value != DEFAULTS.get(key):
+            st.query_params[name] = str(value)
+        elif name in st.query_params:
+            del st.query_params[name]
+
+
 def _coerce(value: Any, default: Any) -> Any:
     """A value from the URL (always a string) as the widget's type; the default when it does not parse."""
     try:

@@ -209,3 +209,51 @@ def test_new_views_tokeniser_and_a_bad_path_in_a_real_browser(server):
         assert pg.get_by_text("20 sentences").count() >= 1
         assert pg.locator('[data-testid="stException"]').count() == 0
         browser.close()
+
+
+def test_the_corpus_map_lasso_selection_links_and_neighbours_in_a_real_browser(server, tmp_path):
+    """Issue 38's walk on a small map (PCA of 400 PTB sentences, from all three splits): a search, a lasso
+    drawn with the mouse lists its sentences with their reconstructions, the address carries the selection, a
+    colleague opening it sees the same list, and the traversal's button opens a unit's page."""
+    from urllib.parse import parse_qs, urlparse
+    from playwright.sync_api import sync_playwright
+    url, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pg = browser.new_context(viewport={"width": 1280, "height": 2000}).new_page()
+        pg.goto(url + "/projection?method=pca&proj_limit=400&q=million", wait_until="domcontentloaded",
+                timeout=90_000)
+        pg.get_by_text("“million”:").wait_for(timeout=120_000)
+        plot = pg.locator(".js-plotly-plot").first
+        plot.wait_for(timeout=90_000)
+        pg.wait_for_timeout(1500)
+        box = plot.locator(".nsewdrag").first.bounding_box()          # the plotting area
+        cx, cy, w, h = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"], box["height"]
+        pg.mouse.move(cx - 0.3 * w, cy - 0.3 * h)                      # a lasso around the middle of the map
+        pg.mouse.down()
+        for x, y in ((cx + 0.3 * w, cy - 0.3 * h), (cx + 0.3 * w, cy + 0.3 * h), (cx - 0.3 * w, cy + 0.3 * h),
+                     (cx - 0.3 * w, cy - 0.29 * h)):
+            pg.mouse.move(x, y, steps=8)
+        pg.mouse.up()
+        heading = pg.get_by_role("heading", name="selected sentences")
+        heading.wait_for(timeout=120_000)
+        n = int(heading.inner_text().split()[0])
+        assert 1 < n <= 400
+        pg.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)   # with the reconstructions
+        pg.wait_for_timeout(1000)
+        query = parse_qs(urlparse(pg.url).query)
+        assert query["q"] == ["million"] and len(query["sel"][0].split(",")) == n
+        other = browser.new_context(viewport={"width": 1280, "height": 2000}).new_page()   # a colleague
+        other.goto(pg.url, wait_until="domcontentloaded", timeout=90_000)
+        other.get_by_role("heading", name=f"{n} selected sentences").wait_for(timeout=120_000)
+        side = pg.locator('[data-testid="stSidebar"]')
+        side.get_by_role("link", name="Latent traversal").click()
+        pg.get_by_role("button", name="unit page").first.wait_for(timeout=120_000)
+        pg.get_by_role("button", name="unit page").first.click()
+        pg.get_by_role("heading", name="Latent unit").wait_for(timeout=90_000)
+        pg.get_by_role("heading", name="Traversal").wait_for(timeout=120_000)
+        assert "unit=z" in pg.url
+        for page in (pg, other):
+            assert page.locator('[data-testid="stException"]').count() == 0
+        pg.screenshot(path=str(tmp_path / "unit.png"))
+        browser.close()

@@ -12,7 +12,7 @@ from app import export, figures
 from app.common import (MAX_CORPUS_SENTENCES, analysis_page, corpus_nll, corpus_picker, map_clusters,
                         neighbour_index, posterior_means, projection_for, show_figure, show_notices, show_problem,
                         show_table, side_by_side, typed_lines)
-from app.state import persist
+from app.state import persist, remember
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences, homotopy, reconstruct_many
 from vae_core.neighbours import nearest_to, rerank_by_likelihood
@@ -180,7 +180,7 @@ for m, box, key in side_by_side(models):
                          if isinstance(cd, (int, list)) and cd != []})
         picked = [i for i in picked if 0 <= i < N][:MAX_SELECTION]
         if picked and key == "":
-            st.session_state["proj_sel"] = ",".join(str(i + 1) for i in picked)
+            remember("proj_sel", ",".join(str(i + 1) for i in picked))
         picked = picked or kept
         if picked:
             st.subheader(f"{len(picked)} selected sentences")
