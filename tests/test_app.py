@@ -726,6 +726,7 @@ def test_the_corpus_map_searches_colours_clusters_and_keeps_the_selection_in_the
     at.radio(key="proj_color").set_value("unit").run()
     at.selectbox(key="proj_unit").set_value("z2").run()
     assert not at.exception and "colorscale" in at.get("plotly_chart")[0].proto.spec
+    assert at.button(key="proj_unit_open").label == "Open z2's unit page"
     at.toggle(key="proj_clusters").set_value(True).run()
     assert not at.exception and any("clusters" in c.value for c in at.caption)
     assert '"annotations"' in at.get("plotly_chart")[0].proto.spec                         # labels on the map

@@ -10,8 +10,8 @@ import streamlit as st
 
 from app import export, figures
 from app.common import (MAX_CORPUS_SENTENCES, analysis_page, corpus_nll, corpus_picker, map_clusters,
-                        neighbour_index, posterior_means, projection_for, show_figure, show_notices, show_problem,
-                        show_table, side_by_side, typed_lines)
+                        neighbour_index, open_unit_page, posterior_means, projection_for, show_figure, show_notices,
+                        show_problem, show_table, side_by_side, typed_lines)
 from app.state import persist, remember
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences, homotopy, reconstruct_many
@@ -155,6 +155,8 @@ for m, box, key in side_by_side(models):
                                         labels=labels)
         event = show_figure(fig, "Corpus map", f"{key}projection_plot", on_select="rerun",
                             selection_mode=("box", "lasso"))
+        if color_by == "unit" and key == "":
+            open_unit_page(m, int(unit[1:]), "proj_unit_open")
         st.caption(("read from the disk cache" if proj["cached"] else "computed in this session and cached on disk")
                    + f" · {N:,} sentences"
                    + (f" · {len(clusters['words'])} clusters" if clusters else ""))
