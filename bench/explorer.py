@@ -3,8 +3,9 @@
     python bench/explorer.py [--checkpoint checkpoints/bowman-vae] [--data ../shared/data/ptb] [--threads 2]
 
 Measures (medians of repeated runs where cheap): encode + reconstruct one sentence; a 10-step homotopy;
-overlap matrices at N = 100 and 200 (with the achieved FLOP/s of the teacher-forced scoring, from a FLOP
-count of the model, against the measured float32 matrix-multiply FLOP/s); the expected Jacobian at S = 64;
+overlap matrices at N = 40 (the view's default), 100 and 200 (with the achieved FLOP/s of the teacher-forced
+scoring, from a FLOP count of the model, against the measured float32 matrix-multiply FLOP/s); the expected
+Jacobian at S = 16 (the view's default) and 64; the Evaluate view's default work;
 a projection of PTB test (3761 sentences) cold and from the disk cache; and the machine's matmul FLOP/s.
 Targets from the explorer issue are printed beside each figure.
 """
@@ -35,6 +36,8 @@ def main():
     p.add_argument("--data", default="../shared/data/ptb")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--skip-umap", action="store_true")
+    p.add_argument("--overlap-sizes", type=int, nargs="+", default=[40, 100, 200],
+                   help="N of the overlap matrices (the view's default is 40)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     print(f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f}, torch {torch.__version__}")
@@ -54,7 +57,7 @@ def main():
     test, _ = read_corpus(split_path(args.data, "test"))
     sents = [" ".join(x) for x in test]
     per_tok = flops_per_token(ck.model_config, encoder=False)
-    for N in (50, 100, 200):
+    for N in args.overlap_sizes:
         sub = sents[:N]
         ntok = sum(len(x.split()) + 1 for x in sub)
         t, res = timed(lambda: analysis.overlap(m, v, sub))
@@ -63,8 +66,15 @@ def main():
               f"(AUROC p {res['auroc_loglik']:.3f}, q {res['auroc_logq']:.3f})"
               + ("   [target >= 50%]" if N == 200 else ""))
 
-    t, J = timed(lambda: jacobian.expected_jacobian(m, 64))
-    print(f"expected Jacobian, S=64: {t:.2f} s   [target <= 3 s]; {jacobian.effective_dims(jacobian.singular_values(J))} dims above 1%")
+    for S in (16, 64):                      # the view's default, and the paper-sized estimate
+        t, J = timed(lambda: jacobian.expected_jacobian(m, S))
+        print(f"expected Jacobian, S={S}: {t:.2f} s" + ("   [target <= 3 s]" if S == 64 else " (the view's default)")
+              + f"; {jacobian.effective_dims(jacobian.singular_values(J))} dims above 1%")
+    from vae_core.data import Corpus
+    from vae_core.estimators import evaluate_corpus
+    sub = Corpus(Corpus.from_file(split_path(args.data, "test"), v).sentences[:200], v)
+    t, _ = timed(lambda: evaluate_corpus(m, sub, iw_samples=10, bleu=True))
+    print(f"Evaluate view's default (200 test sentences, IW-NLL K = 10, BLEU-1): {t:.1f} s")
 
     t, post = timed(lambda: posterior_of_corpus(m, v, sents))
     print(f"encode PTB test ({len(sents)} sentences): {t:.2f} s")
