@@ -1,0 +1,51 @@
+"""How readable each zoo model's homotopies are (issue 38: choose the homotopy view's default model by it).
+Prints figures; asserts nothing.
+
+    python bench/homotopy_fluency.py --lm ../runs/he-lm/best [--pairs 20] [--data ../shared/data/ptb]
+
+For `--pairs` consecutive pairs of PTB test sentences of 5-15 words, the homotopy of each zoo model (7 points,
+linear, greedy) is decoded; the intermediate decodes are scored by the LSTM-LM given (nats per token under
+it; lower is more fluent) and the distinct decodes along a path are counted (`vae_core.fluency`). The held-out
+test sentences themselves are scored too, as the fluent end of the scale.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch
+
+from vae_core.checkpoint import load_checkpoint
+from vae_core.data import read_corpus, split_path
+from vae_core.fluency import homotopy_fluency, lm_nll_per_token
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--lm", required=True, help="an LSTM-LM checkpoint trained on the same corpus")
+    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ptb"))
+    p.add_argument("--pairs", type=int, default=20)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    lm = load_checkpoint(args.lm)
+    test = [" ".join(s) for s in read_corpus(split_path(args.data, "test"))[0] if 5 <= len(s) <= 15]
+    pairs = list(zip(test[0:2 * args.pairs:2], test[1:2 * args.pairs:2]))
+    print(f"LM {args.lm}: held-out test sentences {lm_nll_per_token(lm.model, lm.vocab, test[:400]):.3f} nats/token")
+    zoo = json.loads((ROOT / "checkpoints" / "zoo.json").read_text())
+    for name in zoo:
+        ck = load_checkpoint(ROOT / "checkpoints" / name)
+        if not ck.model_config.is_sequence or not ck.model.has_latent:
+            continue
+        r = homotopy_fluency(ck.model, ck.vocab, lm.model, pairs)
+        print(f"{name:16s} intermediate decodes {r['nll_per_token']:.3f} nats/token, "
+              f"{r['distinct_steps']:.2f} distinct of 7; e.g. {' | '.join(r['paths'][0][1:-1])}")
+
+
+if __name__ == "__main__":
+    main()
