@@ -38,13 +38,13 @@ def main():
     pairs = list(zip(test[0:2 * args.pairs:2], test[1:2 * args.pairs:2]))
     print(f"LM {args.lm}: held-out test sentences {lm_nll_per_token(lm.model, lm.vocab, test[:400]):.3f} nats/token")
     zoo = json.loads((ROOT / "checkpoints" / "zoo.json").read_text())
-    for name in zoo:
+    for name in (n for n in zoo if (ROOT / "checkpoints" / n).is_dir()):
         ck = load_checkpoint(ROOT / "checkpoints" / name)
         if not ck.model_config.is_sequence or not ck.model.has_latent:
             continue
         r = homotopy_fluency(ck.model, ck.vocab, lm.model, pairs)
-        print(f"{name:16s} intermediate decodes {r['nll_per_token']:.3f} nats/token, "
-              f"{r['distinct_steps']:.2f} distinct of 7; e.g. {' | '.join(r['paths'][0][1:-1])}")
+        print(f"{name:16s} intermediate decodes {r['nll_per_token']:.3f} nats/token, {r['distinct_steps']:.2f} "
+              f"distinct of 7, {100 * r['repeats']:.0f}% repeated tokens; e.g. {' | '.join(r['paths'][0][1:-1])[:160]}")
 
 
 if __name__ == "__main__":

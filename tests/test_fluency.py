@@ -36,6 +36,9 @@ def test_fluency_scores_the_intermediate_decodes_per_token_and_counts_distinct_s
         direct = -float(tiny_lm.eval().reconstruction(x, lengths, None).sum()) / int(lengths.sum())
     assert r["nll_per_token"] == pytest.approx(direct, rel=1e-6) and math.isfinite(direct)
     assert lm_nll_per_token(tiny_lm, vocab, middle) == pytest.approx(direct, rel=1e-6)
+    toks = [m.split() for m in middle]
+    adjacent = [a == b for t in toks for a, b in zip(t, t[1:])]
+    assert r["repeats"] == pytest.approx(sum(adjacent) / len(adjacent))
 
 
 def test_the_lm_must_share_the_vocabulary(tiny_vae, tiny_lm):

@@ -33,11 +33,15 @@ def homotopy_fluency(model, vocab: Vocab, lm, pairs: list[tuple[str, str]], step
     """For each (a, b) in `pairs`, the greedy decodes of the homotopy between their posterior means
     (`vae_core.latent.homotopy`, `steps` points). Returns {"nll_per_token": the LM's NLL of all the
     intermediate decodes (the endpoints left out), nats per token; "distinct_steps": the mean number of
-    distinct decodes along a path (1 to steps); "paths": the decoded paths}. `lm` scores with `vocab`, so
+    distinct decodes along a path (1 to steps); "repeats": the share of adjacent token pairs of those decodes
+    that repeat a token ("<unk> <unk>"), since an LM finds such degenerate decodes likely; "paths"}. `lm` scores with `vocab`, so
     model and LM must share the corpus' vocabulary (ValueError otherwise)."""
     if lm.cfg.vocab_size != len(vocab):
         raise ValueError(f"the language model's vocabulary ({lm.cfg.vocab_size}) is not the model's ({len(vocab)})")
     paths = [homotopy(model, vocab, a, b, steps, method)["sentences"] for a, b in pairs]
     middle = [s for p in paths for s in p[1:-1] if s.strip()]
+    toks = [s.split() for s in middle]
+    pairs_of = sum(max(0, len(t) - 1) for t in toks)
+    repeats = sum(a == b for t in toks for a, b in zip(t, t[1:])) / pairs_of if pairs_of else 0.0
     return {"nll_per_token": lm_nll_per_token(lm, vocab, middle) if middle else math.nan,
-            "distinct_steps": sum(len(set(p)) for p in paths) / len(paths), "paths": paths}
+            "distinct_steps": sum(len(set(p)) for p in paths) / len(paths), "repeats": repeats, "paths": paths}
