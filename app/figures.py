@@ -148,8 +148,8 @@ def projection_figure(coords, hover: list[str], color=None, color_label: str = "
         elif ov.get("ring"):     # corpus points to find again: open circles around them
             fig.add_trace(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", name=ov["name"], text=ov["text"],
                                        customdata=ov.get("index"), hovertemplate="%{text}<extra></extra>",
-                                       marker=dict(size=11, color="rgba(0,0,0,0)", symbol="circle-open",
-                                                   line=dict(width=2, color=colour))))
+                                       marker=dict(size=10, color=colour, symbol="circle-open",   # an open
+                                                   line=dict(width=2, color=colour))))             # symbol's stroke
         else:                    # typed sentences: large stars, numbered
             fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers+text", name=ov["name"],
                                      text=[str(j + 1) for j in range(len(xy))], textposition="top center",

@@ -25,3 +25,11 @@ def test_labels_are_the_words_of_highest_class_tfidf():
     assert w(2, 2) > w(2, 4) and w(1, 1) < w(2, 2)      # a word shared by both clusters weighs less
     assert words[0] == ["stocks", "bonds"] and words[1] == ["rain", "snow"]
     assert cluster_words(sents, np.full(6, -1)) == {}
+
+
+def test_ptb_placeholders_are_not_label_words():
+    """`<unk>` labelled every cluster of the PTB map as "unk" (seen in the browser): whole tokens only."""
+    sents = ["the <unk> fell N N", "<unk> <unk> rose N", "rain and <unk>", "snow <unk> fell"]
+    words = cluster_words(sents, np.array([0, 0, 1, 1]), top=3)
+    assert all(w not in ("unk", "<unk>", "n") for ws in words.values() for w in ws)
+    assert words[0] == ["rose", "fell"] and words[1][0] in ("rain", "snow")

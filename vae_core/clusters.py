@@ -10,12 +10,16 @@ sentences in no dense region stay unclustered). Each cluster is labelled by clas
     W(t, c) = tf(t, c) * log(1 + A / f(t))
 
 tf(t, c) the frequency of t in c divided by c's word count, f(t) its frequency over all clusters and A the
-mean word count of a cluster; words are counted by scikit-learn's CountVectorizer without its English stop
-words (PTB's `<unk>` and `N` are not words for it).
+mean word count of a cluster; words are the whitespace tokens of two or more letters, counted by scikit-learn's
+CountVectorizer without its English stop words (PTB's `<unk>` and `N` are not words).
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
+
+_WORD = re.compile(r"[a-z][a-z'&.-]*[a-z]")
 
 
 def cluster_map(coords: np.ndarray, min_cluster_size: int | None = None, seed: int = 0) -> np.ndarray:
@@ -37,8 +41,12 @@ def cluster_words(sentences: list[str], labels: np.ndarray, top: int = 3) -> dic
     clusters = sorted(int(c) for c in set(labels.tolist()) if c >= 0)
     if not clusters:
         return {}
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
     docs = [" ".join(s for s, l in zip(sentences, labels) if l == c) for c in clusters]
-    vec = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[a-z][a-z'&.-]*[a-z]\b", lowercase=True)
+    # whole whitespace tokens that are words: PTB's <unk> and N are not ("<unk>" held the word "unk" for a
+    # regular expression that looks inside tokens)
+    vec = CountVectorizer(analyzer=lambda doc: [t for t in doc.lower().split()
+                                                if _WORD.fullmatch(t) and t not in ENGLISH_STOP_WORDS])
     try:
         counts = vec.fit_transform(docs).toarray().astype(np.float64)       # (C, |words|)
     except ValueError:                                                     # no word at all
