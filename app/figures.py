@@ -163,6 +163,14 @@ def projection_figure(coords, hover: list[str], color=None, color_label: str = "
     fig.update_layout(template=TEMPLATE, height=620, title=title or None, dragmode="lasso",
                       xaxis=dict(showticklabels=False, title=""), yaxis=dict(showticklabels=False, title=""),
                       legend=dict(orientation="h", y=-0.05))
+    # A few far outliers (UMAP puts some there) shrank the bulk of a map to a blot: open on the middle 99% of
+    # the points; double-click (autoscale) shows them all.
+    if len(coords) >= 100:
+        lo, hi = np.percentile(coords, [0.5, 99.5], axis=0)
+        span, full = hi - lo, coords.max(0) - coords.min(0)
+        if np.all(span > 0) and np.any(full > 2 * span):
+            fig.update_xaxes(range=[lo[0] - 0.08 * span[0], hi[0] + 0.08 * span[0]])
+            fig.update_yaxes(range=[lo[1] - 0.08 * span[1], hi[1] + 0.08 * span[1]])
     return fig
 
 

@@ -19,7 +19,7 @@ import re
 
 import numpy as np
 
-_WORD = re.compile(r"[a-z][a-z'&.-]*[a-z]")
+_WORD = re.compile(r"[a-z][a-z&.-]*[a-z]")         # words of two or more letters; not PTB's "n't", "'s"
 
 
 def cluster_map(coords: np.ndarray, min_cluster_size: int | None = None, seed: int = 0) -> np.ndarray:
