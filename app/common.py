@@ -168,6 +168,17 @@ def validation_headline(last: dict) -> tuple[str, float]:
     return "NLL", last.get("val_nll", float("nan"))
 
 
+@functools.lru_cache(maxsize=1)
+def measured_fluency() -> dict:
+    """docs/homotopy-fluency.json (`bench/homotopy_fluency.py`): how readable each zoo model's homotopies are;
+    {} when it is missing or unreadable."""
+    import json
+    try:
+        return json.loads((ROOT / "docs" / "homotopy-fluency.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def model_name(ck: Checkpoint) -> str:
     """A short name for headings: the checkpoint's root-relative name, and its kind."""
     return f"{checkpoint_name(ck)} ({ck.model_config.model})"

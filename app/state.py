@@ -88,6 +88,12 @@ def persist(key: str, default: Any, options: Sequence | None = None, bounds: tup
     return value
 
 
+def set_values(values: dict) -> None:
+    """A button's `on_click`: set widget values (e.g. the sidebar's) before the widgets are made on the rerun
+    the click starts; setting them after a widget exists raises."""
+    st.session_state.update(values)
+
+
 def remember(key: str, value: Any) -> None:
     """Set a persistent value after its `persist` call in this run (e.g. a selection made on a chart), in the
     session and, when it has a URL name, in the address bar at once (not only on the next run)."""

@@ -6,7 +6,9 @@ Prints figures; asserts nothing.
 For `--pairs` consecutive pairs of PTB test sentences of 5-15 words, the homotopy of each zoo model (7 points,
 linear, greedy) is decoded; the intermediate decodes are scored by the LSTM-LM given (nats per token under
 it; lower is more fluent) and the distinct decodes along a path are counted (`vae_core.fluency`). The held-out
-test sentences themselves are scored too, as the fluent end of the scale.
+test sentences themselves are scored too, as the fluent end of the scale. Writes docs/homotopy-fluency.json,
+from which the homotopy view names the most fluent zoo model: the lowest NLL among the models whose paths
+change (at least 6 distinct decodes of 7) without repeating tokens (under 10%).
 """
 from __future__ import annotations
 
@@ -38,13 +40,20 @@ def main():
     pairs = list(zip(test[0:2 * args.pairs:2], test[1:2 * args.pairs:2]))
     print(f"LM {args.lm}: held-out test sentences {lm_nll_per_token(lm.model, lm.vocab, test[:400]):.3f} nats/token")
     zoo = json.loads((ROOT / "checkpoints" / "zoo.json").read_text())
+    record = {"lm": str(Path(args.lm).resolve().relative_to(ROOT.parent)),
+              "pairs": len(pairs), "steps": 7, "test_nll_per_token": None, "models": {}}
+    record["test_nll_per_token"] = round(lm_nll_per_token(lm.model, lm.vocab, test[:400]), 3)
     for name in (n for n in zoo if (ROOT / "checkpoints" / n).is_dir()):
         ck = load_checkpoint(ROOT / "checkpoints" / name)
         if not ck.model_config.is_sequence or not ck.model.has_latent:
             continue
         r = homotopy_fluency(ck.model, ck.vocab, lm.model, pairs)
+        record["models"][name] = {"nll_per_token": round(r["nll_per_token"], 3),
+                                  "distinct_steps": round(r["distinct_steps"], 2), "repeats": round(r["repeats"], 3)}
         print(f"{name:16s} intermediate decodes {r['nll_per_token']:.3f} nats/token, {r['distinct_steps']:.2f} "
               f"distinct of 7, {100 * r['repeats']:.0f}% repeated tokens; e.g. {' | '.join(r['paths'][0][1:-1])[:160]}")
+    (ROOT / "docs" / "homotopy-fluency.json").write_text(json.dumps(record, indent=1) + "\n")
+    print("wrote docs/homotopy-fluency.json")
 
 
 if __name__ == "__main__":

@@ -869,3 +869,18 @@ def test_an_uploaded_arithmetic_group_says_it_replaces_the_text_box():
     at.run()
     assert not at.exception
     assert any("the 2 sentences of the uploaded file are used, not the text box" in c.value for c in at.caption)
+
+
+def test_the_homotopy_view_names_the_most_fluent_zoo_model_and_compares_with_it():
+    """Issue 38: homotopies on the default model were not fluent. docs/homotopy-fluency.json measures each zoo
+    model's; the view names the most fluent (lowest LM NLL among paths that change and do not repeat tokens)
+    and one click puts it beside the current model."""
+    from app.common import measured_fluency
+    from vae_core.fluency import most_fluent
+    best = most_fluent(measured_fluency())
+    assert best and measured_fluency()["models"][best]["distinct_steps"] >= 6
+    at = _page("homotopy").run()
+    assert not at.exception and any(f"{best}'s homotopies read most fluently" in c.value for c in at.caption)
+    at.button(key="hom_compare_fluent").click().run()
+    assert not at.exception and at.session_state["ckpt_compare"] == f"checkpoints/{best}"
+    assert len(at.table) >= 2                                         # the two models side by side

@@ -49,3 +49,12 @@ def test_the_lm_must_share_the_vocabulary(tiny_vae, tiny_lm):
             homotopy_fluency(ck.model, ck.vocab, tiny_lm, [("a", "b")])
     finally:
         tiny_lm.cfg.vocab_size -= 1
+
+
+def test_the_most_fluent_model_changes_its_paths_and_does_not_repeat():
+    from vae_core.fluency import most_fluent
+    record = {"models": {"collapsed": {"nll_per_token": 1.9, "distinct_steps": 1.7, "repeats": 0.9},
+                         "stuttering": {"nll_per_token": 2.0, "distinct_steps": 6.9, "repeats": 0.5},
+                         "fluent": {"nll_per_token": 3.0, "distinct_steps": 6.4, "repeats": 0.02},
+                         "garbled": {"nll_per_token": 4.1, "distinct_steps": 6.7, "repeats": 0.01}}}
+    assert most_fluent(record) == "fluent" and most_fluent({}) is None

@@ -45,3 +45,12 @@ def homotopy_fluency(model, vocab: Vocab, lm, pairs: list[tuple[str, str]], step
     repeats = sum(a == b for t in toks for a, b in zip(t, t[1:])) / pairs_of if pairs_of else 0.0
     return {"nll_per_token": lm_nll_per_token(lm, vocab, middle) if middle else math.nan,
             "distinct_steps": sum(len(set(p)) for p in paths) / len(paths), "repeats": repeats, "paths": paths}
+
+
+def most_fluent(record: dict, min_distinct: float = 6.0, max_repeats: float = 0.1) -> str | None:
+    """The model of a fluency record (docs/homotopy-fluency.json: {"models": {name: {"nll_per_token",
+    "distinct_steps", "repeats"}}}) with the lowest NLL among those whose paths change (at least `min_distinct`
+    distinct decodes) without degenerate repetition (at most `max_repeats`); None when no model qualifies."""
+    ok = {n: r for n, r in record.get("models", {}).items()
+          if r["distinct_steps"] >= min_distinct and r["repeats"] <= max_repeats}
+    return min(ok, key=lambda n: ok[n]["nll_per_token"]) if ok else None

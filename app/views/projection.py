@@ -12,7 +12,7 @@ from app import export, figures
 from app.common import (MAX_CORPUS_SENTENCES, analysis_page, corpus_nll, corpus_picker, map_clusters,
                         neighbour_index, open_unit_page, posterior_means, projection_for, show_figure, show_notices,
                         show_problem, show_table, side_by_side, typed_lines)
-from app.state import persist, remember
+from app.state import persist, remember, set_values
 from vae_core.data import TextError
 from vae_core.latent import encode_sentences, homotopy, reconstruct_many
 from vae_core.neighbours import nearest_to, rerank_by_likelihood
@@ -89,11 +89,6 @@ with st.expander("Overlay a homotopy path"):
     persist("proj_h2", "")
     h2 = st.text_input("To", key="proj_h2")
 persist("proj_sel", "")            # the selection, as corpus line numbers "3,17,42", so that a link keeps it
-
-
-def set_state(values: dict) -> None:
-    """A button's callback: set widget values before the widgets are made on the rerun it starts."""
-    st.session_state.update(values)
 
 
 def parse_selection(text: str, n: int) -> list[int]:
@@ -200,7 +195,7 @@ for m, box, key in side_by_side(models):
                     st.session_state["sentence"] = sentences[picked[0]]
                     st.switch_page(str(Path(__file__).parent / "encode.py"))
                 if len(picked) == 2:
-                    b1.button("Draw their homotopy here", key="proj_draw_homotopy", on_click=set_state,
+                    b1.button("Draw their homotopy here", key="proj_draw_homotopy", on_click=set_values,
                               args=({"proj_h1": sentences[picked[0]], "proj_h2": sentences[picked[1]]},))
                 if len(picked) == 2 and b2.button("Open the homotopy", key="proj_open_homotopy"):
                     st.session_state["hom_first"], st.session_state["hom_second"] = (sentences[i] for i in picked)
