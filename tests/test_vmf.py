@@ -207,7 +207,7 @@ def test_the_other_views_run_on_a_vmf_checkpoint(view, tiny_vmf, monkeypatch):
     from tests.conftest import ROOT
     monkeypatch.setenv(CHECKPOINT_ROOTS_ENV, str(tiny_vmf.parent))
     at = AppTest.from_file(str(ROOT / "app" / "views" / f"{view}.py"), default_timeout=120)
-    at.session_state["jac_S"], at.session_state["proj_method"] = 8, "pca"
+    at.session_state["jac_S"], at.session_state["proj_method"], at.session_state["proj_limit"] = 8, "pca", 300
     at.run()
     at.sidebar.text_input(key="ckpt_typed").set_value(str(tiny_vmf)).run()
     assert not at.exception, at.exception
