@@ -108,7 +108,13 @@ def perturbation_table(results: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def projection_figure(coords, hover: list[str], color=None, color_label: str = "", overlays: list[dict] | None = None,
+# Above this many points the map's points carry no hover text (their line number instead): at 1M points the
+# text was 25 of the figure's 41 MB of JSON. The selection table shows the sentences.
+HOVER_MAX = 200_000
+
+
+def projection_figure(coords, hover: list[str] | None, color=None, color_label: str = "",
+                      overlays: list[dict] | None = None,
                       title: str = "", labels: list[dict] | None = None) -> go.Figure:
     """Scatter of a 2-D projection; hover shows the sentence. `color`: numbers (continuous) or labels
     (categorical). `overlays`: [{"name", "xy" (M, 2), "text" [M], "path": bool, "ring": bool}] drawn on top
@@ -119,20 +125,28 @@ def projection_figure(coords, hover: list[str], color=None, color_label: str = "
     fig = go.Figure()
     categorical = color is not None and len(color) and isinstance(color[0], str)
     if categorical:
+        labels_of = np.asarray(color, dtype=object)
+        with_text = hover is not None and len(coords) <= HOVER_MAX
         for lab in sorted(set(color)):
-            idx = [i for i, c in enumerate(color) if c == lab]
-            fig.add_trace(go.Scattergl(x=coords[idx, 0], y=coords[idx, 1], mode="markers", name=str(lab),
-                                       text=[hover[i] for i in idx], customdata=idx,
-                                       hovertemplate="%{text}<extra></extra>", marker=dict(size=5, opacity=0.7)))
+            idx = np.flatnonzero(labels_of == lab)
+            fig.add_trace(go.Scattergl(x=coords[idx, 0].astype(np.float32), y=coords[idx, 1].astype(np.float32),
+                                       mode="markers", name=str(lab),
+                                       text=[hover[i] for i in idx] if with_text else None,
+                                       customdata=idx.astype(np.int32),
+                                       hovertemplate="%{text}<extra></extra>" if with_text
+                                       else "line %{customdata}<extra></extra>", marker=dict(size=5, opacity=0.7)))
     else:
         marker = dict(size=5, opacity=0.5 if overlays else 0.7, color="#9aa7b8")
         if color is not None:       # typed arrays (base64 in the JSON), not lists: 49k-1M points travel to the browser
             marker.update(color=np.asarray(color, dtype=np.float32), colorscale="Viridis", showscale=True,
                           colorbar=dict(title=color_label))
+        n = len(coords)
+        text = hover if hover is not None and n <= HOVER_MAX else None
         fig.add_trace(go.Scattergl(x=coords[:, 0].astype(np.float32), y=coords[:, 1].astype(np.float32),
-                                   mode="markers", name="corpus", text=hover,
-                                   customdata=np.arange(len(hover), dtype=np.int32),
-                                   hovertemplate="%{text}<extra></extra>", marker=marker))
+                                   mode="markers", name="corpus", text=text,
+                                   customdata=np.arange(n, dtype=np.int32),
+                                   hovertemplate="%{text}<extra></extra>" if text is not None
+                                   else "line %{customdata}<extra></extra>", marker=marker))
     for i, ov in enumerate(overlays or []):
         xy = np.asarray(ov["xy"])
         colour = OVERLAY_COLOURS[i % len(OVERLAY_COLOURS)]

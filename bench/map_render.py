@@ -24,6 +24,8 @@ import numpy as np
 from app import figures
 from app.serving import CHROMIUM_ARGS
 
+HOVER = True
+
 PAGE = """<html><head><meta charset="utf-8"></head><body><div id="map" style="width:1200px;height:620px"></div>
 <script>{plotly}</script><script>
 const spec = {spec};
@@ -37,7 +39,7 @@ document.getElementById('map').on('plotly_afterplot', () => {{ window.drawn += 1
 def measure(n: int, browser) -> None:
     rng = np.random.default_rng(0)
     coords = np.concatenate([rng.normal(c, 1.0, (n // 10, 2)) for c in rng.uniform(-20, 20, (10, 2))])
-    hover = [f"sentence {i}" for i in range(len(coords))]
+    hover = [f"sentence {i}" for i in range(len(coords))] if HOVER else None
     fig = figures.projection_figure(coords, hover, rng.random(len(coords)).tolist(), "length")
     spec = fig.to_json()
     from plotly.offline import get_plotlyjs
@@ -66,7 +68,11 @@ def measure(n: int, browser) -> None:
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--points", type=int, nargs="+", default=[49_199, 1_000_000])
+    p.add_argument("--no-hover", action="store_true", help="no per-point hover text (what the map sends above "
+                   "figures.HOVER_MAX points)")
     args = p.parse_args()
+    global HOVER
+    HOVER = not args.no_hover
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
