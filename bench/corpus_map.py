@@ -84,7 +84,7 @@ def main():
     for metric in ("euclidean", "cosine"):
         index.query(post["mu"][0], 10, metric)
         med, p95 = queries(index, post["mu"], metric)
-        print(f"neighbours, 49k x {post['mu'].shape[1]}, {metric}: median {med:.1f} ms, p95 {p95:.1f} ms"
+        print(f"neighbours, {len(post['mu']):,} x {post['mu'].shape[1]}, {metric}: median {med:.1f} ms, p95 {p95:.1f} ms"
               f"   [target p95 < 100 ms]")
     big = np.random.default_rng(0).normal(size=(1_000_000, 32)).astype(np.float32)
     index = NeighbourIndex(big)
