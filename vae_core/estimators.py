@@ -16,7 +16,8 @@ from .bleu import livne_bleu1, sentence_bleu as bleu_score
 from .data import Corpus
 from .decoding import decode
 from .model import SentenceVAE
-from .objectives import elbo, elbo_at, log_normal, log_standard_normal
+from .objectives import elbo, elbo_at
+from .posterior import GaussianPosterior, log_normal, log_standard_normal
 from .refine import refine_posterior
 
 # Upper bound on (sequences x padded length) scored at once; keeps the |V|-wide logits near 300 MB.
@@ -139,7 +140,7 @@ def mutual_info(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generat
     block = max(1, min(block, 2 ** 25 // max(1, N)))        # the (block, N) float64 matrix stays <= 256 MB
     if family is not None and family.name == "vmf":
         return _mutual_info_vmf(mu, family, generator, block)
-    neg_entropy = (-0.5 * n * math.log(2 * math.pi) - 0.5 * (1 + logvar).sum(-1)).mean()
+    neg_entropy = GaussianPosterior().neg_entropy(mu, logvar).mean()
     eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
     z = mu + torch.exp(0.5 * logvar) * eps
     prec = torch.exp(-logvar)                                                   # (N, n) 1 / sigma^2

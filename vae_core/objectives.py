@@ -12,7 +12,6 @@ tokens a batch happens to hold (the convention of Bowman et al. 2016 and He et a
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -21,27 +20,8 @@ from .config import TrainConfig
 from .data import Vocab
 from .decoding import sample_batch
 from .model import SentenceVAE, decoder_inputs, upcast
-
-LOG_2PI = math.log(2 * math.pi)
-
-
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, diag exp(logvar)) || N(0, I)) per dimension, same shape as mu (nats).
-
-    Closed form (Kingma & Welling 2014, Appendix B): 0.5 (mu^2 + sigma^2 - log sigma^2 - 1).
-    Sum over the last dimension for the KL per sentence (Bowman et al. 2016, Eq. 1).
-    """
-    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0)
-
-
-def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log N(z; mu, diag exp(logvar)), summed over the last dimension (nats); broadcasts over leading dims."""
-    return -0.5 * (((z - mu) ** 2) * torch.exp(-logvar) + logvar + LOG_2PI).sum(-1)
-
-
-def log_standard_normal(z: torch.Tensor) -> torch.Tensor:
-    """log p(z) for the prior N(0, I), summed over the last dimension (nats)."""
-    return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+# the Gaussian's closed forms live with the posterior families; re-exported here, where the objectives use them
+from .posterior import LOG_2PI, gaussian_kl, log_normal, log_standard_normal  # noqa: F401
 
 
 @dataclass

@@ -24,6 +24,25 @@ import torch
 LOG_2PI = math.log(2 * math.pi)
 
 
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, diag exp(logvar)) || N(0, I)) per dimension, same shape as mu (nats).
+
+    Closed form (Kingma & Welling 2014, Appendix B): 0.5 (mu^2 + sigma^2 - log sigma^2 - 1).
+    Sum over the last dimension for the KL per sentence (Bowman et al. 2016, Eq. 1).
+    """
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0)
+
+
+def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, diag exp(logvar)), summed over the last dimension (nats); broadcasts over leading dims."""
+    return -0.5 * (((z - mu) ** 2) * torch.exp(-logvar) + logvar + LOG_2PI).sum(-1)
+
+
+def log_standard_normal(z: torch.Tensor) -> torch.Tensor:
+    """log p(z) for the prior N(0, I), summed over the last dimension (nats)."""
+    return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+
+
 def gaussian_sample(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1,
                     generator: torch.Generator | None = None) -> torch.Tensor:
     """z = mu + sigma * eps, eps ~ N(0, I) (Kingma & Welling 2014, Sec. 2.4): (S, B, n) from mu, logvar (B, n)."""
@@ -46,7 +65,7 @@ class GaussianPosterior:
 
     def log_density(self, z, mu, logvar) -> torch.Tensor:
         """log N(z; mu, diag exp(logvar)), summed over the last dimension (nats); broadcasts."""
-        return -0.5 * (((z - mu) ** 2) * torch.exp(-logvar) + logvar + LOG_2PI).sum(-1)
+        return log_normal(z, mu, logvar)
 
     def sample_prior(self, shape: tuple, generator=None) -> torch.Tensor:
         """Draws from p(z) = N(0, I), float32 on the CPU, of `shape` (its last entry n)."""
@@ -54,11 +73,11 @@ class GaussianPosterior:
 
     def log_prior(self, z) -> torch.Tensor:
         """log N(z; 0, I), summed over the last dimension (nats)."""
-        return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+        return log_standard_normal(z)
 
     def kl_per_dim(self, mu, logvar) -> torch.Tensor:
         """KL(N(mu_d, sigma_d^2) || N(0, 1)) per dimension, (B, n) nats (Kingma & Welling 2014, App. B)."""
-        return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0)
+        return gaussian_kl(mu, logvar)
 
     def kl(self, mu, logvar) -> torch.Tensor:
         """KL(q(z|x) || p(z)), (B,) nats per sentence."""
