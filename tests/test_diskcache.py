@@ -51,3 +51,24 @@ def test_each_sentences_nll_is_its_own_elbo_in_corpus_order(tiny_vae, tmp_path, 
             t = elbo(ck.model.eval(), x, lengths)
         assert got[idx[0]] == pytest.approx(float(t.rec + t.kl), rel=1e-5)
     np.testing.assert_array_equal(nll_of_corpus(ck.model, ck.vocab, sents, cache_key="n1"), got)   # from disk
+
+
+def test_a_cache_directory_is_bounded_and_keeps_what_was_used_last(tmp_path, monkeypatch):
+    """A link can ask for a map of any corpus and parameters; every one wrote a file for good (50 MB of
+    posteriors for smim128-v2 on PTB). Each directory now keeps at most $VAE_CORE_CACHE_MAX_MB, dropping the
+    least recently used file first; a cache hit counts as a use."""
+    import os
+    import time
+    from vae_core.diskcache import cached
+    monkeypatch.setenv("VAE_CORE_CACHE_MAX_MB", str(2.5 * 80_000 / 2 ** 20))      # room for two 80 kB files
+    big = lambda: {"x": np.zeros((10_000,), dtype=np.float64)}                      # noqa: E731  (80 kB)
+    calls = []
+    for key in ("a", "b"):
+        cached(tmp_path, key, 10_000, lambda: calls.append(1) or big())
+    old = time.time() - 100
+    os.utime(tmp_path / "a.npz", (old, old))
+    os.utime(tmp_path / "b.npz", (old + 1, old + 1))
+    assert cached(tmp_path, "a", 10_000, big)[1]                          # a hit: a is now the newest
+    cached(tmp_path, "c", 10_000, big)
+    assert sorted(p.name for p in tmp_path.glob("*.npz")) == ["a.npz", "c.npz"]    # b, least recently used, went
+    assert len(calls) == 2

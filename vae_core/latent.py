@@ -92,19 +92,17 @@ def posterior_of_corpus(model: SentenceVAE, vocab: Vocab, sentences: list[str], 
     max_tokens) the result is read from, or written to, $VAE_CORE_CACHE/posteriors (`vae_core.diskcache`)."""
     import numpy as np
     from .data import corpus_from_text
-    from .diskcache import cache_root, load_arrays, save_arrays
+    from .diskcache import cache_root, cached
     from .estimators import encode_corpus
-    path = cache_root() / "posteriors" / f"{cache_key}.npz" if cache_key else None
-    if path is not None and (got := load_arrays(path, rows=len(sentences))) is not None and \
-            set(got) == {"mu", "logvar", "kl", "length"}:
-        return got
-    corpus = corpus_from_text(sentences, vocab, max_tokens)
-    mu, logvar = encode_corpus(model, corpus, batch_size, _device(model), progress)
-    out = {"mu": mu.numpy(), "logvar": logvar.numpy(), "kl": posterior_family(model).kl(mu, logvar).numpy(),
-           "length": np.array([len(t) for t in corpus.sentences])}
-    if path is not None:
-        save_arrays(path, **out)
-    return out
+
+    def compute():
+        corpus = corpus_from_text(sentences, vocab, max_tokens)
+        mu, logvar = encode_corpus(model, corpus, batch_size, _device(model), progress)
+        return {"mu": mu.numpy(), "logvar": logvar.numpy(), "kl": posterior_family(model).kl(mu, logvar).numpy(),
+                "length": np.array([len(t) for t in corpus.sentences])}
+    if not cache_key:
+        return compute()
+    return cached(cache_root() / "posteriors", cache_key, len(sentences), compute, {"mu", "logvar", "kl", "length"})[0]
 
 
 @torch.no_grad()
@@ -117,23 +115,23 @@ def nll_of_corpus(model: SentenceVAE, vocab: Vocab, sentences: list[str], batch_
     sentences, max_tokens and seed) it is kept on disk like `posterior_of_corpus`."""
     import numpy as np
     from .data import corpus_from_text
-    from .diskcache import cache_root, load_arrays, save_arrays
+    from .diskcache import cache_root, cached
     from .objectives import elbo
-    path = cache_root() / "nll" / f"{cache_key}.npz" if cache_key else None
-    if path is not None and (got := load_arrays(path, rows=len(sentences))) is not None and "nll" in got:
-        return got["nll"]
-    corpus = corpus_from_text(sentences, vocab, max_tokens)
-    out = np.empty(len(corpus), dtype=np.float32)
-    dev = _device(model)
-    model.eval()
-    for b, idx in enumerate(progress(corpus.batches(batch_size))):
-        x, lengths = corpus.collate(idx)
-        torch.manual_seed(seed + b)
-        t = elbo(model, x.to(dev), lengths.to(dev))
-        out[idx] = (t.rec + t.kl).float().cpu().numpy()
-    if path is not None:
-        save_arrays(path, nll=out)
-    return out
+
+    def compute():
+        corpus = corpus_from_text(sentences, vocab, max_tokens)
+        out = np.empty(len(corpus), dtype=np.float32)
+        dev = _device(model)
+        model.eval()
+        for b, idx in enumerate(progress(corpus.batches(batch_size))):
+            x, lengths = corpus.collate(idx)
+            torch.manual_seed(seed + b)
+            t = elbo(model, x.to(dev), lengths.to(dev))
+            out[idx] = (t.rec + t.kl).float().cpu().numpy()
+        return {"nll": out}
+    if not cache_key:
+        return compute()["nll"]
+    return cached(cache_root() / "nll", cache_key, len(sentences), compute, {"nll"})[0]["nll"]
 
 
 def ids_to_text(vocab: Vocab, ids: list[list[int]]) -> list[str]:

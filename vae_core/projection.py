@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from .diskcache import cache_root, load_arrays, save_arrays
+from .diskcache import cache_root, cached
 
 METHODS = ("umap", "pca", "tsne")
 DEFAULT_PARAMS = {"umap": {"n_neighbors": 15, "min_dist": 0.1}, "pca": {}, "tsne": {"perplexity": 30.0}}
@@ -69,7 +69,7 @@ def project(points: np.ndarray, method: str = "umap", params: dict | None = None
             progress: Callable[[str, float], None] = lambda stage, fraction: None) -> tuple[np.ndarray, bool]:
     """2-D coordinates (N, 2) of `points` (N, n), and whether they came from the disk cache.
 
-    With `key` (see `cache_key`), the result is read from / written to `cache_dir/key.npz` (atomic write).
+    With `key` (see `cache_key`), the result is read from / written to `cache_dir/key.npz` (atomic write; the directory is bounded, `vae_core.diskcache`).
     `progress(stage, fraction)` is told each stage of a fit (UMAP: loading, nearest neighbours, layout).
     Raises ValueError for an unknown method or fewer than 3 points.
     """
@@ -78,16 +78,13 @@ def project(points: np.ndarray, method: str = "umap", params: dict | None = None
     if len(points) < 3:
         raise ValueError(f"a projection needs at least 3 points, got {len(points)}")
     params = {**DEFAULT_PARAMS[method], **(params or {})}
-    path = None
-    if key is not None:
-        path = Path(cache_dir or default_cache_dir()) / f"{key}.npz"
-        got = load_arrays(path, rows=len(points))             # a damaged cache entry is recomputed
-        if got is not None and "coords" in got and got["coords"].shape == (len(points), 2):
-            return got["coords"], True
-    coords = np.asarray(_fit(np.asarray(points, dtype=np.float32), method, params, seed, progress), dtype=np.float32)
-    if path is not None:
-        save_arrays(path, coords=coords)
-    return coords, False
+    def fit():
+        return {"coords": np.asarray(_fit(np.asarray(points, dtype=np.float32), method, params, seed, progress),
+                                     dtype=np.float32)}
+    if key is None:
+        return fit()["coords"], False
+    got, hit = cached(Path(cache_dir or default_cache_dir()), key, len(points), fit, {"coords"})   # damaged: refit
+    return got["coords"], hit
 
 
 def place(new_points: np.ndarray, points: np.ndarray, coords: np.ndarray, k: int = 5) -> np.ndarray:
