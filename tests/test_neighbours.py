@@ -29,12 +29,12 @@ def test_neighbours_are_the_brute_force_ones(metric):
 
 
 def test_a_corpus_point_is_not_its_own_neighbour_when_asked():
+    from vae_core.neighbours import nearest_to
     codes = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [0.0, 2.5]], dtype=np.float32)
     index = NeighbourIndex(codes)
-    idx, dist = index.query(codes, 2, exclude_self=True)
-    np.testing.assert_array_equal(idx, [[1, 3], [0, 2], [1, 0], [0, 1]])
-    np.testing.assert_allclose(dist[0], [1.0, 2.5])
-    assert index.query(codes, 2)[0][0, 0] == 0                 # without the flag the point itself comes first
+    assert [nearest_to(index, codes[i], 2, exclude=i)[0] for i in range(4)] == [[1, 3], [0, 2], [1, 0], [0, 1]]
+    np.testing.assert_allclose(nearest_to(index, codes[0], 2, exclude=0)[1], [1.0, 2.5])
+    assert nearest_to(index, codes[0], 2)[0] == [0, 1]          # without `exclude` the point itself comes first
     with pytest.raises(ValueError, match="metric"):
         index.query(codes, 2, "manhattan")
     with pytest.raises(ValueError, match="dimensions"):

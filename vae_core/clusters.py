@@ -22,7 +22,7 @@ import numpy as np
 _WORD = re.compile(r"[a-z][a-z&.-]*[a-z]")         # words of two or more letters; not PTB's "n't", "'s"
 
 
-def cluster_map(coords: np.ndarray, min_cluster_size: int | None = None, seed: int = 0) -> np.ndarray:
+def cluster_map(coords: np.ndarray, min_cluster_size: int | None = None) -> np.ndarray:
     """HDBSCAN clusters of map coordinates (N, 2): (N,) int labels 0..C-1, -1 for unclustered points.
     min_cluster_size defaults to max(10, N / 100). Raises ValueError for fewer than 2 points."""
     coords = np.asarray(coords, dtype=np.float64)
@@ -36,13 +36,15 @@ def cluster_map(coords: np.ndarray, min_cluster_size: int | None = None, seed: i
 def cluster_words(sentences: list[str], labels: np.ndarray, top: int = 3) -> dict[int, list[str]]:
     """The `top` words of highest class-based TF-IDF for each cluster (labels >= 0), highest first; a
     cluster with no countable word gets []. sentences: (N,) texts; labels: (N,) as from `cluster_map`."""
-    from sklearn.feature_extraction.text import CountVectorizer
-    labels = np.asarray(labels)
-    clusters = sorted(int(c) for c in set(labels.tolist()) if c >= 0)
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+    members: dict[int, list[str]] = {}
+    for s, c in zip(sentences, np.asarray(labels).tolist()):     # one pass (a pass per cluster was N x C)
+        if c >= 0:
+            members.setdefault(int(c), []).append(s)
+    clusters = sorted(members)
     if not clusters:
         return {}
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-    docs = [" ".join(s for s, l in zip(sentences, labels) if l == c) for c in clusters]
+    docs = [" ".join(members[c]) for c in clusters]
     # whole whitespace tokens that are words: PTB's <unk> and N are not ("<unk>" held the word "unk" for a
     # regular expression that looks inside tokens)
     vec = CountVectorizer(analyzer=lambda doc: [t for t in doc.lower().split()

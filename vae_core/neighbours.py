@@ -31,12 +31,10 @@ class NeighbourIndex:
     def __len__(self) -> int:
         return len(self.codes)
 
-    def query(self, queries: np.ndarray, k: int = 10, metric: str = "euclidean",
-              exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def query(self, queries: np.ndarray, k: int = 10, metric: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
         """Indices (M, k) of the k nearest codes of each query (M, n), nearest first, and their distances
-        (M, k): Euclidean, or cosine distance 1 - cos (0 = the same direction). exclude_self drops an index
-        equal to the query's own row (queries that are rows of the index, in order). Raises ValueError for
-        an unknown metric, k < 1 or a query of another dimension."""
+        (M, k): Euclidean, or cosine distance 1 - cos (0 = the same direction). Raises ValueError for an
+        unknown metric, k < 1 or a query of another dimension. `nearest_to` leaves out a query's own row."""
         if metric not in METRICS:
             raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
@@ -47,13 +45,8 @@ class NeighbourIndex:
         if metric not in self._fitted:
             from sklearn.neighbors import NearestNeighbors
             self._fitted[metric] = NearestNeighbors(algorithm="brute", metric=metric).fit(self.codes)
-        extra = 1 if exclude_self else 0
-        kk = min(k + extra, len(self.codes))
-        dist, idx = self._fitted[metric].kneighbors(queries, n_neighbors=kk)
-        if exclude_self:                            # keep each row's first k entries that are not itself
-            order = np.argsort(idx == np.arange(len(idx))[:, None], axis=1, kind="stable")
-            idx, dist = np.take_along_axis(idx, order, 1), np.take_along_axis(dist, order, 1)
-        return idx[:, :k], dist[:, :k].astype(np.float32)
+        dist, idx = self._fitted[metric].kneighbors(queries, n_neighbors=min(k, len(self.codes)))
+        return idx, dist.astype(np.float32)
 
 
 def nearest_to(index: NeighbourIndex, query: np.ndarray, k: int = 10, metric: str = "euclidean",
