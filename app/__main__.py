@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS_ENV = "VAE_APP_CORPUS"
 
 
 def main(argv=None) -> int:
@@ -28,6 +27,7 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=8501)
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    from app.roots import CORPUS_ENV
     from vae_core.checkpoint import CheckpointError, load_checkpoint
     from vae_core.data import CorpusError, read_corpus
     ckpt = Path(args.checkpoint).resolve()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -28,7 +29,6 @@ SHIPPED_DEFAULT = ROOT / "checkpoints" / "smim128-v2"
 DEFAULT_CHECKPOINT = ROOT / Path(os.environ.get("VAE_APP_CHECKPOINT") or SHIPPED_DEFAULT)   # relative: to ROOT
 DEFAULT_SENTENCE = "the company said it expects to report a loss for the third quarter"   # shared by the views of one sentence
 DEFAULT_DATA = "data/ptb"          # the PTB split beside the checkout, by its name under the data roots
-CORPUS_ENV = "VAE_APP_CORPUS"      # a corpus file named on the command line (`python -m app`)
 
 
 def checkpoint_roots() -> list[roots.Root]:
@@ -362,13 +362,36 @@ def result_store(name: str, max_entries: int = 32) -> _ResultStore:
     return _ResultStore(max_entries)
 
 
+_KEYS: dict[int, tuple[list, str]] = {}      # id(list) -> (the list, its key): the last few lists keyed
+_KEYS_LOCK = threading.Lock()
+
+
 def sentences_key(sentences) -> str:
-    """A short key for a list of sentences (sha256 of their text), for result stores."""
+    """A short key for a list of sentences (sha256 of their text), for result stores. A run asks for the key
+    of one corpus list many times (its screening, posteriors, NLLs, clusters, neighbours): 12 ms each at 49k
+    sentences, so the key of each of the last 16 lists is kept while that very list object lives (the entry
+    holds it, so its id cannot be reused)."""
+    with _KEYS_LOCK:
+        hit = _KEYS.get(id(sentences))
+    if hit is not None and hit[0] is sentences:
+        return hit[1]
     import hashlib
     h = hashlib.sha256()
     for s in sentences:
         h.update(s.encode("utf-8", "surrogatepass") + b"\n")
-    return h.hexdigest()
+    key = h.hexdigest()
+    with _KEYS_LOCK:
+        _KEYS[id(sentences)] = (sentences, key)
+        while len(_KEYS) > 16:
+            del _KEYS[next(iter(_KEYS))]
+    return key
+
+
+def corpus_disk_key(ck: Checkpoint, sentences: list[str], *settings) -> str:
+    """The `vae_core.diskcache` key of a result for checkpoint `ck`, a corpus and the settings it depends on."""
+    import hashlib
+    parts = "|".join(map(str, (ck.meta["checkpoint_id"], sentences_key(sentences)) + settings))
+    return hashlib.sha256(parts.encode()).hexdigest()[:32]
 
 
 def progress_over(bar, text: Callable[[int, int], str]) -> Callable[[Iterable], Iterable]:
@@ -599,7 +622,7 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
         has_default = True
     except roots.NotUnderRoots:
         has_default = False
-    own = os.environ.get(CORPUS_ENV)            # `python -m app CKPT --corpus FILE`: the operator's file
+    own = os.environ.get(roots.CORPUS_ENV)            # `python -m app CKPT --corpus FILE`: the operator's file
     if own:
         sources.insert(0, "command-line corpus")
     persist(f"{key}_src", sources[0] if has_default or own else sources[2], sources)
@@ -654,15 +677,24 @@ def corpus_picker(key: str, ck: Checkpoint, default_limit: int = 3761, allow_lab
     return {"name": f"{n} prior samples", "sentences": [s["sentence"] or "<eos>" for s in samples], "labels": None}
 
 
+def corpus_section(key: str, ck: Checkpoint, title: str = "Corpus", **picker) -> dict:
+    """`corpus_picker` folded into an expander titled `title` (the views that need a corpus but are not about
+    it); the view stops there, with the picker's message, when there is no corpus. `picker`: its options."""
+    with st.expander(title, expanded=False):
+        corpus = corpus_picker(key, ck, **picker)
+    if not corpus:
+        st.stop()
+    return corpus
+
+
 def corpus_posteriors(ck: Checkpoint, sentences: list[str]) -> dict:
     """Posterior means and logvars (numpy) and per-sentence KL and lengths of a corpus
     (`vae_core.latent.posterior_of_corpus`), kept for every session per checkpoint and corpus, and on disk;
     encoding shows its progress batch by batch, where a session that is left stops."""
     from vae_core.latent import posterior_of_corpus
-    import hashlib
     # on disk too (`vae_core.diskcache`), so a restarted server reopens a large corpus' map at once; the key
-    # names the checkpoint, the sentences and the 100-token cap that posterior_of_corpus applies
-    disk_key = hashlib.sha256(f"{ck.meta['checkpoint_id']}|{sentences_key(sentences)}|100".encode()).hexdigest()[:32]
+    # names the 100-token cap that posterior_of_corpus applies
+    disk_key = corpus_disk_key(ck, sentences, 100)
 
     def encode():
         bar = st.progress(0.0, text=f"Encoding {len(sentences):,} sentences…")
@@ -689,9 +721,8 @@ def aggregate_stats(ck: Checkpoint, corpus: dict) -> dict:
 def corpus_nll(ck: Checkpoint, sentences: list[str]):
     """Each sentence's NLL bound (`vae_core.latent.nll_of_corpus`), (N,) nats, kept server-wide and on disk;
     computing it shows progress batch by batch."""
-    import hashlib
     from vae_core.latent import nll_of_corpus
-    disk_key = hashlib.sha256(f"{ck.meta['checkpoint_id']}|{sentences_key(sentences)}|100|0".encode()).hexdigest()[:32]
+    disk_key = corpus_disk_key(ck, sentences, 100, 0)                 # the token cap and the seed
 
     def compute():
         bar = st.progress(0.0, text=f"Scoring {len(sentences):,} sentences…")

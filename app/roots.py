@@ -23,6 +23,7 @@ from typing import Iterable, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT_ROOTS_ENV, DATA_ROOTS_ENV = "VAE_APP_CHECKPOINT_ROOTS", "VAE_APP_DATA_ROOTS"
+CORPUS_ENV = "VAE_APP_CORPUS"      # a corpus file the operator names on the command line (`python -m app`)
 MAX_NAME_CHARS = 1_000          # longer names are refused before the filesystem is asked
 MAX_WALK_DEPTH = 4              # how deep the checkpoint listing looks under a root
 MAX_WALK_DIRS = 20_000          # directories visited by one listing, whatever the roots hold

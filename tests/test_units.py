@@ -32,3 +32,20 @@ def test_aligned_words_are_the_rows_closest_in_direction_to_the_unit():
     words = aligned_words(J, vocab, 0, k=3)
     assert [w for w, _ in words] == ["up", "mixed", "side"]
     assert words[0][1] == pytest.approx(3.0 / np.hypot(3.0, 0.1)) and words[1][1] == pytest.approx(2 ** -0.5)
+
+
+def test_units_by_activity_and_the_mean_kl_of_both_posterior_families():
+    """Traversal and collapse views order units by their mean KL, or by the aggregate spread for a vMF
+    posterior; the mean KL per sentence is the sum of the per-dimension means, or the vMF's constant."""
+    from vae_core.latent import aggregate_posterior, units_by_activity
+    from vae_core.posterior import VonMisesFisherPosterior
+    mu = torch.tensor([[2.0, 0.1, -1.0], [-2.0, 0.0, 1.0]])
+    logvar = torch.zeros(2, 3)
+    stats = aggregate_posterior(mu, logvar)
+    assert units_by_activity(stats) == [0, 2, 1]
+    assert stats["kl_total"] == pytest.approx(float(stats["kl"].sum()), rel=1e-6)
+    fam = VonMisesFisherPosterior(3, 10.0)
+    unit_mu = mu / mu.norm(dim=-1, keepdim=True)
+    vmf = aggregate_posterior(unit_mu, torch.full_like(mu, fam.logvar_value), fam)
+    assert vmf["kl"] is None and vmf["kl_total"] == pytest.approx(fam.kl_value, rel=1e-6)
+    assert units_by_activity(vmf) == sorted(range(3), key=lambda d: -float(vmf["std"][d]))

@@ -223,7 +223,8 @@ def homotopy(model: SentenceVAE, vocab: Vocab, text1: str, text2: str, steps: in
 def aggregate_posterior(mu: torch.Tensor, logvar: torch.Tensor, family=None) -> dict:
     """Moments of the aggregate posterior q(z) = (1/N) sum_j q(z | x_j) of a corpus, per dimension:
     {"mean": E[z] = mean_j E_q[z|x_j], "std": sqrt(Var_j(E_q[z_d|x_j]) + mean_j Var_q(z_d|x_j)), "kl":
-    mean_j KL(q(z_d|x_j) || N(0,1)) in nats, or None for a vMF posterior}, each (n,). mu, logvar: (N, n)
+    mean_j KL(q(z_d|x_j) || N(0,1)) in nats, or None for a vMF posterior}, each (n,), and "kl_total", the mean
+    KL(q(z|x_j) || p(z)) per sentence in nats (for a vMF its constant). mu, logvar: (N, n)
     posterior parameters (e.g. `estimators.encode_corpus`); family: the model's (`vae_core.posterior`,
     None = Gaussian), whose exact per-dimension mean and variance are used."""
     fam = family or GaussianPosterior()
@@ -231,7 +232,15 @@ def aggregate_posterior(mu: torch.Tensor, logvar: torch.Tensor, family=None) -> 
     mean = fam.mean(mu, logvar)
     var = mean.var(0, unbiased=False) + fam.var_per_dim(mu, logvar).mean(0)
     kl = fam.kl_per_dim(mu, logvar)
-    return {"mean": mean.mean(0).float(), "std": var.sqrt().float(), "kl": None if kl is None else kl.mean(0).float()}
+    return {"mean": mean.mean(0).float(), "std": var.sqrt().float(), "kl": None if kl is None else kl.mean(0).float(),
+            "kl_total": float(fam.kl(mu, logvar).mean())}
+
+
+def units_by_activity(stats: dict) -> list[int]:
+    """The latent dimensions of `aggregate_posterior` stats, most active first: by mean KL, or for a vMF
+    posterior (no KL per dimension) by the aggregate posterior's standard deviation."""
+    activity = stats["kl"] if stats["kl"] is not None else stats["std"]
+    return sorted(range(len(activity)), key=lambda d: -float(activity[d]))
 
 
 @torch.no_grad()

@@ -8,11 +8,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (aggregate_stats, analysis_page, corpus_picker, load_cached, note_posterior_family,
+from app.common import (aggregate_stats, analysis_page, corpus_section, load_cached, note_posterior_family,
                         note_tuple_codes, open_unit_page, show_figure, show_problem, side_by_side)
 from app.state import persist
 from vae_core.data import corpus_from_text
 from vae_core.diagnostics import collapse_verdict, decoder_uses_z
+from vae_core.latent import units_by_activity
 
 models = analysis_page("Collapse diagnostics")
 ck = models[0]
@@ -21,10 +22,7 @@ st.caption("Posterior collapse: the decoder learns to ignore z, the KL falls to 
            "a prior sample: a decoder that ignores z gives all three the same likelihood.")
 note_tuple_codes(models, "(own, another's, prior)")
 note_posterior_family(models, "collapse")
-with st.expander("Corpus for the test", expanded=False):
-    corpus = corpus_picker("col", ck, default_limit=300, allow_labels=False)
-if not corpus:
-    st.stop()
+corpus = corpus_section("col", ck, "Corpus for the test", default_limit=300, allow_labels=False)
 persist("col_n", 200, bounds=(20, 1000))
 n = st.slider("Sentences in the test", 20, 1000, step=20, key="col_n")
 
@@ -39,8 +37,7 @@ for m, box, key in side_by_side(models):
     with box:
         stats = aggregate_stats(m, corpus)
         per_dim_kl = stats["kl"]                        # None for a vMF posterior, whose KL is one constant
-        kl = float(per_dim_kl.sum()) if per_dim_kl is not None else m.model.posterior.kl_value
-        au = stats["active_units"]
+        kl, au = stats["kl_total"], stats["active_units"]
         try:
             with st.spinner(f"Scoring {min(n, len(corpus['sentences']))} sentences with three codes each…"):
                 res = uses_z(str(m.path.resolve()), m.meta["checkpoint_id"], tuple(corpus["sentences"]), n)
@@ -57,10 +54,9 @@ for m, box, key in side_by_side(models):
         show_figure(figures.decoder_use_figure(res), "Does the decoder use z", f"{key}col_uses")
         if per_dim_kl is not None:
             show_figure(figures.kl_per_dimension_figure(per_dim_kl.tolist()), "KL per dimension", f"{key}col_kl")
-        n_dims = m.model.latent_dim
-        by_kl = sorted(range(n_dims), key=lambda d: -per_dim_kl[d]) if per_dim_kl is not None else range(n_dims)
         u1, u2 = st.columns([1, 2])
-        unit = u1.selectbox("A unit (largest KL first)", [f"z{d}" for d in by_kl], key=f"{key}col_unit")
+        unit = u1.selectbox("A unit (most active first)", [f"z{d}" for d in units_by_activity(stats)],
+                            key=f"{key}col_unit")
         with u2:
             open_unit_page(m, int(unit[1:]), f"{key}col_unit_open")
         st.subheader("Over training")

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (checkpoints, corpus_picker, corpus_posteriors, model_name, note_posterior_family,
+from app.common import (checkpoints, corpus_section, corpus_posteriors, model_name, note_posterior_family,
                         note_tuple_codes, show_table, side_by_side, training_split)
 from app.state import persist
 from vae_core.analysis import aggregate_posterior_samples, prior_samples
@@ -42,10 +42,8 @@ source = st.radio("Sample z from", FROM, horizontal=True, key="prior_from",
                        "These are the codes the decoder was trained on, whatever the prior.")
 corpus = None
 if source != FROM[0]:
-    with st.expander("Corpus for the aggregate posterior", expanded=False):
-        corpus = corpus_picker("prior", models[0], default_limit=1000, allow_labels=False)
-    if not corpus:
-        st.stop()
+    corpus = corpus_section("prior", models[0], "Corpus for the aggregate posterior", default_limit=1000,
+                            allow_labels=False)
     st.caption("Stretching applies to prior samples only.")
 for m in models:
     if m.model_config.model == "smim" and source == FROM[0]:

@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import export, figures
-from app.common import (MAX_CORPUS_SENTENCES, analysis_page, corpus_nll, corpus_picker, map_clusters,
+from app.common import (MAX_CORPUS_SENTENCES, analysis_page, corpus_nll, corpus_section, map_clusters,
                         neighbour_index, open_unit_page, posterior_means, projection_for, show_figure, show_notices,
                         show_problem, show_table, side_by_side, typed_lines)
 from app.state import persist, remember, set_values
@@ -29,10 +29,7 @@ st.caption("Each point is a sentence's posterior mean μ, projected to 2-D. Maps
            "minute on 2 CPU cores, later visits a second or two. Hover for the sentence; drag a box or lasso to "
            "select, then follow the selection into Encode or a homotopy.")
 
-with st.expander("Corpus", expanded=False):
-    corpus = corpus_picker("proj", ck, default_limit=MAX_CORPUS_SENTENCES, default_split="all")
-if not corpus:
-    st.stop()
+corpus = corpus_section("proj", ck, default_limit=MAX_CORPUS_SENTENCES, default_split="all")
 if len(corpus["sentences"]) < 3:
     st.warning(f"A projection needs at least 3 sentences; {corpus['name']} gives {len(corpus['sentences'])}.")
     st.stop()
@@ -115,7 +112,7 @@ for m, box, key in side_by_side(models):
             color = {"length": proj["length"].tolist(), "KL": proj["kl"].tolist(), "label": corpus["labels"],
                      "none": None, "unit": None}[color_by]
         overlays = []
-        q = query.strip().lower()
+        q = query[:MAX_SEARCH].strip().lower()          # a link's `q` is not held to the box's max_chars
         matches = [i for i, s in enumerate(sentences) if q in s.lower()] if q else []
         if q:
             st.caption(f"“{q[:80]}”: {len(matches):,} of {N:,} sentences")

@@ -8,11 +8,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (DEFAULT_SENTENCE, aggregate_stats, analysis_page, corpus_picker, note_posterior_family,
+from app.common import (DEFAULT_SENTENCE, aggregate_stats, analysis_page, corpus_section, note_posterior_family,
                         open_unit_page, show_figure, show_notices, show_problem, show_table, side_by_side)
 from app.state import persist
 from vae_core.data import TextError
-from vae_core.latent import traverse
+from vae_core.latent import traverse, units_by_activity
 
 models = analysis_page("Latent traversal")
 note_posterior_family(models, "traversal")
@@ -22,10 +22,7 @@ st.caption("Each row sweeps one latent coordinate z_d by −3σ to +3σ of the a
            "and decodes every point greedily: the +0σ row is the sentence's reconstruction, and \"words changed\" "
            "counts from it. With the other coordinates at 0 the sweep is around the corpus average. Dimensions "
            "are ordered by their mean KL on the corpus: the most active first.")
-with st.expander("Corpus for the aggregate posterior", expanded=False):
-    corpus = corpus_picker("trav", ck, default_limit=1000, allow_labels=False)
-if not corpus:
-    st.stop()
+corpus = corpus_section("trav", ck, "Corpus for the aggregate posterior", default_limit=1000, allow_labels=False)
 c1, c2 = st.columns([3, 1])
 persist("trav_base", "a sentence's μ", ["a sentence's μ", "0"])
 base = c2.radio("Other coordinates at", ["a sentence's μ", "0"], key="trav_base")
@@ -42,9 +39,7 @@ span = c3.slider("Span (± aggregate-posterior σ)", 0.5, 5.0, step=0.5, key="tr
 for m, box, key in side_by_side(models):
     with box:
         stats = aggregate_stats(m, corpus)
-        # most active first: by mean KL, or for a vMF posterior (no KL per dimension) by the aggregate spread
-        activity = stats["kl"] if stats["kl"] is not None else stats["std"]
-        order = sorted(range(len(activity)), key=lambda d: -activity[d])
+        order = units_by_activity(stats)
         options = [f"z{d}" for d in order]
         persist(f"{key}trav_dim", options[0], options)
         first = st.selectbox("Dimension to sweep first", options, key=f"{key}trav_dim",

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (aggregate_stats, analysis_page, corpus_picker, expected_jacobian_for, posterior_means,
+from app.common import (aggregate_stats, analysis_page, corpus_section, expected_jacobian_for, posterior_means,
                         note_posterior_family, show_figure, show_problem, show_table, side_by_side)
 from app.state import persist
 from vae_core.latent import traverse
@@ -21,10 +21,7 @@ st.caption("One dimension d of z over a corpus: its mean KL, whether it is activ
            "al. 2016), the histogram of E_q[z_d|x], the sentences where it is highest and lowest, its traversal "
            "(z_d swept over the aggregate posterior's ±3σ, the other coordinates at 0, the prior's mean) and the "
            "words whose Jacobian rows point along it.")
-with st.expander("Corpus", expanded=False):
-    corpus = corpus_picker("unit", ck, default_limit=3761, allow_labels=False)
-if not corpus:
-    st.stop()
+corpus = corpus_section("unit", ck, default_limit=3761, allow_labels=False)
 n = ck.model.latent_dim
 options = [f"z{d}" for d in range(n)]
 persist("unit_dim", "z0", options)
