@@ -21,29 +21,20 @@ def posterior_figure(per_dim: dict[str, list], title: str = "") -> go.Figure:
     axes); the exported CSV carries sigma as the error column. Without a KL per dimension (a vMF posterior,
     whose KL does not split: "kl" all None) the figure is the top panel alone.
     """
-    if all(v is None for v in per_dim["kl"]):
-        fig = go.Figure(go.Scatter(x=per_dim["dimension"], y=per_dim["mu"], mode="markers", name="μ ± σ",
-                                   error_y=dict(type="data", array=per_dim["sigma"], visible=True),
-                                   hovertemplate="z%{x}: μ=%{y:.3f}<extra></extra>"))
-        fig.add_hline(y=0, line=dict(color="gray", width=1, dash="dot"))
-        n = len(per_dim["dimension"])
-        fig.update_layout(template=TEMPLATE, height=320, showlegend=False, title=title or None,
-                          xaxis_title="latent dimension", yaxis_title="posterior μ ± σ",
-                          margin=dict(l=60, r=20, t=60 if title else 30, b=40))
-        fig.update_xaxes(dtick=1 if n <= 40 else None)
-        return fig
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    with_kl = not all(v is None for v in per_dim["kl"])
+    fig = make_subplots(rows=2 if with_kl else 1, cols=1, shared_xaxes=True, vertical_spacing=0.06)
     fig.add_trace(go.Scatter(x=per_dim["dimension"], y=per_dim["mu"], mode="markers", name="μ ± σ",
                              error_y=dict(type="data", array=per_dim["sigma"], visible=True),
                              hovertemplate="z%{x}: μ=%{y:.3f}<extra></extra>"), row=1, col=1)
     fig.add_hline(y=0, line=dict(color="gray", width=1, dash="dot"), row=1, col=1)
-    fig.add_trace(go.Bar(x=per_dim["dimension"], y=per_dim["kl"], name="KL (nats)",
-                         hovertemplate="z%{x}: KL=%{y:.3f} nats<extra></extra>"), row=2, col=1)
+    if with_kl:
+        fig.add_trace(go.Bar(x=per_dim["dimension"], y=per_dim["kl"], name="KL (nats)",
+                             hovertemplate="z%{x}: KL=%{y:.3f} nats<extra></extra>"), row=2, col=1)
+        fig.update_yaxes(title_text="KL (nats)", rangemode="tozero", row=2, col=1)
     n = len(per_dim["dimension"])
-    fig.update_xaxes(title_text="latent dimension", row=2, col=1, dtick=1 if n <= 40 else None)
+    fig.update_xaxes(title_text="latent dimension", row=2 if with_kl else 1, col=1, dtick=1 if n <= 40 else None)
     fig.update_yaxes(title_text="posterior μ ± σ", row=1, col=1)
-    fig.update_yaxes(title_text="KL (nats)", rangemode="tozero", row=2, col=1)
-    fig.update_layout(template=TEMPLATE, height=520, showlegend=False, title=title or None,
+    fig.update_layout(template=TEMPLATE, height=520 if with_kl else 320, showlegend=False, title=title or None,
                       margin=dict(l=60, r=20, t=60 if title else 30, b=40))
     return fig
 
@@ -118,35 +109,32 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
                       title: str = "", labels: list[dict] | None = None) -> go.Figure:
     """Scatter of a 2-D projection; hover shows the sentence. `color`: numbers (continuous) or labels
     (categorical). `overlays`: [{"name", "xy" (M, 2), "text" [M], "path": bool, "ring": bool}] drawn on top
-    (typed sentences as stars, homotopy paths as lines with markers, rings around corpus points: search
-    matches, a selection). `labels`: [{"x", "y", "text"}] written on the map (cluster labels)."""
+    (typed sentences as stars, homotopy paths as lines with markers, rings around corpus points, "index" their
+    0-based corpus rows: search matches, a selection). `labels`: [{"x", "y", "text"}] written on the map
+    (cluster labels). A corpus point's customdata is its 1-based line, what a selection event returns."""
     import numpy as np
     coords = np.asarray(coords)
     fig = go.Figure()
     categorical = color is not None and len(color) and isinstance(color[0], str)
+    with_text = hover is not None and len(coords) <= HOVER_MAX
+
+    def corpus_trace(idx, name: str, marker: dict) -> go.Scattergl:
+        # typed arrays (base64 in the JSON), not lists: 49k-1M points travel to the browser. customdata is the
+        # 1-based corpus line (what a selection returns, and the hover shows above HOVER_MAX)
+        return go.Scattergl(x=coords[idx, 0].astype(np.float32), y=coords[idx, 1].astype(np.float32),
+                            mode="markers", name=name, text=[hover[i] for i in idx] if with_text else None,
+                            customdata=(idx + 1).astype(np.int32), marker=marker,
+                            hovertemplate="%{text}<extra></extra>" if with_text else "line %{customdata}<extra></extra>")
     if categorical:
         labels_of = np.asarray(color, dtype=object)
-        with_text = hover is not None and len(coords) <= HOVER_MAX
         for lab in sorted(set(color)):
-            idx = np.flatnonzero(labels_of == lab)
-            fig.add_trace(go.Scattergl(x=coords[idx, 0].astype(np.float32), y=coords[idx, 1].astype(np.float32),
-                                       mode="markers", name=str(lab),
-                                       text=[hover[i] for i in idx] if with_text else None,
-                                       customdata=idx.astype(np.int32),
-                                       hovertemplate="%{text}<extra></extra>" if with_text
-                                       else "line %{customdata}<extra></extra>", marker=dict(size=5, opacity=0.7)))
+            fig.add_trace(corpus_trace(np.flatnonzero(labels_of == lab), str(lab), dict(size=5, opacity=0.7)))
     else:
         marker = dict(size=5, opacity=0.5 if overlays else 0.7, color="#9aa7b8")
-        if color is not None:       # typed arrays (base64 in the JSON), not lists: 49k-1M points travel to the browser
+        if color is not None:
             marker.update(color=np.asarray(color, dtype=np.float32), colorscale="Viridis", showscale=True,
                           colorbar=dict(title=color_label))
-        n = len(coords)
-        text = hover if hover is not None and n <= HOVER_MAX else None
-        fig.add_trace(go.Scattergl(x=coords[:, 0].astype(np.float32), y=coords[:, 1].astype(np.float32),
-                                   mode="markers", name="corpus", text=text,
-                                   customdata=np.arange(n, dtype=np.int32),
-                                   hovertemplate="%{text}<extra></extra>" if text is not None
-                                   else "line %{customdata}<extra></extra>", marker=marker))
+        fig.add_trace(corpus_trace(np.arange(len(coords)), "corpus", marker))
     for i, ov in enumerate(overlays or []):
         xy = np.asarray(ov["xy"])
         colour = OVERLAY_COLOURS[i % len(OVERLAY_COLOURS)]
@@ -160,8 +148,10 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
                                      marker=dict(size=15, color=colour, symbol=["circle", "square"],
                                                  line=dict(width=1.5, color="black"))))
         elif ov.get("ring"):     # corpus points to find again: open circles around them
+            index = ov.get("index")
             fig.add_trace(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", name=ov["name"], text=ov["text"],
-                                       customdata=ov.get("index"), hovertemplate="%{text}<extra></extra>",
+                                       customdata=None if index is None else [i + 1 for i in index],
+                                       hovertemplate="%{text}<extra></extra>",
                                        marker=dict(size=10, color=colour, symbol="circle-open",   # an open
                                                    line=dict(width=2, color=colour))))             # symbol's stroke
         else:                    # typed sentences: large stars, numbered
@@ -198,6 +188,19 @@ def cluster_colour_labels(clusters: dict) -> list[str]:
     """One categorical colour label per point: "3: stocks, market, fell", or "unclustered"."""
     words = clusters["words"]
     return [f"{c}: {', '.join(words[c])}" if c >= 0 else "unclustered" for c in clusters["labels"].tolist()]
+
+
+def selected_rows(points: list[dict], n: int) -> list[int]:
+    """The 0-based corpus rows of a selection on `projection_figure` (the points of a plotly selection event),
+    sorted, those in range 0..n-1: a corpus point carries its 1-based line as customdata; typed stars (text)
+    and paths (none) are not rows."""
+    rows = set()
+    for p in points:
+        cd = p.get("customdata")
+        cd = cd[0] if isinstance(cd, list) and cd else cd
+        if isinstance(cd, (int, float)) and not isinstance(cd, bool) and 1 <= cd <= n:
+            rows.add(int(cd) - 1)
+    return sorted(rows)
 
 
 def selection_table(sentences: list[str], lengths, kls, picked: list[int], rows: list[dict] | None = None,

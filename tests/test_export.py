@@ -226,3 +226,20 @@ def test_an_exported_overlap_figure_keeps_its_auroc():
     out = paper_figure(_overlap_fig(), "one-column")
     assert out.layout.title.text is None
     assert [a.text for a in out.layout.annotations] == ["AUROC 0.950"]
+
+
+def test_a_map_selection_gives_back_the_rows_the_figure_drew():
+    """projection_figure writes each corpus point's 1-based line into customdata, and selected_rows reads a
+    plotly selection back into 0-based rows (an off-by-one here would list the wrong sentences)."""
+    coords = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5]])
+    for color in (None, ["a", "b", "a"]):
+        fig = figures.projection_figure(coords, ["x", "y", "z"], color, overlays=[
+            {"name": "typed", "xy": np.zeros((1, 2)), "text": ["typed"]},
+            {"name": "ring", "ring": True, "index": [2], "xy": coords[[2]], "text": ["z"]}])
+        points = [{"customdata": int(cd)} for tr in fig.data if tr.customdata is not None and tr.name != "typed"
+                  for cd in tr.customdata]
+        points.append({"customdata": "typed"})
+        assert figures.selected_rows(points, 3) == [0, 1, 2]
+        by_name = {tr.name: [int(c) for c in tr.customdata] for tr in fig.data if tr.name in ("corpus", "a")}
+        assert by_name == ({"corpus": [1, 2, 3]} if color is None else {"a": [1, 3]})
+    assert figures.selected_rows([{"customdata": 0}, {"customdata": 4}, {"customdata": [2]}], 3) == [1]

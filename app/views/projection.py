@@ -170,9 +170,7 @@ for m, box, key in side_by_side(models):
                                mime="text/tab-separated-values", key=f"{key}codes_meta", on_click="ignore")
 
         points = event.selection.points if event and event.selection else []
-        picked = sorted({int(cd[0] if isinstance(cd, list) else cd) for cd in (p.get("customdata") for p in points)
-                         if isinstance(cd, (int, list)) and cd != []})
-        picked = [i for i in picked if 0 <= i < N][:MAX_SELECTION]
+        picked = figures.selected_rows(points, N)[:MAX_SELECTION]
         if picked and key == "":
             remember("proj_sel", ",".join(str(i + 1) for i in picked))
         picked = picked or kept
