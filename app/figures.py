@@ -102,6 +102,36 @@ def perturbation_table(results: list[dict]) -> pd.DataFrame:
 # Above this many points the map's points carry no hover text (their line number instead): at 1M points the
 # text was 25 of the figure's 41 MB of JSON. The selection table shows the sentences.
 HOVER_MAX = 200_000
+# Above this many points the map is drawn as an image of every point (its count, or its mean colour, per cell of
+# DENSITY_GRID) under a random sample of DRAWN_SAMPLE points: a WebGL scatter of 1M points took 0.7-1.4 s a pan or
+# zoom in a software-rendered browser, the image and sample about 0.1 s (`bench/map_render.py`, README). A box
+# or lasso still selects among every point (`selected_rows`).
+DENSITY_ABOVE = 200_000
+DRAWN_SAMPLE = 50_000
+DENSITY_GRID = (800, 500)             # cells across, cells up
+
+
+def _density_image(coords, color) -> go.Heatmap:
+    """Every point of a dense map binned on DENSITY_GRID: log(1 + count) per cell, or with a continuous
+    `color` the mean of its points' values (on the figure's shared colour axis). Empty cells are transparent."""
+    import numpy as np
+    nx, ny = DENSITY_GRID
+    lo, hi = coords.min(0), coords.max(0)
+    size = np.where(hi > lo, (hi - lo) / (nx, ny), 1.0)
+    col = np.minimum(((coords[:, 0] - lo[0]) / size[0]).astype(np.int64), nx - 1)
+    row = np.minimum(((coords[:, 1] - lo[1]) / size[1]).astype(np.int64), ny - 1)
+    cell = row * nx + col
+    count = np.bincount(cell, minlength=nx * ny).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if color is None:
+            z, extra = np.log1p(count), dict(colorscale=[[0, "#e3e8ef"], [1, "#3b4a5e"]], showscale=False)
+        else:
+            z = np.bincount(cell, weights=np.asarray(color, dtype=np.float64), minlength=nx * ny) / count
+            extra = dict(coloraxis="coloraxis")
+    z[count == 0] = np.nan
+    centres = [lo[k] + size[k] * (np.arange(n) + 0.5) for k, n in ((0, nx), (1, ny))]
+    return go.Heatmap(z=z.reshape(ny, nx).astype(np.float32), x=centres[0], y=centres[1], hoverinfo="skip",
+                      name="every point", zsmooth=False, opacity=0.6, **extra)
 
 
 def projection_figure(coords, hover: list[str] | None, color=None, color_label: str = "",
@@ -111,12 +141,21 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
     (categorical). `overlays`: [{"name", "xy" (M, 2), "text" [M], "path": bool, "ring": bool}] drawn on top
     (typed sentences as stars, homotopy paths as lines with markers, rings around corpus points, "index" their
     0-based corpus rows: search matches, a selection). `labels`: [{"x", "y", "text"}] written on the map
-    (cluster labels). A corpus point's customdata is its 1-based line, what a selection event returns."""
+    (cluster labels). A corpus point's customdata is its 1-based line, what a selection event returns.
+    Above DENSITY_ABOVE points, every point is drawn as an image (`_density_image`) and a random sample of
+    DRAWN_SAMPLE (fixed seed) as points on it; read a selection back with `selected_rows`."""
     import numpy as np
     coords = np.asarray(coords)
     fig = go.Figure()
     categorical = color is not None and len(color) and isinstance(color[0], str)
-    with_text = hover is not None and len(coords) <= HOVER_MAX
+    dense = len(coords) > DENSITY_ABOVE
+    drawn = (np.sort(np.random.default_rng(0).choice(len(coords), DRAWN_SAMPLE, replace=False)) if dense
+             else np.arange(len(coords)))
+    with_text = hover is not None and len(drawn) <= HOVER_MAX
+    if dense:
+        fig.add_trace(_density_image(coords, None if categorical else color))
+        if color is not None and not categorical:
+            fig.update_layout(coloraxis=dict(colorscale="Viridis", colorbar=dict(title=color_label)))
 
     def corpus_trace(idx, name: str, marker: dict) -> go.Scattergl:
         # typed arrays (base64 in the JSON), not lists: 49k-1M points travel to the browser. customdata is the
@@ -125,16 +164,21 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
                             mode="markers", name=name, text=[hover[i] for i in idx] if with_text else None,
                             customdata=(idx + 1).astype(np.int32), marker=marker,
                             hovertemplate="%{text}<extra></extra>" if with_text else "line %{customdata}<extra></extra>")
+    # a dense map's sample is outlined, so that zoomed past the image's cells its points stand out
+    size, opacity = (4, 0.9) if dense else (5, 0.5 if overlays else 0.7)
+    outline = dict(line=dict(width=0.5, color="white")) if dense else {}
     if categorical:
         labels_of = np.asarray(color, dtype=object)
         for lab in sorted(set(color)):
-            fig.add_trace(corpus_trace(np.flatnonzero(labels_of == lab), str(lab), dict(size=5, opacity=0.7)))
+            fig.add_trace(corpus_trace(drawn[labels_of[drawn] == lab], str(lab),
+                                       dict(size=size, opacity=0.9 if dense else 0.7, **outline)))
     else:
-        marker = dict(size=5, opacity=0.5 if overlays else 0.7, color="#9aa7b8")
+        marker = dict(size=size, opacity=opacity, color="#9aa7b8", **outline)
         if color is not None:
-            marker.update(color=np.asarray(color, dtype=np.float32), colorscale="Viridis", showscale=True,
-                          colorbar=dict(title=color_label))
-        fig.add_trace(corpus_trace(np.arange(len(coords)), "corpus", marker))
+            values = np.asarray(color, dtype=np.float32)[drawn]
+            marker.update(dict(color=values, coloraxis="coloraxis") if dense else
+                          dict(color=values, colorscale="Viridis", showscale=True, colorbar=dict(title=color_label)))
+        fig.add_trace(corpus_trace(drawn, f"a sample of {len(drawn):,}" if dense else "corpus", marker))
     for i, ov in enumerate(overlays or []):
         xy = np.asarray(ov["xy"])
         colour = OVERLAY_COLOURS[i % len(OVERLAY_COLOURS)]
@@ -190,12 +234,29 @@ def cluster_colour_labels(clusters: dict) -> list[str]:
     return [f"{c}: {', '.join(words[c])}" if c >= 0 else "unclustered" for c in clusters["labels"].tolist()]
 
 
-def selected_rows(points: list[dict], n: int) -> list[int]:
-    """The 0-based corpus rows of a selection on `projection_figure` (the points of a plotly selection event),
-    sorted, those in range 0..n-1: a corpus point carries its 1-based line as customdata; typed stars (text)
-    and paths (none) are not rows."""
+def selected_rows(selection, coords) -> list[int]:
+    """The 0-based corpus rows, sorted, of a selection on `projection_figure`: Streamlit's selection state
+    ({"points": [...], "box": [{"x": [x0, x1], "y": [y0, y1]}], "lasso": [{"x": [...], "y": [...]}]}).
+    A drawn corpus point carries its 1-based line as customdata; typed stars (text) and paths (none) are not
+    rows. A map of more than DENSITY_ABOVE points draws only a sample as points, so there the boxes and lassos
+    are tested against every point of `coords` (N, 2) instead (`vae_core.projection.points_in_polygon`)."""
+    import numpy as np
+    from vae_core.projection import points_in_polygon
+    n = len(coords)
+    shapes = [s for key in ("box", "lasso") for s in (selection.get(key) or [])]
+    if n > DENSITY_ABOVE and shapes:
+        coords = np.asarray(coords)
+        inside = np.zeros(n, dtype=bool)
+        for box in selection.get("box") or []:
+            xs, ys = sorted(box.get("x") or []), sorted(box.get("y") or [])
+            if len(xs) == 2 and len(ys) == 2:
+                inside |= ((coords[:, 0] >= xs[0]) & (coords[:, 0] <= xs[1])
+                           & (coords[:, 1] >= ys[0]) & (coords[:, 1] <= ys[1]))
+        for lasso in selection.get("lasso") or []:
+            inside |= points_in_polygon(coords, lasso.get("x") or [], lasso.get("y") or [])
+        return np.flatnonzero(inside).tolist()
     rows = set()
-    for p in points:
+    for p in selection.get("points") or []:
         cd = p.get("customdata")
         cd = cd[0] if isinstance(cd, list) and cd else cd
         if isinstance(cd, (int, float)) and not isinstance(cd, bool) and 1 <= cd <= n:

@@ -3,8 +3,10 @@ WebGL scatter) with N synthetic points, rendered by headless Chromium. Prints fi
 
     python bench/map_render.py [--points 49199 1000000]
 
-For each N: the figure's JSON size, the time from loading the page to plotly's first `plotly_afterplot`
-(the map drawn), and the median time of a zoom and of a pan (a relayout, to its `plotly_afterplot`).
+For each N: how the map is drawn (every point, or above `figures.DENSITY_ABOVE` an image of every point under a
+drawn sample), the figure's JSON size, the time from loading the page to plotly's first `plotly_afterplot`
+(the map drawn), the median time of a zoom and of a pan (a relayout, to its `plotly_afterplot`), and the time
+`figures.selected_rows` takes to read back a 300-vertex lasso (in Python, over every point).
 The page embeds plotly.js (offline). Run it with no training run holding a core.
 """
 from __future__ import annotations
@@ -59,9 +61,19 @@ def measure(n: int, browser) -> None:
         return time.perf_counter() - t
     zooms = [relayout({"xaxis.range": [-5 - i, 5 + i], "yaxis.range": [-5 - i, 5 + i]}) for i in range(5)]
     pans = [relayout({"xaxis.range": [-10 + i, 10 + i], "yaxis.range": [-10 + i, 10 + i]}) for i in range(5)]
-    print(f"{len(coords):>9,} points: figure JSON {len(spec) / 1e6:.1f} MB; first render {first:.1f} s "
+    angles = np.linspace(0, 2 * np.pi, 300, endpoint=False)       # a round lasso, wobbling like a hand's
+    radius = 12 + 2 * np.sin(7 * angles)
+    lasso = {"x": (radius * np.cos(angles)).tolist(), "y": (radius * np.sin(angles)).tolist()}
+    t = time.perf_counter()
+    rows = figures.selected_rows({"points": [], "lasso": [lasso]}, coords)
+    lasso_s = time.perf_counter() - t
+    dense = len(coords) > figures.DENSITY_ABOVE
+    drawn = f"image of every point + {figures.DRAWN_SAMPLE:,} drawn" if dense else "every point drawn"
+    read_back = (f"; a 300-vertex lasso read back ({len(rows):,} points) in {lasso_s * 1e3:.0f} ms" if dense
+                 else "")     # below DENSITY_ABOVE plotly's own selection names the points
+    print(f"{len(coords):>9,} points ({drawn}): figure JSON {len(spec) / 1e6:.1f} MB; first render {first:.1f} s "
           f"[target <= 10 s at 1M]; zoom {statistics.median(zooms) * 1e3:.0f} ms, pan "
-          f"{statistics.median(pans) * 1e3:.0f} ms (median of 5)")
+          f"{statistics.median(pans) * 1e3:.0f} ms (median of 5){read_back}")
     page.close()
 
 

@@ -217,3 +217,36 @@ def test_aggregate_posterior_samples_draw_a_sentence_then_its_posterior():
     means = ids_to_text(ck.vocab, decode(ck.model, post.mu, "greedy"))
     assert {r["source"] for r in rows} == {0, 1} and all(r["sentence"] == means[r["source"]] for r in rows)
     assert all(r["log_prior"] < 0 for r in rows)
+
+
+def _inside_by_ray_casting(x: float, y: float, px: list[float], py: list[float]) -> bool:
+    """One point against a polygon, edge by edge (the textbook even-odd rule), to check the vectorised one."""
+    inside, j = False, len(px) - 1
+    for i in range(len(px)):
+        if (py[i] > y) != (py[j] > y) and x < px[i] + (y - py[i]) * (px[j] - px[i]) / (py[j] - py[i]):
+            inside = not inside
+        j = i
+    return inside
+
+
+def test_points_in_a_lasso_agree_with_ray_casting_point_by_point():
+    """A lasso is any closed path, concave or crossing itself: the even-odd rule decides, as plotly's own
+    selection does. Checked on known shapes and on random hand-drawn-like paths against a per-point loop."""
+    from vae_core.projection import points_in_polygon
+    grid = np.array([[x, y] for x in np.linspace(-0.5, 2.5, 13) for y in np.linspace(-0.5, 2.5, 13)])
+    square = points_in_polygon(grid, [0, 1, 1, 0], [0, 0, 1, 1])
+    assert set(np.flatnonzero(square)) == {i for i, (x, y) in enumerate(grid) if 0 <= x < 1 and 0 <= y < 1}
+    ell = points_in_polygon(np.array([[0.5, 1.5], [1.5, 1.5], [1.5, 0.5]]), [0, 2, 2, 1, 1, 0], [0, 0, 1, 1, 2, 2])
+    assert ell.tolist() == [True, False, True]              # the L's notch is outside
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(3000, 2))
+    for _ in range(5):
+        angles = np.sort(rng.uniform(0, 2 * np.pi, 40))
+        radius = rng.uniform(0.3, 2.0, 40)
+        px, py = (radius * np.cos(angles)).tolist(), (radius * np.sin(angles)).tolist()
+        if _ == 4:                                            # a path that crosses itself
+            px, py = px[::2] + px[1::2], py[::2] + py[1::2]
+        got = points_in_polygon(points, px, py)
+        want = [_inside_by_ray_casting(x, y, px, py) for x, y in points]
+        assert got.tolist() == want and 50 < sum(want) < 3000
+    assert not points_in_polygon(points, [0, 1], [0, 1]).any()   # fewer than 3 vertices: no area

@@ -239,7 +239,39 @@ def test_a_map_selection_gives_back_the_rows_the_figure_drew():
         points = [{"customdata": int(cd)} for tr in fig.data if tr.customdata is not None and tr.name != "typed"
                   for cd in tr.customdata]
         points.append({"customdata": "typed"})
-        assert figures.selected_rows(points, 3) == [0, 1, 2]
+        assert figures.selected_rows({"points": points}, coords) == [0, 1, 2]
         by_name = {tr.name: [int(c) for c in tr.customdata] for tr in fig.data if tr.name in ("corpus", "a")}
         assert by_name == ({"corpus": [1, 2, 3]} if color is None else {"a": [1, 3]})
-    assert figures.selected_rows([{"customdata": 0}, {"customdata": 4}, {"customdata": [2]}], 3) == [1]
+    assert figures.selected_rows({"points": [{"customdata": 0}, {"customdata": 4}, {"customdata": [2]}]}, coords) == [1]
+
+
+def test_a_map_too_large_to_draw_point_by_point_draws_every_point_as_a_density_and_selects_among_all():
+    """Above DENSITY_ABOVE points the map is an image of all points (counts, or the mean colour per cell) under
+    a drawn sample; a box or lasso selects among every point, not just the sample drawn."""
+    from vae_core.projection import points_in_polygon
+    rng = np.random.default_rng(1)
+    n = figures.DENSITY_ABOVE + 1000
+    coords = rng.normal(size=(n, 2))
+    fig = figures.projection_figure(coords, None, None)
+    heat = [tr for tr in fig.data if tr.type == "heatmap"]
+    drawn = [tr for tr in fig.data if tr.type == "scattergl"]
+    assert len(heat) == 1 and len(drawn) == 1 and len(drawn[0].x) == figures.DRAWN_SAMPLE
+    counts = np.expm1(np.nan_to_num(np.asarray(heat[0].z, dtype=float)))
+    assert abs(counts.sum() - n) < 1e-3 * n                 # every point is in the image
+    lines = np.asarray(drawn[0].customdata, dtype=int)
+    assert np.allclose(coords[lines - 1, 0], drawn[0].x, atol=1e-6)   # the sample's lines are its own rows
+    value = coords[:, 0] + 10.0                             # a continuous colour: each cell its points' mean
+    fig = figures.projection_figure(coords, None, value.tolist(), "x")
+    heat = [tr for tr in fig.data if tr.type == "heatmap"][0]
+    z, xc, yc = np.asarray(heat.z, dtype=float), np.asarray(heat.x), np.asarray(heat.y)
+    r, c = np.unravel_index(np.argmax(counts), counts.shape)   # the densest cell (the same grid: same points)
+    dx, dy = xc[1] - xc[0], yc[1] - yc[0]
+    cell = ((coords[:, 0] >= xc[c] - dx / 2) & (coords[:, 0] < xc[c] + dx / 2)
+            & (coords[:, 1] >= yc[r] - dy / 2) & (coords[:, 1] < yc[r] + dy / 2))
+    assert cell.sum() > 5 and abs(z[r, c] - value[cell].mean()) < 1e-3
+    lasso = {"x": [-1.0, 1.0, 0.0], "y": [-1.0, -1.0, 1.0]}
+    box = {"x": [1.5, 2.5], "y": [-0.5, 0.5]}
+    rows = figures.selected_rows({"points": [], "box": [box], "lasso": [lasso]}, coords)
+    want = (points_in_polygon(coords, lasso["x"], lasso["y"])
+            | ((coords[:, 0] >= 1.5) & (coords[:, 0] <= 2.5) & (np.abs(coords[:, 1]) <= 0.5)))
+    assert rows == np.flatnonzero(want).tolist() and len(rows) > 1000

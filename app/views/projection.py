@@ -169,8 +169,8 @@ for m, box, key in side_by_side(models):
             c2.download_button("metadata.tsv", lambda: export.projector_tsv(sentences, mu)[1], file_name="metadata.tsv",
                                mime="text/tab-separated-values", key=f"{key}codes_meta", on_click="ignore")
 
-        points = event.selection.points if event and event.selection else []
-        picked = figures.selected_rows(points, N)[:MAX_SELECTION]
+        picked = figures.selected_rows(event.selection if event and event.selection else {},
+                                       proj["coords"])[:MAX_SELECTION]
         if picked and key == "":
             remember("proj_sel", ",".join(str(i + 1) for i in picked))
         picked = picked or kept
