@@ -182,15 +182,17 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
     for i, ov in enumerate(overlays or []):
         xy = np.asarray(ov["xy"])
         colour = OVERLAY_COLOURS[i % len(OVERLAY_COLOURS)]
+        # every overlay is WebGL too: plotly draws its WebGL canvas over the SVG layer, so an SVG path or star
+        # would lie hidden under the corpus points
         if ov.get("path"):       # a path: a line through its points, its start and end marked and labelled
-            fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines+markers", name=ov["name"], text=ov["text"],
-                                     hovertemplate="%{text}<extra></extra>", line=dict(width=2.5, color=colour),
-                                     marker=dict(size=8, color=colour, line=dict(width=1, color="white"))))
-            fig.add_trace(go.Scatter(x=xy[[0, -1], 0], y=xy[[0, -1], 1], mode="markers+text", showlegend=False,
-                                     text=["start", "end"], textposition="top center", hoverinfo="skip",
-                                     textfont=dict(color=colour, size=13),
-                                     marker=dict(size=15, color=colour, symbol=["circle", "square"],
-                                                 line=dict(width=1.5, color="black"))))
+            fig.add_trace(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="lines+markers", name=ov["name"], text=ov["text"],
+                                       hovertemplate="%{text}<extra></extra>", line=dict(width=2.5, color=colour),
+                                       marker=dict(size=8, color=colour, line=dict(width=1, color="white"))))
+            fig.add_trace(go.Scattergl(x=xy[[0, -1], 0], y=xy[[0, -1], 1], mode="markers+text", showlegend=False,
+                                       text=["start", "end"], textposition="top center", hoverinfo="skip",
+                                       textfont=dict(color=colour, size=13),
+                                       marker=dict(size=15, color=colour, symbol=["circle", "square"],
+                                                   line=dict(width=1.5, color="black"))))
         elif ov.get("ring"):     # corpus points to find again: open circles around them
             index = ov.get("index")
             fig.add_trace(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", name=ov["name"], text=ov["text"],
@@ -199,12 +201,12 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
                                        marker=dict(size=10, color=colour, symbol="circle-open",   # an open
                                                    line=dict(width=2, color=colour))))             # symbol's stroke
         else:                    # typed sentences: large stars, numbered
-            fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers+text", name=ov["name"],
-                                     text=[str(j + 1) for j in range(len(xy))], textposition="top center",
-                                     customdata=ov["text"], hovertemplate="%{customdata}<extra></extra>",
-                                     textfont=dict(color=colour, size=13),
-                                     marker=dict(size=16, color=colour, symbol="star",
-                                                 line=dict(width=1.5, color="black"))))
+            fig.add_trace(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers+text", name=ov["name"],
+                                       text=[str(j + 1) for j in range(len(xy))], textposition="top center",
+                                       customdata=ov["text"], hovertemplate="%{customdata}<extra></extra>",
+                                       textfont=dict(color=colour, size=13),
+                                       marker=dict(size=16, color=colour, symbol="star",
+                                                   line=dict(width=1.5, color="black"))))
     for lab in labels or []:
         fig.add_annotation(x=lab["x"], y=lab["y"], text=lab["text"], showarrow=False,
                            font=dict(size=12, color="black"), bgcolor="rgba(255,255,255,0.75)")
@@ -268,7 +270,8 @@ def selection_table(sentences: list[str], lengths, kls, picked: list[int], rows:
                     labels: list[str] | None = None) -> pd.DataFrame:
     """The sentences selected on a projection: corpus line, sentence, its label (split, cluster) where given,
     length in tokens, KL(q(z|x) || p(z)) in nats, and where `rows` (`vae_core.latent.reconstruct_many`, one
-    per picked sentence) are given, the reconstruction and the NLL bound in nats."""
+    for each of the first len(rows) picked sentences) are given, the reconstruction and the NLL bound in nats
+    (empty for the picked sentences past them)."""
     out = []
     for j, i in enumerate(picked):
         row = {"line": i + 1, "sentence": sentences[i]}
@@ -276,7 +279,9 @@ def selection_table(sentences: list[str], lengths, kls, picked: list[int], rows:
             row["label"] = labels[i]
         row |= {"length": int(lengths[i]), "KL": round(float(kls[i]), 2)}
         if rows is not None:
-            row |= {"reconstruction (greedy from μ)": rows[j]["reconstruction"], "NLL": round(rows[j]["nll"], 2)}
+            done = j < len(rows)
+            row |= {"reconstruction (greedy from μ)": rows[j]["reconstruction"] if done else None,
+                    "NLL": round(rows[j]["nll"], 2) if done else None}
         out.append(row)
     return pd.DataFrame(out)
 

@@ -758,6 +758,29 @@ def test_one_selected_sentence_gets_its_neighbours_and_opens_in_encode(tmp_path,
     assert not at.exception and at.session_state["sentence"] == sentence
 
 
+def test_any_sentence_of_a_selection_opens_in_encode_any_two_as_a_homotopy_and_all_of_it_exports(
+        tmp_path, monkeypatch):
+    """A lasso rarely holds exactly one or two sentences: one picked from the selection opens in Encode and two
+    picked from it draw or open their homotopy. The table (and so its CSV) lists every selected sentence; the
+    first MAX_RECONSTRUCTED carry their reconstruction and NLL."""
+    MAX_RECONSTRUCTED = 100                     # app/views/projection.py's (a page cannot be imported: it runs)
+    lines = list(range(1, 2 * MAX_RECONSTRUCTED + 1, 2))[: MAX_RECONSTRUCTED + 20]
+    at = _map(tmp_path, monkeypatch, proj_sel=",".join(map(str, lines)))
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["line"]) == lines
+    assert table["NLL"][:MAX_RECONSTRUCTED].notna().all() and table["NLL"][MAX_RECONSTRUCTED:].isna().all()
+    at.selectbox(key="proj_pick_one").set_value(lines[7] - 1).run()
+    at.button(key="proj_open_encode").click().run()
+    assert not at.exception and at.session_state["sentence"] == table["sentence"][7]
+    at = _map(tmp_path, monkeypatch, proj_sel="5,9,12")
+    at.multiselect(key="proj_pick_two").set_value([8, 11]).run()
+    at.button(key="proj_draw_homotopy").click().run()
+    assert not at.exception and "homotopy" in at.get("plotly_chart")[0].proto.spec
+    table = at.dataframe[0].value
+    assert (at.session_state["proj_h1"], at.session_state["proj_h2"]) == tuple(table["sentence"][1:3])
+
+
 def test_the_command_line_opens_a_corpus_of_ones_own_and_refuses_a_bad_one(tmp_path, monkeypatch, capsys):
     """`python -m app CKPT --corpus FILE`: both are checked before any server starts (a bad line is named with
     its number); the corpus map then opens on FILE, named by its file name only."""

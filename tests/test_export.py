@@ -275,3 +275,15 @@ def test_a_map_too_large_to_draw_point_by_point_draws_every_point_as_a_density_a
     want = (points_in_polygon(coords, lasso["x"], lasso["y"])
             | ((coords[:, 0] >= 1.5) & (coords[:, 0] <= 2.5) & (np.abs(coords[:, 1]) <= 0.5)))
     assert rows == np.flatnonzero(want).tolist() and len(rows) > 1000
+
+
+def test_the_maps_overlays_are_drawn_over_its_points():
+    """Plotly draws a figure's WebGL canvas over its SVG layer: an SVG homotopy path or typed star lay hidden
+    under the corpus points in the browser (seen in the explorer walk). Every overlay is a WebGL trace after the
+    corpus, so it draws on top."""
+    coords = np.random.default_rng(0).normal(size=(500, 2))
+    fig = figures.projection_figure(coords, None, None, overlays=[
+        {"name": "typed", "xy": np.zeros((1, 2)), "text": ["a"]},
+        {"name": "homotopy", "path": True, "xy": coords[:5], "text": list("abcde")},
+        {"name": "ring", "ring": True, "index": [0], "xy": coords[:1], "text": ["a"]}])
+    assert [tr.type for tr in fig.data] == ["scattergl"] * len(fig.data) and fig.data[0].name == "corpus"

@@ -119,6 +119,11 @@ for m, box, key in side_by_side(models):
             if matches:
                 overlays.append({"name": f"“{q[:30]}” ({len(matches):,})", "ring": True, "index": matches,
                                  "xy": proj["coords"][matches], "text": [sentences[i] for i in matches]})
+        kept = parse_selection(st.session_state.get("proj_sel", ""), N)
+        if kept:
+            overlays.append({"name": f"selected ({len(kept)})", "ring": True, "index": kept,
+                             "xy": proj["coords"][kept], "text": [sentences[i] for i in kept]})
+        # typed sentences and a homotopy path come last, so that they are drawn over the rings
         typed_post = None
         if lines:
             try:
@@ -136,10 +141,6 @@ for m, box, key in side_by_side(models):
                                  "text": [f"t={t:.2f}: {s}" for t, s in zip(h["t"], h["sentences"])]})
             except TextError as e:
                 show_problem("Cannot draw the homotopy", e)
-        kept = parse_selection(st.session_state.get("proj_sel", ""), N)
-        if kept:
-            overlays.append({"name": f"selected ({len(kept)})", "ring": True, "index": kept,
-                             "xy": proj["coords"][kept], "text": [sentences[i] for i in kept]})
         labels = figures.cluster_labels_on_map(clusters) if with_clusters and clusters else None
 
         fig = figures.projection_figure(proj["coords"], sentences, color, color_by, overlays,
@@ -169,8 +170,11 @@ for m, box, key in side_by_side(models):
             c2.download_button("metadata.tsv", lambda: export.projector_tsv(sentences, mu)[1], file_name="metadata.tsv",
                                mime="text/tab-separated-values", key=f"{key}codes_meta", on_click="ignore")
 
-        picked = figures.selected_rows(event.selection if event and event.selection else {},
-                                       proj["coords"])[:MAX_SELECTION]
+        picked = figures.selected_rows(event.selection if event and event.selection else {}, proj["coords"])
+        if len(picked) > MAX_SELECTION:
+            st.caption(f"The selection holds {len(picked):,} sentences; the first {MAX_SELECTION} (by line) are "
+                       "kept, listed and carried by the link.")
+            picked = picked[:MAX_SELECTION]
         if picked and key == "":
             remember("proj_sel", ",".join(str(i + 1) for i in picked))
         picked = picked or kept
@@ -179,23 +183,33 @@ for m, box, key in side_by_side(models):
             decoded = (reconstruct_many(m.model, m.vocab, [sentences[i] for i in picked[:MAX_RECONSTRUCTED]])
                        if m.model_config.is_sequence else None)
             if decoded is not None and len(picked) > MAX_RECONSTRUCTED:
-                st.caption(f"The first {MAX_RECONSTRUCTED} are decoded and scored.")
-            shown = picked[:MAX_RECONSTRUCTED] if decoded is not None else picked
-            show_table(figures.selection_table(sentences, proj["length"], proj["kl"], shown, decoded,
+                st.caption(f"All {len(picked)} are listed (and exported); the first {MAX_RECONSTRUCTED} are decoded "
+                           "and scored.")
+            show_table(figures.selection_table(sentences, proj["length"], proj["kl"], picked, decoded,
                                                corpus["labels"]),
                        "Selected sentences", f"{key}selection", dataframe=True, hide_index=True, width="stretch")
             if key == "":
-                b1, b2, b3 = st.columns(3)
-                if len(picked) == 1 and b1.button("Open in Encode", key="proj_open_encode"):
-                    st.session_state["sentence"] = sentences[picked[0]]
+                def line_and_sentence(i: int) -> str:
+                    return f"{i + 1}: {sentences[i][:90]}"
+
+                def line_and_start(i: int) -> str:                 # two of them fit side by side
+                    return f"{i + 1}: {sentences[i][:28]}…" if len(sentences[i]) > 28 else f"{i + 1}: {sentences[i]}"
+                c1, c2 = st.columns(2)
+                one = c1.selectbox("One of them", picked, format_func=line_and_sentence, key="proj_pick_one")
+                if c1.button("Open in Encode", key="proj_open_encode"):
+                    st.session_state["sentence"] = sentences[one]
                     st.switch_page(str(Path(__file__).parent / "encode.py"))
-                if len(picked) == 2:
-                    b1.button("Draw their homotopy here", key="proj_draw_homotopy", on_click=set_values,
-                              args=({"proj_h1": sentences[picked[0]], "proj_h2": sentences[picked[1]]},))
-                if len(picked) == 2 and b2.button("Open the homotopy", key="proj_open_homotopy"):
-                    st.session_state["hom_first"], st.session_state["hom_second"] = (sentences[i] for i in picked)
-                    st.switch_page(str(Path(__file__).parent / "homotopy.py"))
-                if b3.button("Clear the selection", key="proj_clear"):
+                if len(picked) >= 2:
+                    two = c2.multiselect("Two of them", picked, default=picked[:2], max_selections=2,
+                                         format_func=line_and_start, key="proj_pick_two")
+                    if len(two) == 2:
+                        b1, b2 = c2.columns(2)
+                        b1.button("Draw their homotopy here", key="proj_draw_homotopy", on_click=set_values,
+                                  args=({"proj_h1": sentences[two[0]], "proj_h2": sentences[two[1]]},))
+                        if b2.button("Open the homotopy", key="proj_open_homotopy"):
+                            st.session_state["hom_first"], st.session_state["hom_second"] = (sentences[i] for i in two)
+                            st.switch_page(str(Path(__file__).parent / "homotopy.py"))
+                if c1.button("Clear the selection", key="proj_clear"):
                     st.session_state["proj_sel"] = ""
                     st.rerun()
 
