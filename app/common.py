@@ -16,7 +16,7 @@ import streamlit as st
 
 from app import roots
 from app.figures import escape_markdown
-from app.state import persist
+from app.state import persist, set_values
 from vae_core.checkpoint import CONFIG, Checkpoint, CheckpointError, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,13 +170,40 @@ def validation_headline(last: dict) -> tuple[str, float]:
 
 @functools.lru_cache(maxsize=1)
 def measured_fluency() -> dict:
-    """docs/homotopy-fluency.json (`bench/homotopy_fluency.py`): how readable each zoo model's homotopies are;
-    {} when it is missing or unreadable."""
+    """docs/view-fluency.json (`bench/view_fluency.py`): how readable each zoo model's decodes are in each
+    decoding view; {} when it is missing or unreadable."""
     import json
     try:
-        return json.loads((ROOT / "docs" / "homotopy-fluency.json").read_text())
+        return json.loads((ROOT / "docs" / "view-fluency.json").read_text())
     except (OSError, ValueError):
         return {}
+
+
+FLUENCY_NOUNS = {"homotopy": "homotopies", "perturb": "perturbations", "traversal": "traversals",
+                 "prior": "prior samples"}
+
+
+def suggest_fluent_model(view: str, models: list) -> None:
+    """Where the zoo model whose decodes in `view` read most fluently (`vae_core.fluency.most_fluent` on
+    docs/view-fluency.json) is not shown, say so with its figures beside the current model's, and offer to
+    compare with it (one click sets the sidebar's "Compare with")."""
+    from vae_core.fluency import most_fluent
+    record = measured_fluency().get("views", {}).get(view)
+    best = most_fluent(record) if record else None
+    shown = [checkpoint_name(m).split("/")[-1] for m in models]
+    if not best or best in shown:
+        return
+    r, mine = record["models"][best], record["models"].get(shown[0])
+
+    def figures_of(x: dict) -> str:
+        return (f"{x['nll_per_token']:.2f} nats a token, {100 * x['distinct']:.0f}% distinct"
+                + (f", BLEU {x['bleu']:.0f} to the input" if "bleu" in x else ""))
+    c1, c2 = st.columns([3, 1])
+    c1.caption(f"Of the zoo, {best}'s {FLUENCY_NOUNS[view]} read most fluently: under an LSTM-LM their decodes "
+               f"score {figures_of(r)}" + (f", against {figures_of(mine)} for {shown[0]}" if mine else "")
+               + f" ({record['what']}; `bench/view_fluency.py`).")
+    c2.button(f"Compare with {best}", key=f"{view}_compare_fluent", on_click=set_values,
+              args=({"ckpt_compare": f"checkpoints/{best}"},))
 
 
 def model_name(ck: Checkpoint) -> str:

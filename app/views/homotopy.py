@@ -8,30 +8,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # repo root, so t
 import streamlit as st
 
 from app import figures
-from app.common import (analysis_page, checkpoint_name, measured_fluency, note_posterior_family, path_map_controls,
-                        show_notices, show_path_on_map, show_problem, show_table, side_by_side)
+from app.common import (analysis_page, note_posterior_family, path_map_controls, show_notices, show_path_on_map,
+                        show_problem, show_table, side_by_side, suggest_fluent_model)
 from app.state import persist, set_values
 from vae_core.data import TextError
-from vae_core.fluency import most_fluent
 from vae_core.latent import homotopy
 
 models = analysis_page("Homotopy")
 note_posterior_family(models, "homotopy")
 ck = models[0]
 st.caption("z(t) = (1 − t)·μ₁ + t·μ₂ (linear) or the great-circle path (spherical), decoded at each step.")
-fluency = measured_fluency()
-best = most_fluent(fluency)
-shown = [checkpoint_name(m).split("/")[-1] for m in models]
-if best and best not in shown:
-    r, mine = fluency["models"][best], fluency["models"].get(shown[0])
-    c1, c2 = st.columns([3, 1])
-    c1.caption(f"Of the zoo, {best}'s homotopies read most fluently: their decodes score "
-               f"{r['nll_per_token']:.2f} nats a token under an LSTM-LM with {r['distinct_steps']:.1f} distinct "
-               f"sentences of 7" + (f", against {mine['nll_per_token']:.2f} and {mine['distinct_steps']:.1f} for "
-                                    f"{shown[0]}" if mine else "")
-               + f" ({fluency['pairs']} PTB test pairs; `bench/homotopy_fluency.py`).")
-    c2.button(f"Compare with {best}", key="hom_compare_fluent", on_click=set_values,
-              args=({"ckpt_compare": f"checkpoints/{best}"},))
+suggest_fluent_model("homotopy", models)
 
 persist("hom_first", "the company said it expects to report a loss")
 a = st.text_input("First sentence", key="hom_first")

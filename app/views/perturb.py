@@ -8,7 +8,7 @@ import streamlit as st
 
 from app import figures
 from app.common import (DEFAULT_SENTENCE, analysis_page, note_posterior_family, note_tuple_codes, show_figure,
-                        show_notices, show_problem, show_table, side_by_side)
+                        show_notices, show_problem, show_table, side_by_side, suggest_fluent_model)
 from app.state import persist
 from vae_core.analysis import perturb
 from vae_core.data import TextError, encode_text
@@ -18,6 +18,7 @@ st.caption("For each k, N codes z ~ N(μ, (kσ)²) are decoded greedily. A model
            "overlap keeps the sentence for small k (Livne et al. 2020 use k = 10 in Table 11).")
 note_tuple_codes(models, "z ~ N(μ, (kσ)²)")
 note_posterior_family(models, "perturb")
+suggest_fluent_model("perturb", models)
 
 persist("sentence", DEFAULT_SENTENCE)
 text = st.text_input("Sentence", key="sentence")

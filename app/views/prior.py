@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import figures
 from app.common import (checkpoints, corpus_section, corpus_posteriors, model_name, note_posterior_family,
-                        note_tuple_codes, show_table, side_by_side, training_split)
+                        note_tuple_codes, show_table, side_by_side, training_split, suggest_fluent_model)
 from app.state import persist
 from vae_core.analysis import aggregate_posterior_samples, prior_samples
 from vae_core.diagnostics import sample_quality
@@ -22,6 +22,7 @@ st.caption("z ~ p(z) = N(0, I), decoded (Bowman et al. 2016, Table 5). Stretchin
            "U(−0.1, 0.1) matrix).")
 note_tuple_codes(models, "z ~ p(z)")
 note_posterior_family(models, "prior")
+suggest_fluent_model("prior", models)
 c1, c2, c3, c4, c5 = st.columns(5)
 persist("prior_n", 10, bounds=(1, 50))
 n = c1.slider("Samples", 1, 50, key="prior_n")

@@ -9,13 +9,15 @@ import streamlit as st
 
 from app import figures
 from app.common import (DEFAULT_SENTENCE, aggregate_stats, analysis_page, corpus_section, note_posterior_family,
-                        open_unit_page, show_figure, show_notices, show_problem, show_table, side_by_side)
+                        open_unit_page, show_figure, show_notices, show_problem, show_table, side_by_side,
+                        suggest_fluent_model)
 from app.state import persist
 from vae_core.data import TextError
 from vae_core.latent import traverse, units_by_activity
 
 models = analysis_page("Latent traversal")
 note_posterior_family(models, "traversal")
+suggest_fluent_model("traversal", models)
 ck = models[0]
 st.caption("Each row sweeps one latent coordinate z_d by −3σ to +3σ of the aggregate posterior q(z) (its standard "
            "deviation over the corpus below) around the sentence's own μ_d, the other coordinates held at its μ, "
