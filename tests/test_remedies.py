@@ -65,6 +65,25 @@ def test_he2019_schedule_decays_reloads_the_best_model_and_stops(tmp_path, tiny_
     assert tr.he_schedule == {"reference": 9.95, "misses": 0, "decays": 2}
 
 
+def test_a_constant_kl_weight_selects_by_its_own_weighted_loss(tmp_path, tiny_ptb, monkeypatch):
+    """Li et al. 2019's autoencoder stage (text_beta.py --beta 0) validates with model.loss(batch, args.beta):
+    rec + beta KL, so the autoencoder is selected, and its lr decayed, by reconstruction alone. The ELBO would
+    pick the epoch whose KL happens to be low. Annealed runs are still selected by rec + KL (their test() weighs
+    the KL by 1)."""
+    recs, kls = iter([100.0, 95.0, 90.0]), iter([50.0, 70.0, 90.0])          # rec falls while KL grows
+    monkeypatch.setattr(Trainer, "validate", lambda self: (lambda r, k: {"val_nll": r + k, "val_rec": r,
+                                                                          "val_kl": k, "val_ppl": 1.0})(next(recs), next(kls)))
+    m, t = tiny_configs(tiny_ptb, tmp_path / "ae", epochs=3, kl_anneal="constant", kl_start=0.0, early_stop=0)
+    tr = Trainer(m, t, quiet=True)
+    tr.run()
+    assert tr.best_val == 90.0                           # the last epoch: the best reconstruction (its NLL, 180, is the worst)
+    recs, kls = iter([100.0, 95.0, 90.0]), iter([50.0, 70.0, 90.0])
+    m, t = tiny_configs(tiny_ptb, tmp_path / "vae", epochs=3, early_stop=0)
+    tr = Trainer(m, t, quiet=True)
+    tr.run()
+    assert tr.best_val == 150.0                          # annealed: rec + KL
+
+
 def test_aggressive_training_updates_the_encoder_alone_then_the_decoder_alone(tmp_path, tiny_ptb, monkeypatch):
     """He et al. 2019, Algorithm 1 as text.py runs it: encoder-only updates until the loss summed over 15 of
     them stops falling (at most 99), then one decoder-only update; the encoder's gradients never reach the

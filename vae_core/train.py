@@ -698,6 +698,19 @@ class Trainer:
             print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in record.items()}), flush=True)
         return record
 
+    def _selection_metric(self, record: dict) -> float:
+        """The validation loss that picks OUT/best and drives the lr schedule and early stopping, in nats per
+        sentence: sMIM's own objective (A-MIM); under a constant KL weight beta, rec + beta KL, the loss
+        Li et al. 2019's text_beta.py validates with (`model.loss(batch, args.beta)`: their autoencoder stage,
+        beta = 0, is selected by reconstruction alone); otherwise the negative ELBO rec + KL, as He et al.
+        2019's text.py and Li et al.'s text_anneal_fb.py (whose test() weighs the KL by 1.0) and the papers'
+        other code select."""
+        if "val_amim" in record:
+            return record["val_amim"]
+        if self.tcfg.kl_anneal == "constant" and "val_rec" in record and "val_kl" in record:
+            return record["val_rec"] + self.tcfg.kl_start * record["val_kl"]
+        return record["val_nll"]
+
     def _save_best_if_improved(self, metric: float) -> bool:
         improved = metric < self.best_val
         if improved:
@@ -736,7 +749,7 @@ class Trainer:
         `seconds`/`tokens`: time and target tokens of this invocation's part of the epoch (for tokens/s).
         """
         record = self._epoch_record(seconds, tokens, len(self.train))
-        metric = record.get("val_amim", record["val_nll"])      # sMIM is selected by its own objective
+        metric = self._selection_metric(record)
         self.epoch += 1
         self.batch_in_epoch = 0
         self.epoch_acc.zero_()
