@@ -195,9 +195,10 @@ def suggest_fluent_model(view: str, models: list) -> None:
         return
     r, mine = record["models"][best], record["models"].get(shown[0])
 
-    def figures_of(x: dict) -> str:
+    def figures_of(x: dict) -> str:                 # repetition is named where it disqualifies
         return (f"{x['nll_per_token']:.2f} nats a token, {100 * x['distinct']:.0f}% distinct"
-                + (f", BLEU {x['bleu']:.0f} to the input" if "bleu" in x else ""))
+                + (f", BLEU {x['bleu']:.0f} to the input" if "bleu" in x else "")
+                + (f", {100 * x['repeats']:.0f}% repeated tokens" if x["repeats"] > record["max_repeats"] else ""))
     c1, c2 = st.columns([3, 1])
     c1.caption(f"Of the zoo, {best}'s {FLUENCY_NOUNS[view]} read most fluently: under an LSTM-LM their decodes "
                f"score {figures_of(r)}" + (f", against {figures_of(mine)} for {shown[0]}" if mine else "")
