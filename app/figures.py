@@ -249,13 +249,16 @@ def selected_rows(selection, coords) -> list[int]:
     if n > DENSITY_ABOVE and shapes:
         coords = np.asarray(coords)
         inside = np.zeros(n, dtype=bool)
-        for box in selection.get("box") or []:
-            xs, ys = sorted(box.get("x") or []), sorted(box.get("y") or [])
-            if len(xs) == 2 and len(ys) == 2:
-                inside |= ((coords[:, 0] >= xs[0]) & (coords[:, 0] <= xs[1])
-                           & (coords[:, 1] >= ys[0]) & (coords[:, 1] <= ys[1]))
+        for box in selection.get("box") or []:        # a forged or malformed shape selects nothing
+            xs, ys = box.get("x") or [], box.get("y") or []
+            if len(xs) == 2 and len(ys) == 2 and all(isinstance(v, (int, float)) for v in (*xs, *ys)):
+                (x0, x1), (y0, y1) = sorted(xs), sorted(ys)
+                inside |= ((coords[:, 0] >= x0) & (coords[:, 0] <= x1) & (coords[:, 1] >= y0) & (coords[:, 1] <= y1))
         for lasso in selection.get("lasso") or []:
-            inside |= points_in_polygon(coords, lasso.get("x") or [], lasso.get("y") or [])
+            try:
+                inside |= points_in_polygon(coords, lasso.get("x") or [], lasso.get("y") or [])
+            except ValueError:
+                continue
         return np.flatnonzero(inside).tolist()
     rows = set()
     for p in selection.get("points") or []:

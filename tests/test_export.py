@@ -287,3 +287,15 @@ def test_the_maps_overlays_are_drawn_over_its_points():
         {"name": "homotopy", "path": True, "xy": coords[:5], "text": list("abcde")},
         {"name": "ring", "ring": True, "index": [0], "xy": coords[:1], "text": ["a"]}])
     assert [tr.type for tr in fig.data] == ["scattergl"] * len(fig.data) and fig.data[0].name == "corpus"
+
+
+def test_a_forged_selection_on_a_dense_map_selects_nothing_and_costs_nothing():
+    """The selection state comes from the browser: shapes whose vertices are not numbers, are not finite, or are
+    far too many select nothing instead of raising or running for minutes."""
+    coords = np.random.default_rng(2).normal(size=(figures.DENSITY_ABOVE + 10, 2))
+    many = np.linspace(0, 2 * np.pi, 200_000)
+    for shapes in ({"lasso": [{"x": ["a", "b", "c"], "y": [0, 1, 0]}]},
+                   {"lasso": [{"x": [0, 1, float("nan")], "y": [0, 1, 0]}]},
+                   {"lasso": [{"x": np.cos(many).tolist(), "y": np.sin(many).tolist()}]},
+                   {"box": [{"x": ["0", 1], "y": [0, 1]}, {"x": [0], "y": [0, 1]}]}):
+        assert figures.selected_rows({"points": [], **shapes}, coords) == []

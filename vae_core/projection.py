@@ -101,19 +101,31 @@ def place(new_points: np.ndarray, points: np.ndarray, coords: np.ndarray, k: int
     return (w[..., None] * np.asarray(coords, dtype=np.float64)[idx]).sum(1).astype(np.float32)
 
 
+# A hand-drawn lasso has a few hundred vertices; the cap keeps a forged selection from costing minutes (each vertex
+# is one pass over its band of points).
+MAX_POLYGON_VERTICES = 10_000
+
+
 def points_in_polygon(coords: np.ndarray, xs, ys) -> np.ndarray:
     """Which map points lie inside a closed path (a lasso), by the even-odd rule, as plotly's own lasso decides.
 
     coords: (N, 2); xs, ys: the path's vertices (V each; the last joins the first). Returns a bool array (N,).
-    A path of fewer than 3 vertices has no inside. The points are sorted by y once; each edge then flips only the
+    A path of fewer than 3 vertices, or with a non-finite one, has no inside; one of more than
+    MAX_POLYGON_VERTICES vertices, or whose vertices are not numbers, raises ValueError. The points are sorted by y once; each edge then flips only the
     points in its own y band [min y, max y) that lie left of it, so the cost is O(N log N + V log N + the points
     the edges' bands hold), not O(N V): a 300-vertex lasso over 1M points takes a fraction of a second
     (`bench/map_render.py`).
     """
     coords = np.asarray(coords, dtype=np.float64)
-    px, py = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
     inside = np.zeros(len(coords), dtype=bool)
-    if len(px) < 3 or len(px) != len(py) or not len(coords):
+    if len(xs) > MAX_POLYGON_VERTICES or len(ys) > MAX_POLYGON_VERTICES:
+        raise ValueError(f"a path of {max(len(xs), len(ys)):,} vertices (at most {MAX_POLYGON_VERTICES:,})")
+    try:
+        px, py = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"a path's vertices are not numbers: {e}") from None
+    if px.ndim != 1 or len(px) < 3 or len(px) != len(py) or not np.isfinite(px).all() or not np.isfinite(py).all() \
+            or not len(coords):
         return inside
     x, y = coords[:, 0], coords[:, 1]
     candidates = np.flatnonzero((x >= px.min()) & (x <= px.max()) & (y >= py.min()) & (y <= py.max()))
