@@ -257,3 +257,48 @@ def test_the_corpus_map_lasso_selection_links_and_neighbours_in_a_real_browser(s
             assert page.locator('[data-testid="stException"]').count() == 0
         pg.screenshot(path=str(tmp_path / "unit.png"))
         browser.close()
+
+
+def test_a_lasso_on_a_map_too_large_to_draw_selects_among_all_its_points_in_a_real_browser(tmp_path):
+    """Above figures.DENSITY_ABOVE points the map draws an image of every point under a sample. A lasso drawn
+    with the mouse over it leaves plotly's selection path in data coordinates, which Streamlit passes on as
+    the state's "lasso" (its PlotlyChart parses "M x,y L x,y ... Z" into x and y lists); read back by
+    figures.selected_rows it names every point inside, drawn or not."""
+    import re
+    import numpy as np
+    from plotly.offline import get_plotlyjs
+    from playwright.sync_api import sync_playwright
+    from app import figures
+    from vae_core.projection import points_in_polygon
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("no system Chromium")
+    coords = np.random.default_rng(0).normal(size=(figures.DENSITY_ABOVE + 5_000, 2))
+    fig = figures.projection_figure(coords, None, None)
+    page_html = tmp_path / "map.html"
+    page_html.write_text('<html><head><meta charset="utf-8"></head><body><div id="map" style="width:900px;'
+                         f'height:620px"></div><script>{get_plotlyjs()}</script><script>const spec = {fig.to_json()};'
+                         "Plotly.newPlot('map', spec.data, spec.layout);</script></body></html>")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 1000, "height": 700})
+        pg.goto(page_html.as_uri(), wait_until="load", timeout=120_000)
+        plot = pg.locator(".nsewdrag").first
+        plot.wait_for(timeout=120_000)
+        box = plot.bounding_box()
+        cx, cy, w, h = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"], box["height"]
+        pg.mouse.move(cx - 0.1 * w, cy - 0.1 * h)
+        pg.mouse.down()
+        for x, y in ((cx + 0.1 * w, cy - 0.1 * h), (cx + 0.12 * w, cy + 0.1 * h), (cx - 0.1 * w, cy + 0.05 * h),
+                     (cx - 0.1 * w, cy - 0.09 * h)):
+            pg.mouse.move(x, y, steps=6)
+        pg.mouse.up()
+        pg.wait_for_function("document.getElementById('map').layout.selections?.length > 0", timeout=60_000)
+        path = pg.evaluate("document.getElementById('map').layout.selections[0].path")
+        browser.close()
+    vertices = [tuple(map(float, v.split(","))) for v in re.sub("[MZ]", "", path).split("L")]
+    lasso = {"x": [v[0] for v in vertices], "y": [v[1] for v in vertices]}
+    rows = figures.selected_rows({"points": [], "lasso": [lasso]}, coords)
+    inside = points_in_polygon(coords, lasso["x"], lasso["y"])
+    assert rows == np.flatnonzero(inside).tolist()
+    drawn = {int(c) - 1 for tr in fig.data if tr.type == "scattergl" for c in tr.customdata}
+    assert len(rows) > 3 * len(drawn & set(rows)) > 0                   # far more than were drawn
