@@ -91,9 +91,12 @@ def scored_checkpoint(ckpt: Path) -> dict:
     return {"step": p.get("step"), "epoch": p.get("epoch")}
 
 
-def val_metric(epoch: dict) -> float:
-    """The validation figure the trainer selects and early-stops on: the A-MIM loss for sMIM, else the NLL."""
-    return epoch.get("val_amim", epoch["val_nll"])
+def val_metric(epoch: dict, train: dict | None = None) -> float:
+    """The validation figure the trainer selects and early-stops on (`vae_core.train.selection_metric`): the
+    A-MIM loss for sMIM, rec + beta KL under a constant KL weight beta (the run's `train` config), else the NLL."""
+    from vae_core.train import selection_metric          # imports torch: not at start-up
+    t = train or {}
+    return selection_metric(epoch, t.get("kl_anneal", "linear"), t.get("kl_start", 1.0))
 
 
 def trained_on_gpu(state: dict) -> bool:
@@ -101,17 +104,18 @@ def trained_on_gpu(state: dict) -> bool:
     return str(state["train"].get("device", "auto")).startswith("cuda")
 
 
-def best_epoch(history: dict) -> dict | None:
-    """The history record of the best validation epoch (the one `OUT/best` holds), or None."""
-    return min(history.get("epochs", []), key=val_metric, default=None)
+def best_epoch(history: dict, train: dict | None = None) -> dict | None:
+    """The history record of the best validation epoch (the one `OUT/best` holds), or None; `train`: the run's
+    training config, which says what the trainer selected by (`val_metric`)."""
+    return min(history.get("epochs", []), key=lambda e: val_metric(e, train), default=None)
 
 
-def epochs_without_improvement(history: dict) -> int:
+def epochs_without_improvement(history: dict, train: dict | None = None) -> int:
     """How many of the last epochs did not improve on the best validation NLL before them (the trainer's
     early-stopping count, recomputed from the history for checkpoints whose progress does not record it)."""
     best, bad = math.inf, 0
     for e in history.get("epochs", []):
-        v = val_metric(e)
+        v = val_metric(e, train)
         best, bad = (v, 0) if v < best else (best, bad + 1)
     return bad
 
@@ -125,7 +129,7 @@ def finished(state: dict | None) -> bool:
     if "stopped_early" in p:                              # the trainer's own verdict
         return p["stopped_early"] or p["epoch"] >= t["epochs"]
     # states written before `stopped_early` existed
-    bad = p["bad_epochs"] if "bad_epochs" in p else epochs_without_improvement(state["history"])
+    bad = p["bad_epochs"] if "bad_epochs" in p else epochs_without_improvement(state["history"], t)
     return p["epoch"] >= t["epochs"] or (t.get("early_stop", 0) > 0 and bad >= t["early_stop"])
 
 
@@ -298,7 +302,7 @@ def cmd_zoo(args) -> int:
         zoo_file = ZOO / "zoo.json"
         zoo = json.loads(zoo_file.read_text())
         m, p, prog = state["model"], RUNS_SPEC[name]["paper"], state["progress"]
-        b = best_epoch(state["history"])
+        b = best_epoch(state["history"], state["train"])
         epochs = (f"{prog['epoch']} epochs" if done else f"{prog['epoch']} of {state['train']['epochs']} epochs") + \
             (f", best on validation at epoch {b['epoch']} (the exported weights)" if b else "") + \
             ("" if done else " (unfinished: stopped by the time budget, not converged)")
@@ -365,12 +369,12 @@ def run_record(name: str, runs: Path, data: Path) -> dict | None:
         return None
     ev = json.loads(f.read_text())
     p, epochs = state["progress"], state["history"]["epochs"]
-    best = best_epoch(state["history"])
+    best = best_epoch(state["history"], state["train"])
     gpu = trained_on_gpu(state)
     return {"name": name, "model": state["model"], "progress": p, "evals": ev["evals"], "paper": RUNS_SPEC[name]["paper"],
             "finished": ev["finished"], "epochs": p["epoch"], "epochs_planned": state["train"]["epochs"],
             "early_stop": state["train"].get("early_stop"),
-            "best_epoch": best["epoch"] if best else None, "val_last_drop": _last_drop(epochs),
+            "best_epoch": best["epoch"] if best else None, "val_last_drop": _last_drop(epochs, state["train"]),
             "scored_epoch": ev.get("scored", {}).get("epoch"),
             "train_hours": round(p["train_seconds"] / 3600, 2), "tokens_per_s": p.get("tokens_per_s"),
             "threads": state["train"]["threads"], "device": "cuda" if gpu else "cpu",
@@ -413,11 +417,11 @@ def claims(R: dict) -> list[tuple[str, str, str]]:
             for c, v, numbers, runs in evaluate_claims(R)]
 
 
-def _last_drop(epochs: list[dict]) -> float | None:
-    """How much the validation metric (A-MIM loss for sMIM, else NLL) fell in the last epoch, in nats."""
+def _last_drop(epochs: list[dict], train: dict | None = None) -> float | None:
+    """How much the validation metric (`val_metric`) fell in the last epoch, in nats."""
     if len(epochs) < 2:
         return None
-    v = [val_metric(e) for e in epochs[-2:]]
+    v = [val_metric(e, train) for e in epochs[-2:]]
     return round(v[0] - v[1], 3)
 
 
@@ -714,7 +718,7 @@ def status_line(state: dict | None, resumable: bool = True) -> str:
     if state is None:
         return "not started"
     p = state["progress"]
-    best = val_metric(b) if (b := best_epoch(state["history"])) else None
+    best = val_metric(b, state["train"]) if (b := best_epoch(state["history"], state["train"])) else None
     what = "finished" if finished(state) else "partial" if resumable else "partial, not resumable (config.json only)"
     on = " on a GPU" if trained_on_gpu(state) else ""
     return (f"{what}: step {p['step']}, epoch {p['epoch']}/{state['train']['epochs']}, best val "

@@ -165,6 +165,10 @@ def test_a_run_that_stopped_early_is_finished():
     hist = {"epochs": [{"val_nll": v} for v in (10.0, 9.0, 9.5, 9.0, 9.7)]}
     train = {"epochs": 30, "early_stop": 3}
     assert reproduce.epochs_without_improvement(hist) == 3
+    ae = {"epochs": [{"val_nll": n, "val_rec": r, "val_kl": n - r} for n, r in ((160, 120), (165, 110), (170, 100))]}
+    constant = {"kl_anneal": "constant", "kl_start": 0.0}     # Li et al.'s autoencoder: selected by rec alone
+    assert reproduce.best_epoch(ae, constant) is ae["epochs"][2] and reproduce.best_epoch(ae) is ae["epochs"][0]
+    assert reproduce.epochs_without_improvement(ae, constant) == 0 and reproduce.epochs_without_improvement(ae) == 2
     assert reproduce.finished({"progress": {"epoch": 5}, "train": train, "history": hist})
     assert not reproduce.finished({"progress": {"epoch": 5, "bad_epochs": 2}, "train": train, "history": hist})
     assert not reproduce.finished({"progress": {"epoch": 4}, "train": train, "history": {"epochs": hist["epochs"][:4]}})

@@ -214,6 +214,20 @@ class TrainingStep(torch.nn.Module):
         return t.loss, t.rec, t.kl
 
 
+def selection_metric(record: dict, kl_anneal: str = "linear", kl_start: float = 1.0) -> float:
+    """The validation loss of an epoch record that picks OUT/best and drives the lr schedule and early stopping,
+    in nats per sentence: sMIM's own objective (A-MIM); under a constant KL weight beta (`kl_anneal`
+    "constant", beta = `kl_start`), rec + beta KL, the loss Li et al. 2019's text_beta.py validates with
+    (`model.loss(batch, args.beta)`: their autoencoder stage, beta = 0, is selected by reconstruction alone);
+    otherwise the negative ELBO rec + KL, as He et al. 2019's text.py and Li et al.'s text_anneal_fb.py (whose
+    test() weighs the KL by 1.0) and the papers' other code select. `bench/reproduce.py` reads histories with it."""
+    if "val_amim" in record:
+        return record["val_amim"]
+    if kl_anneal == "constant" and "val_rec" in record and "val_kl" in record:
+        return record["val_rec"] + kl_start * record["val_kl"]
+    return record["val_nll"]
+
+
 class Trainer:
     """One training run: model, optimiser, schedules and loop state; `run()` trains until the budget ends.
 
@@ -699,17 +713,7 @@ class Trainer:
         return record
 
     def _selection_metric(self, record: dict) -> float:
-        """The validation loss that picks OUT/best and drives the lr schedule and early stopping, in nats per
-        sentence: sMIM's own objective (A-MIM); under a constant KL weight beta, rec + beta KL, the loss
-        Li et al. 2019's text_beta.py validates with (`model.loss(batch, args.beta)`: their autoencoder stage,
-        beta = 0, is selected by reconstruction alone); otherwise the negative ELBO rec + KL, as He et al.
-        2019's text.py and Li et al.'s text_anneal_fb.py (whose test() weighs the KL by 1.0) and the papers'
-        other code select."""
-        if "val_amim" in record:
-            return record["val_amim"]
-        if self.tcfg.kl_anneal == "constant" and "val_rec" in record and "val_kl" in record:
-            return record["val_rec"] + self.tcfg.kl_start * record["val_kl"]
-        return record["val_nll"]
+        return selection_metric(record, self.tcfg.kl_anneal, self.tcfg.kl_start)
 
     def _save_best_if_improved(self, metric: float) -> bool:
         improved = metric < self.best_val
