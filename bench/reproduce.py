@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))      # vae_core for zoo and ledger, imported there (it loads torch)
 sys.path.insert(0, str(ROOT / "bench"))
 from findings import evaluate_claims, load_notes, render_note  # noqa: E402  (bench/ is not a package)
+from vae_core.schedules import selection_metric  # noqa: E402  (no torch)
 DATA = ROOT.parent / "shared" / "data" / "ptb"
 RUNS = ROOT.parent / "runs"
 ZOO = ROOT / "checkpoints"
@@ -92,9 +93,8 @@ def scored_checkpoint(ckpt: Path) -> dict:
 
 
 def val_metric(epoch: dict, train: dict | None = None) -> float:
-    """The validation figure the trainer selects and early-stops on (`vae_core.train.selection_metric`): the
+    """The validation figure the trainer selects and early-stops on (`vae_core.schedules.selection_metric`): the
     A-MIM loss for sMIM, rec + beta KL under a constant KL weight beta (the run's `train` config), else the NLL."""
-    from vae_core.train import selection_metric          # imports torch: not at start-up
     t = train or {}
     return selection_metric(epoch, t.get("kl_anneal", "linear"), t.get("kl_start", 1.0))
 

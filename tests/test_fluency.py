@@ -24,14 +24,14 @@ def tiny_lm(tmp_path_factory, tiny_ptb):
     return load_checkpoint(out).model
 
 
-def test_fluency_scores_the_intermediate_decodes_per_token_and_counts_distinct_steps(tiny_vae, tiny_lm):
+def test_homotopy_fluency_scores_the_intermediate_decodes_per_token_and_shares_distinct_steps(tiny_vae, tiny_lm):
     ck = load_checkpoint(tiny_vae)
     model, vocab = ck.model, ck.vocab
     pairs = [("the market fell sharply", "prices rose in new york"), ("he said", "the company expects a loss")]
     r = homotopy_fluency(model, vocab, tiny_lm, pairs, steps=5)
     paths = [homotopy(model, vocab, a, b, 5)["sentences"] for a, b in pairs]
     assert r["paths"] == paths
-    assert r["distinct_steps"] == pytest.approx(sum(len(set(p)) for p in paths) / 2)
+    assert r["distinct"] == pytest.approx(sum(len(set(p)) / 5 for p in paths) / 2)
     middle = [s for p in paths for s in p[1:-1] if s.strip()]
     corpus = corpus_from_text(middle, vocab)
     x, lengths = corpus.collate(range(len(middle)))

@@ -79,18 +79,13 @@ def prior_fluency(model, vocab: Vocab, lm, n: int = 50, seed: int = 0) -> dict:
 
 def homotopy_fluency(model, vocab: Vocab, lm, pairs: list[tuple[str, str]], steps: int = 7,
                      method: str = "linear") -> dict:
-    """For each (a, b) in `pairs`, the greedy decodes of the homotopy between their posterior means
-    (`vae_core.latent.homotopy`, `steps` points). Returns {"nll_per_token": the LM's NLL of all the
-    intermediate decodes (the endpoints left out), nats per token; "distinct_steps": the mean number of
-    distinct decodes along a path (1 to steps); "repeats": the share of adjacent token pairs of those decodes
-    that repeat a token ("<unk> <unk>"), since an LM finds such degenerate decodes likely; "paths"}. `lm` scores with `vocab`, so
-    model and LM must share the corpus' vocabulary (ValueError otherwise)."""
-    if lm.cfg.vocab_size != len(vocab):
-        raise ValueError(f"the language model's vocabulary ({lm.cfg.vocab_size}) is not the model's ({len(vocab)})")
+    """`decodes_fluency` of the Homotopy view's decodes: for each (a, b) in `pairs`, the greedy decodes of the
+    homotopy between their posterior means (`vae_core.latent.homotopy`, `steps` points), a group per path;
+    the LM scores the intermediate decodes (the endpoints left out), and "distinct" is the mean share of
+    distinct decodes along a path. Returns {"nll_per_token", "distinct", "repeats", "paths"}."""
     paths = [homotopy(model, vocab, a, b, steps, method)["sentences"] for a, b in pairs]
     r = decodes_fluency(vocab, lm, paths, scored=[p[1:-1] for p in paths])
-    return {"nll_per_token": r["nll_per_token"], "distinct_steps": sum(len(set(p)) for p in paths) / len(paths),
-            "distinct": r["distinct"], "repeats": r["repeats"], "paths": paths}
+    return {"nll_per_token": r["nll_per_token"], "distinct": r["distinct"], "repeats": r["repeats"], "paths": paths}
 
 
 def most_fluent(view: dict) -> str | None:

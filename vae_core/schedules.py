@@ -1,5 +1,6 @@
 """Step- and epoch-indexed schedules: the KL weight of KL cost annealing (Bowman et al. 2016, Sec. 3.1, Fig. 2;
-cyclical, Fu et al. 2019), the word keep rate, and the cosine learning rate of Fu et al.'s code."""
+cyclical, Fu et al. 2019), the word keep rate, the cosine learning rate of Fu et al.'s code, and the validation
+loss that the epoch-end schedules (lr decay, early stopping, OUT/best) compare, which the KL schedule decides."""
 from __future__ import annotations
 
 import math
@@ -60,3 +61,18 @@ def cosine_restart_lr(lr: float, epoch: int, cycle_epochs: int) -> float:
     if cycle_epochs < 1:
         raise ValueError(f"cycle_epochs must be >= 1, got {cycle_epochs}")
     return lr * 0.5 * (1 + math.cos(math.pi * (epoch % cycle_epochs) / cycle_epochs))
+
+
+def selection_metric(record: dict, kl_anneal: str = "linear", kl_start: float = 1.0) -> float:
+    """The validation loss of an epoch record that picks OUT/best and drives the lr schedule and early stopping,
+    in nats per sentence: sMIM's own objective (A-MIM); under a constant KL weight beta (`kl_anneal` "constant",
+    beta = `kl_start`), rec + beta KL, the loss Li et al. 2019's text_beta.py validates with (`model.loss(batch,
+    args.beta)`: their autoencoder stage, beta = 0, is selected by reconstruction alone); otherwise the negative
+    ELBO rec + KL, as He et al. 2019's text.py and Li et al.'s text_anneal_fb.py (whose test() weighs the KL by
+    1.0) and the papers' other code select. The trainer uses it (`vae_core.train`), and `bench/reproduce.py`
+    reads run histories with it."""
+    if "val_amim" in record:
+        return record["val_amim"]
+    if kl_anneal == "constant" and "val_rec" in record and "val_kl" in record:
+        return record["val_rec"] + kl_start * record["val_kl"]
+    return record["val_nll"]

@@ -59,7 +59,7 @@ from .model import build_model
 from .objectives import amim, elbo_at, training_terms
 from .presets import PRESETS, apply_preset
 from .refine import refine_posterior
-from .schedules import cosine_restart_lr, kl_weight, word_keep_rate
+from .schedules import cosine_restart_lr, kl_weight, selection_metric, word_keep_rate
 from .runtime import ThreadGovernor, auto_threads
 from .tokenize import rules_named
 
@@ -212,20 +212,6 @@ class TrainingStep(torch.nn.Module):
     def forward(self, x, lengths, kl_weight: float, word_keep: float):
         t = training_terms(self.model, x, lengths, kl_weight, word_keep, self.tcfg)
         return t.loss, t.rec, t.kl
-
-
-def selection_metric(record: dict, kl_anneal: str = "linear", kl_start: float = 1.0) -> float:
-    """The validation loss of an epoch record that picks OUT/best and drives the lr schedule and early stopping,
-    in nats per sentence: sMIM's own objective (A-MIM); under a constant KL weight beta (`kl_anneal`
-    "constant", beta = `kl_start`), rec + beta KL, the loss Li et al. 2019's text_beta.py validates with
-    (`model.loss(batch, args.beta)`: their autoencoder stage, beta = 0, is selected by reconstruction alone);
-    otherwise the negative ELBO rec + KL, as He et al. 2019's text.py and Li et al.'s text_anneal_fb.py (whose
-    test() weighs the KL by 1.0) and the papers' other code select. `bench/reproduce.py` reads histories with it."""
-    if "val_amim" in record:
-        return record["val_amim"]
-    if kl_anneal == "constant" and "val_rec" in record and "val_kl" in record:
-        return record["val_rec"] + kl_start * record["val_kl"]
-    return record["val_nll"]
 
 
 class Trainer:
@@ -712,9 +698,6 @@ class Trainer:
             print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in record.items()}), flush=True)
         return record
 
-    def _selection_metric(self, record: dict) -> float:
-        return selection_metric(record, self.tcfg.kl_anneal, self.tcfg.kl_start)
-
     def _save_best_if_improved(self, metric: float) -> bool:
         improved = metric < self.best_val
         if improved:
@@ -753,7 +736,7 @@ class Trainer:
         `seconds`/`tokens`: time and target tokens of this invocation's part of the epoch (for tokens/s).
         """
         record = self._epoch_record(seconds, tokens, len(self.train))
-        metric = self._selection_metric(record)
+        metric = selection_metric(record, self.tcfg.kl_anneal, self.tcfg.kl_start)
         self.epoch += 1
         self.batch_in_epoch = 0
         self.epoch_acc.zero_()
