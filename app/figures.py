@@ -236,32 +236,41 @@ def cluster_colour_labels(clusters: dict) -> list[str]:
     return [f"{c}: {', '.join(words[c])}" if c >= 0 else "unclustered" for c in clusters["labels"].tolist()]
 
 
+def _dicts(value) -> list[dict]:
+    """The dicts of a list in a selection state (which the browser sends, so may be forged); [] otherwise."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def selected_rows(selection, coords) -> list[int]:
     """The 0-based corpus rows, sorted, of a selection on `projection_figure`: Streamlit's selection state
     ({"points": [...], "box": [{"x": [x0, x1], "y": [y0, y1]}], "lasso": [{"x": [...], "y": [...]}]}).
     A drawn corpus point carries its 1-based line as customdata; typed stars (text) and paths (none) are not
     rows. A map of more than DENSITY_ABOVE points draws only a sample as points, so there the boxes and lassos
-    are tested against every point of `coords` (N, 2) instead (`vae_core.projection.points_in_polygon`)."""
+    are tested against every point of `coords` (N, 2) instead (`vae_core.projection.points_in_polygon`).
+    The browser sends the state, so anything malformed in it (a forged shape or point) selects nothing."""
     import numpy as np
     from vae_core.projection import points_in_polygon
+    get = selection.get if isinstance(selection, dict) else (lambda key: None)
     n = len(coords)
-    shapes = [s for key in ("box", "lasso") for s in (selection.get(key) or [])]
-    if n > DENSITY_ABOVE and shapes:
+    boxes, lassos = _dicts(get("box")), _dicts(get("lasso"))
+    if n > DENSITY_ABOVE and (boxes or lassos):
         coords = np.asarray(coords)
         inside = np.zeros(n, dtype=bool)
-        for box in selection.get("box") or []:        # a forged or malformed shape selects nothing
-            xs, ys = box.get("x") or [], box.get("y") or []
-            if len(xs) == 2 and len(ys) == 2 and all(isinstance(v, (int, float)) for v in (*xs, *ys)):
-                (x0, x1), (y0, y1) = sorted(xs), sorted(ys)
-                inside |= ((coords[:, 0] >= x0) & (coords[:, 0] <= x1) & (coords[:, 1] >= y0) & (coords[:, 1] <= y1))
-        for lasso in selection.get("lasso") or []:
+        for box in boxes:
+            xs, ys = box.get("x"), box.get("y")
+            if not (isinstance(xs, list) and isinstance(ys, list) and len(xs) == len(ys) == 2
+                    and all(isinstance(v, (int, float)) for v in xs + ys)):
+                continue
+            (x0, x1), (y0, y1) = sorted(xs), sorted(ys)
+            inside |= (coords[:, 0] >= x0) & (coords[:, 0] <= x1) & (coords[:, 1] >= y0) & (coords[:, 1] <= y1)
+        for lasso in lassos:
             try:
-                inside |= points_in_polygon(coords, lasso.get("x") or [], lasso.get("y") or [])
+                inside |= points_in_polygon(coords, lasso.get("x"), lasso.get("y"))
             except ValueError:
                 continue
         return np.flatnonzero(inside).tolist()
     rows = set()
-    for p in selection.get("points") or []:
+    for p in _dicts(get("points")):
         cd = p.get("customdata")
         cd = cd[0] if isinstance(cd, list) and cd else cd
         if isinstance(cd, (int, float)) and not isinstance(cd, bool) and 1 <= cd <= n:

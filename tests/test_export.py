@@ -297,5 +297,11 @@ def test_a_forged_selection_on_a_dense_map_selects_nothing_and_costs_nothing():
     for shapes in ({"lasso": [{"x": ["a", "b", "c"], "y": [0, 1, 0]}]},
                    {"lasso": [{"x": [0, 1, float("nan")], "y": [0, 1, 0]}]},
                    {"lasso": [{"x": np.cos(many).tolist(), "y": np.sin(many).tolist()}]},
-                   {"box": [{"x": ["0", 1], "y": [0, 1]}, {"x": [0], "y": [0, 1]}]}):
+                   {"box": [{"x": ["0", 1], "y": [0, 1]}, {"x": [0], "y": [0, 1]}]},
+                   {"lasso": [{"x": 5, "y": 3}], "box": [{"x": 5, "y": [0, 1]}]},       # scalars, not lists
+                   {"lasso": ["x", 7, None], "box": "abc"},                              # shapes that are no dicts
+                   {"lasso": {"x": [0, 1, 0], "y": [0, 0, 1]}}):                         # a dict, not a list
         assert figures.selected_rows({"points": [], **shapes}, coords) == []
+    small = coords[:100]                                                      # read from the drawn points
+    assert figures.selected_rows({"points": ["x", 3, None, {"customdata": [5]}]}, small) == [4]
+    assert figures.selected_rows("forged", small) == [] and figures.selected_rows(None, coords) == []
