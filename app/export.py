@@ -24,6 +24,7 @@ import re
 import threading
 import warnings
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -201,12 +202,20 @@ def _with_dpi(png: bytes) -> bytes:
 
 def figure_data(fig: go.Figure) -> pd.DataFrame:
     """The numbers behind a figure, long format: one row per point of each trace (trace, x, y, plus the
-    error bar as y_error (e.g. sigma around mu), text or marker colour where present, and the subplot title as "panel" for figures of several panels). For a
-    histogram the rows are the raw values. What a reader needs to redraw the figure elsewhere."""
+    error bar as y_error (e.g. sigma around mu), text or marker colour where present, and the subplot title as
+    "panel" for figures of several panels). For a histogram the rows are the raw values; for an image with
+    x and y centres (a dense map's `_density_image`), one row per non-empty cell with its "value". What a
+    reader needs to redraw the figure elsewhere."""
     rows = []
     titles = [a.text for a in fig.layout.annotations]      # subplot titles, in subplot order
     for i, tr in enumerate(fig.data):
         name = tr.name if tr.name is not None else f"trace {i}"
+        if tr.type == "heatmap" and tr.x is not None and tr.y is not None:    # an image: its non-empty cells
+            z = np.asarray(tr.z, dtype=float)
+            r, c = np.nonzero(np.isfinite(z))
+            xs, ys = np.asarray(tr.x)[c], np.asarray(tr.y)[r]
+            rows += [{"trace": name, "x": x, "y": y, "value": v} for x, y, v in zip(xs, ys, z[r, c])]
+            continue
         axis = getattr(tr, "xaxis", None) or "x"
         k = int(axis[1:] or 1) - 1
         panel = titles[k] if len(titles) > 1 and k < len(titles) else None
@@ -280,7 +289,6 @@ def _escape(text: str) -> str:
 # ------------------------------------------------------------------------------------------ corpus codes
 def corpus_codes_table(sentences: list[str], mu, logvar) -> pd.DataFrame:
     """One row per sentence: the sentence, then mu_0..mu_{n-1} and sigma_0..sigma_{n-1} of q(z|x)."""
-    import numpy as np
     mu, sigma = np.asarray(mu), np.exp(0.5 * np.asarray(logvar))
     data = {"sentence": list(sentences)}
     data.update({f"mu_{d}": mu[:, d] for d in range(mu.shape[1])})
@@ -292,7 +300,6 @@ def corpus_codes_npz(sentences: list[str], mu, logvar) -> bytes:
     """NumPy .npz with arrays mu (N, n), sigma (N, n) float32 and sentences (N,) unicode; loads with
     `np.load(f)` (no pickle needed)."""
     import io
-    import numpy as np
     buf = io.BytesIO()
     np.savez_compressed(buf, mu=np.asarray(mu, dtype=np.float32),
                         sigma=np.exp(0.5 * np.asarray(logvar, dtype=np.float64)).astype(np.float32),
@@ -304,7 +311,6 @@ def projector_tsv(sentences: list[str], mu) -> tuple[bytes, bytes]:
     """TensorBoard Embedding Projector files: vectors.tsv (one posterior mean a line, tab-separated) and
     metadata.tsv (the sentences, one a line; a single column has no header). Tabs and line breaks inside a
     sentence become spaces, so the lines stay aligned."""
-    import numpy as np
     vec = "\n".join("\t".join(f"{v:.6g}" for v in row) for row in np.asarray(mu)) + "\n"
     meta = "\n".join(" ".join(s.split()) or "(empty)" for s in sentences) + "\n"
     return vec.encode("utf-8"), meta.encode("utf-8")

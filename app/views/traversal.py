@@ -17,13 +17,13 @@ from vae_core.latent import traverse, units_by_activity
 
 models = analysis_page("Latent traversal")
 note_posterior_family(models, "traversal")
-suggest_fluent_model("traversal", models)
 ck = models[0]
 st.caption("Each row sweeps one latent coordinate z_d by −3σ to +3σ of the aggregate posterior q(z) (its standard "
            "deviation over the corpus below) around the sentence's own μ_d, the other coordinates held at its μ, "
            "and decodes every point greedily: the +0σ row is the sentence's reconstruction, and \"words changed\" "
            "counts from it. With the other coordinates at 0 the sweep is around the corpus average. Dimensions "
            "are ordered by their mean KL on the corpus: the most active first.")
+suggest_fluent_model("traversal", models)
 corpus = corpus_section("trav", ck, "Corpus for the aggregate posterior", default_limit=1000, allow_labels=False)
 c1, c2 = st.columns([3, 1])
 persist("trav_base", "a sentence's μ", ["a sentence's μ", "0"])
