@@ -671,7 +671,8 @@ def rate_distortion_figure(points: list[dict], colour: str = "active_units") -> 
                           "<br>" + ("AU" if colour == "active_units" else "MI") + " %{customdata[2]}<extra></extra>"))
     fig.update_layout(template=TEMPLATE, height=560, xaxis_title="rate: KL(q(z|x) || p(z)), nats per sentence",
                       yaxis_title="distortion: −E_q log p(x|z), nats per sentence",
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right"))
+                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right"),
+                      margin=dict(l=70, r=20, t=40, b=60))    # plotly's default t=100 left a band above the plane
     fig.update_xaxes(rangemode="tozero")
     return fig
 
