@@ -206,7 +206,7 @@ def figure_data(fig: go.Figure) -> pd.DataFrame:
     "panel" for figures of several panels). For a histogram the rows are the raw values; for an image with
     x and y centres (a dense map's `_density_image`), one row per non-empty cell with its "value". What a
     reader needs to redraw the figure elsewhere."""
-    rows = []
+    rows, parts = [], []                    # point rows; finished frames, in trace order
     titles = [a.text for a in fig.layout.annotations]      # subplot titles, in subplot order
     for i, tr in enumerate(fig.data):
         name = tr.name if tr.name is not None else f"trace {i}"
@@ -214,7 +214,8 @@ def figure_data(fig: go.Figure) -> pd.DataFrame:
             z = np.asarray(tr.z, dtype=float)
             r, c = np.nonzero(np.isfinite(z))
             xs, ys = np.asarray(tr.x)[c], np.asarray(tr.y)[r]
-            rows += [{"trace": name, "x": x, "y": y, "value": v} for x, y, v in zip(xs, ys, z[r, c])]
+            parts += [pd.DataFrame(rows), pd.DataFrame({"trace": name, "x": xs, "y": ys, "value": z[r, c]})]
+            rows = []                   # up to 400,000 cells: one frame, not a dict a cell
             continue
         axis = getattr(tr, "xaxis", None) or "x"
         k = int(axis[1:] or 1) - 1
@@ -238,7 +239,8 @@ def figure_data(fig: go.Figure) -> pd.DataFrame:
             if color is not None:
                 row["color"] = color[j]
             rows.append(row)
-    return pd.DataFrame(rows)
+    parts.append(pd.DataFrame(rows))
+    return pd.concat([p for p in parts if len(p)] or [pd.DataFrame()], ignore_index=True)
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
