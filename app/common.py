@@ -488,7 +488,7 @@ def kept_upload(label: str, key: str, types: list[str]) -> KeptUpload | None:
     if kept is None:
         return None
     c1, c2 = st.columns([3, 1])
-    c1.caption(f"Using `{escape_markdown(kept.name[:80])}`, uploaded earlier in this session.")
+    c1.caption(f"Using “{escape_markdown(kept.name[:80])}”, uploaded earlier in this session.")
     if c2.button("Forget it", key=f"{key}_forget"):
         del st.session_state[store]
         st.rerun()

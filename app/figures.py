@@ -5,6 +5,8 @@ pandas DataFrames. No tensor maths here.
 """
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -416,10 +418,17 @@ def training_curves_figure(history: dict) -> go.Figure:
 
 
 # ------------------------------------------------------------------------------------------ downstream uses
+# Where Streamlit's Markdown would replace text even through backslash escapes: the typographic pairs
+# "-- -> <- >= <= ~=" (shown as — → ← ≥ ≤ ≈) and a colon that opens ":+1:", ":material/home:" or ":streamlit:".
+_REPLACED_PAIR = re.compile(r"(?<=-)(?=[->])|(?<=<)(?=[-=])|(?<=[>~])(?==)|(?<=:)")
+
+
 def escape_markdown(text: str) -> str:
-    """Text shown literally inside Markdown: `___` would otherwise become a rule, `_a_` italics, `<unk>` a tag."""
-    import re
-    return re.sub(r"([\\`*_{}\[\]()#+!|<>~$-])", r"\\\1", text)
+    """`text` shown literally by Streamlit's Markdown: every Markdown character backslash-escapes (`___` would
+    become a rule, `_a_` italics, `<unk>` a tag), and an invisible WORD JOINER (U+2060) goes inside each pair
+    that Streamlit would replace even when escaped, so "--" stays "--" and ":material/home:" is no icon (seen in
+    Chromium). Not for code spans, which show backslashes as they are. Linear in len(text)."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~$:-])", r"\\\1", _REPLACED_PAIR.sub("\u2060", text))
 
 
 def highlight_fill(sentence: str, unknown: list[int]) -> str:

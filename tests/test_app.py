@@ -17,6 +17,11 @@ def _page(name: str) -> AppTest:
     return AppTest.from_file(str(APP / "views" / f"{name}.py"), default_timeout=TIMEOUT)
 
 
+def _shown(markdown: str) -> str:
+    """What a reader sees of escaped Markdown (app.figures.escape_markdown): no backslashes, no word joiners."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
+
+
 def _table_text(at: AppTest) -> str:
     return "\n".join(t.value.to_string() for t in at.table)
 
@@ -582,7 +587,7 @@ def test_uploads_follow_the_clis_rules_and_say_what_they_changed(tmp_path, demo,
         _upload(at, "eval", "up.txt", bad)
         assert not at.exception
         cli_message = str(cli.value).replace(str(tmp_path) + "/", "")
-        assert any(cli_message in re.sub(r"\\(.)", r"\1", w.value) for w in at.warning), cli_message
+        assert any(cli_message in _shown(w.value) for w in at.warning), cli_message
     lines = (ptb_dir / "ptb.test.txt").read_text().splitlines()[:20] + ["... !!! ,", " ".join(["the"] * 300)]
     data = "\n".join(lines).encode()
     _upload(at, "eval", "up.txt", data)
@@ -635,7 +640,7 @@ def test_an_uploaded_group_with_bad_bytes_is_refused_as_the_cli_refuses_it():
     at.get("file_uploader")[0].set_value(("a.txt", b"the dollar fell\nit \xfe rose\n", "text/plain"))
     at.run()
     assert not at.exception
-    assert any("a.txt:2: bytes that are not UTF" in w.value.replace("\\", "") for w in at.warning)
+    assert any("a.txt:2: bytes that are not UTF" in _shown(w.value) for w in at.warning)
 
 
 def test_prior_sample_copies_are_counted_against_the_models_own_corpus():
@@ -843,7 +848,7 @@ def test_the_jacobian_word_box_is_tokenised_as_the_corpus():
     at.session_state["jac_S"], at.session_state["jac_word"] = 8, "Stocks!"
     at.run()
     assert not at.exception and not at.warning
-    assert any("Looked up as `stocks`" in c.value for c in at.caption)
+    assert any("Looked up as “stocks”" in c.value for c in at.caption)
     at.text_input(key="jac_word").set_value("!!!").run()
     assert not at.exception and any("No word to look up" in w.value for w in at.warning)
 
@@ -881,7 +886,7 @@ def test_an_uploaded_corpus_survives_a_change_of_view_until_forgotten():
     at.switch_page("views/collapse.py").run()
     at.switch_page("views/evaluate.py").run()
     assert not at.exception and at.radio(key="eval_src").value == "uploaded file"
-    assert any("Using `mine.txt`" in c.value for c in at.caption) and not any("Upload a file" in i.value for i in at.info)
+    assert any("Using “mine.txt”" in c.value for c in at.caption) and not any("Upload a file" in i.value for i in at.info)
     at.button(key="eval_upload_forget").click().run()
     assert any("Upload a file to use it here" in i.value for i in at.info)
 

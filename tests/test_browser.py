@@ -182,8 +182,12 @@ def test_new_views_tokeniser_and_a_bad_path_in_a_real_browser(server):
         pg = browser.new_context(viewport={"width": 1280, "height": 1600}).new_page()
         pg.goto(url + "/encode", wait_until="domcontentloaded", timeout=90_000)
         pg.locator("table").first.wait_for(timeout=90_000)
-        _fill(pg, label, "Sales rose 5.2% to $3 billion.")
-        pg.get_by_role("cell", name="sales rose N N to $ N billion", exact=True).first.wait_for(timeout=90_000)
+        _fill(pg, label, "Sales rose 5.2% -- to $3 billion :material/home:")
+        pg.get_by_role("cell", name="sales rose N N to $ N billion <unk>", exact=True).first.wait_for(timeout=90_000)
+        # the notice shows what was typed: no "—" for "--", no icon for ":material/home:" (Streamlit's Markdown)
+        notice = pg.locator('[data-testid="stAlert"]').filter(has_text="tokenised as the corpus is").inner_text()
+        assert "-- -> (removed)" in notice.replace("\u2060", ""), notice
+        assert ":material/home: -> material/home" in notice.replace("\u2060", ""), notice
         side = pg.locator('[data-testid="stSidebar"]')
         box = side.get_by_role("textbox", name="…or another checkpoint")
         box.fill("../" * 40 + "\u202e\u0000" + "x" * 300)

@@ -324,3 +324,26 @@ def test_a_dense_map_exports_as_a_light_pdf_and_its_csv_holds_the_image_cells(br
     first = cells.iloc[0]
     assert (first.x, first.y) == pytest.approx((heat.x[c], heat.y[r])) and first.value == pytest.approx(z[r, c])
     assert (df.trace == f"a sample of {figures.DRAWN_SAMPLE:,}").sum() == figures.DRAWN_SAMPLE
+
+
+# Streamlit's Markdown turns "-- -> <- >= <= ~=" into typographic symbols and ":name:" into emoji, icons or
+# its logo, even when every character is backslash-escaped (seen in Chromium, 2026-12-08): a notice then
+# misreports what the user typed ("--" removed was shown as "—" removed).
+_TYPOGRAPHIC = ("--", "->", "<-", ">=", "<=", "~=")
+
+
+def _as_rendered(markdown: str) -> str:
+    """The text Markdown shows for `markdown`, made of backslash escapes and plain text only."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
+@pytest.mark.parametrize("text", ["a -- b -> c <-> d >= e <= f ~= g", "---->>>", ":+1: :material/home: :streamlit:",
+                                  "<unk> `x` **b** _i_ [l](http://e) $x$ :red[x]", "plain words", ""])
+def test_escaped_markdown_shows_the_text_itself_with_no_typography_or_shortcode(text):
+    """escape_markdown's text, once Markdown has read its escapes, is `text` with only invisible word
+    joiners added, and none of Streamlit's replacements can start in it."""
+    from app.figures import escape_markdown
+    shown = _as_rendered(escape_markdown(text))
+    assert shown.replace("\u2060", "") == text
+    assert not any(seq in shown for seq in _TYPOGRAPHIC)
+    assert not re.search(r":[^\u2060]", shown)

@@ -70,12 +70,12 @@ for m, box, key in side_by_side(models):
             continue
         word = typed.tokens[0]                        # "Stocks!" -> stocks, as the corpus writes it
         if typed.ids[0] == m.vocab.unk_id:
-            st.warning(f"`{escape_markdown(typed_word.strip()[:80])}` is not in the model's vocabulary.")
+            st.warning(f"“{escape_markdown(typed_word.strip()[:80])}” is not in the model's vocabulary.")
             continue
         if len(typed.tokens) > 1:
-            st.caption(f"The first of its {len(typed.tokens)} tokens is looked up: `{word[:80]}`.")
+            st.caption(f"The first of its {len(typed.tokens)} tokens is looked up: “{escape_markdown(word[:80])}”.")
         elif typed.notices:
-            st.caption(f"Looked up as `{word[:80]}`.")
+            st.caption(f"Looked up as “{escape_markdown(word[:80])}”.")
         ctx = None
         if sentence.strip():
             try:
