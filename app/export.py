@@ -19,6 +19,7 @@ Chromium sizes the PDF, so a one-column PDF is 3.5 in wide. Text is 9 pt (12 px)
 """
 from __future__ import annotations
 
+import html
 import math
 import re
 import threading
@@ -209,7 +210,8 @@ def figure_data(fig: go.Figure) -> pd.DataFrame:
     rows, parts = [], []                    # point rows; finished frames, in trace order
     titles = [a.text for a in fig.layout.annotations]      # subplot titles, in subplot order
     for i, tr in enumerate(fig.data):
-        name = tr.name if tr.name is not None else f"trace {i}"
+        # texts are escaped for plotly (app.figures.plotly_text): the CSV holds them as they were
+        name = html.unescape(tr.name) if tr.name is not None else f"trace {i}"
         if tr.type == "heatmap" and tr.x is not None and tr.y is not None:    # an image: its non-empty cells
             z = np.asarray(tr.z, dtype=float)
             r, c = np.nonzero(np.isfinite(z))
@@ -223,7 +225,8 @@ def figure_data(fig: go.Figure) -> pd.DataFrame:
         xs = list(tr.x) if getattr(tr, "x", None) is not None else []
         ys = list(tr.y) if getattr(tr, "y", None) is not None else []
         n = max(len(xs), len(ys))
-        text = list(tr.text) if isinstance(getattr(tr, "text", None), (list, tuple)) else None
+        text = getattr(tr, "text", None)
+        text = [html.unescape(t) if isinstance(t, str) else t for t in text] if isinstance(text, (list, tuple)) else None
         color = getattr(getattr(tr, "marker", None), "color", None)
         color = list(color) if isinstance(color, (list, tuple)) and len(color) == n else None
         err = getattr(getattr(tr, "error_y", None), "array", None)          # e.g. sigma around mu

@@ -5,6 +5,7 @@ pandas DataFrames. No tensor maths here.
 """
 from __future__ import annotations
 
+import html
 import re
 
 import pandas as pd
@@ -13,6 +14,14 @@ from plotly.subplots import make_subplots
 
 TEMPLATE = "plotly_white"
 OVERLAY_COLOURS = ("#d62728", "#111111", "#ff7f0e", "#9467bd")     # typed points and paths: unlike the corpus
+
+
+def plotly_text(text: str) -> str:
+    """`text` drawn literally by plotly, which reads a subset of HTML in every string it draws (legend, hover,
+    annotation, title): in Chromium '<a href="https://…">' became a live link and '<b>' bold. Every sentence,
+    name or word from data (a corpus, an upload, a link's search words, a checkpoint) goes through this;
+    `app.export.figure_data` reads it back (html.unescape) for the CSV."""
+    return html.escape(str(text), quote=False)
 
 
 def posterior_figure(per_dim: dict[str, list], title: str = "") -> go.Figure:
@@ -154,6 +163,7 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
     drawn = (np.sort(np.random.default_rng(0).choice(len(coords), DRAWN_SAMPLE, replace=False)) if dense
              else np.arange(len(coords)))
     with_text = hover is not None and len(drawn) <= HOVER_MAX
+    shown = {int(i): plotly_text(hover[i]) for i in drawn} if with_text else {}
     if dense:
         fig.add_trace(_density_image(coords, None if categorical else color))
         if color is not None and not categorical:
@@ -163,7 +173,7 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
         # typed arrays (base64 in the JSON), not lists: 49k-1M points travel to the browser. customdata is the
         # 1-based corpus line (what a selection returns, and the hover shows above HOVER_MAX)
         return go.Scattergl(x=coords[idx, 0].astype(np.float32), y=coords[idx, 1].astype(np.float32),
-                            mode="markers", name=name, text=[hover[i] for i in idx] if with_text else None,
+                            mode="markers", name=name, text=[shown[int(i)] for i in idx] if with_text else None,
                             customdata=(idx + 1).astype(np.int32), marker=marker,
                             hovertemplate="%{text}<extra></extra>" if with_text else "line %{customdata}<extra></extra>")
     # a dense map's sample is opaque over a faint image, so that zoomed past the image's cells its points stand
@@ -172,7 +182,7 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
     if categorical:
         labels_of = np.asarray(color, dtype=object)
         for lab in sorted(set(color)):
-            fig.add_trace(corpus_trace(drawn[labels_of[drawn] == lab], str(lab),
+            fig.add_trace(corpus_trace(drawn[labels_of[drawn] == lab], plotly_text(lab),
                                        dict(size=size, opacity=0.9 if dense else 0.7)))
     else:
         marker = dict(size=size, opacity=opacity, color="#9aa7b8")
@@ -184,6 +194,7 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
     for i, ov in enumerate(overlays or []):
         xy = np.asarray(ov["xy"])
         colour = OVERLAY_COLOURS[i % len(OVERLAY_COLOURS)]
+        ov = {**ov, "name": plotly_text(ov["name"]), "text": [plotly_text(t) for t in ov["text"]]}
         # every overlay is WebGL too: plotly draws its WebGL canvas over the SVG layer, so an SVG path or star
         # would lie hidden under the corpus points
         if ov.get("path"):       # a path: a line through its points, its start and end marked and labelled
@@ -210,7 +221,7 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
                                        marker=dict(size=16, color=colour, symbol="star",
                                                    line=dict(width=1.5, color="black"))))
     for lab in labels or []:
-        fig.add_annotation(x=lab["x"], y=lab["y"], text=lab["text"], showarrow=False,
+        fig.add_annotation(x=lab["x"], y=lab["y"], text=plotly_text(lab["text"]), showarrow=False,
                            font=dict(size=12, color="black"), bgcolor="rgba(255,255,255,0.75)")
     fig.update_layout(template=TEMPLATE, height=620, title=title or None, dragmode="lasso",
                       xaxis=dict(showticklabels=False, title=""), yaxis=dict(showticklabels=False, title=""),
@@ -481,7 +492,8 @@ def traversal_figure(result: dict) -> go.Figure:
     """Heatmap of how far each decode of a traversal moves from the unswept code's decode (word edit distance),
     dimensions by offsets; hover shows the sentence."""
     fig = go.Figure(go.Heatmap(z=result["changes"], x=[f"{o:+.3g}" for o in result["offsets"]],
-                               y=[f"z{d}" for d in result["dims"]], text=result["sentences"],
+                               y=[f"z{d}" for d in result["dims"]],
+                               text=[[plotly_text(s) for s in row] for row in result["sentences"]],
                                hovertemplate="%{y} at %{x}: %{text}<extra>%{z} words changed</extra>",
                                colorscale="Blues", colorbar=dict(title="words<br>changed")))
     fig.update_layout(template=TEMPLATE, height=110 + 36 * len(result["dims"]), margin=dict(t=20, b=60),
@@ -664,15 +676,16 @@ def rate_distortion_figure(points: list[dict], colour: str = "active_units") -> 
                                      showlegend=False, line=dict(color="#999999", width=1), hoverinfo="skip"))
     if papers:
         fig.add_trace(go.Scatter(x=[p["rate"] for p in papers], y=[p["distortion"] for p in papers], mode="markers",
-                                 name="paper", text=[p["label"] for p in papers],
+                                 name="paper", text=[plotly_text(p["label"]) for p in papers],
                                  marker=dict(symbol="circle-open", size=10, color="#555555"),
                                  hovertemplate="%{text}<br>KL %{x:.2f}, reconstruction %{y:.2f}<extra></extra>"))
     if ours:
         values = [p[colour] if p[colour] is not None else float("nan") for p in ours]
         fig.add_trace(go.Scatter(
             x=[p["rate"] for p in ours], y=[p["distortion"] for p in ours], mode="markers+text", name="ours",
-            text=[p["name"] if p["checkpoint"] else "" for p in ours], textposition="top right", textfont=dict(size=9),
-            customdata=[[p["label"], p["nll"], p[colour], p["checkpoint"] or "", p["name"]] for p in ours],
+            text=[plotly_text(p["name"]) if p["checkpoint"] else "" for p in ours], textposition="top right",
+            textfont=dict(size=9),     # customdata: the hover's label (drawn), then data a selection returns
+            customdata=[[plotly_text(p["label"]), p["nll"], p[colour], p["checkpoint"] or "", p["name"]] for p in ours],
             marker=dict(size=11, color=values, colorscale="Viridis", showscale=True,
                         symbol=["diamond" if p["source"] == "evaluated here" else "circle" for p in ours],
                         colorbar=dict(title="AU" if colour == "active_units" else "MI (nats)")),

@@ -347,3 +347,46 @@ def test_escaped_markdown_shows_the_text_itself_with_no_typography_or_shortcode(
     assert shown.replace("\u2060", "") == text
     assert not any(seq in shown for seq in _TYPOGRAPHIC)
     assert not re.search(r":[^\u2060]", shown)
+
+
+# Plotly renders a subset of HTML in every text it draws: in Chromium, '<a href="https://x">click</a>' in a
+# legend, a hover, an annotation or a title became a live link (2026-12-08), so a shared link's search words
+# or an uploaded line could put one on the map.
+_LINK = '<a href="https://evil.example/x">click</a> <b>bold</b> <unk> &amp;'
+
+
+def _strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _strings(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _strings(v)
+
+
+def test_user_text_on_the_map_and_the_plane_is_drawn_as_text_not_markup():
+    """Every sentence, overlay name, label and point name reaches plotly escaped: no tag of the user's text is
+    left, and unescaping gives the text back."""
+    import html
+
+    from app.figures import projection_figure, rate_distortion_figure
+    coords = np.arange(20, dtype=float).reshape(10, 2)
+    fig = projection_figure(coords, [_LINK] * 10, overlays=[
+        {"name": _LINK, "xy": coords[:2], "text": [_LINK] * 2, "ring": True, "index": [0, 1]},
+        {"name": _LINK, "xy": coords[:2], "text": [_LINK] * 2, "path": True},
+        {"name": _LINK, "xy": coords[:2], "text": [_LINK] * 2}], labels=[{"x": 0, "y": 0, "text": _LINK}])
+    point = {"name": _LINK, "source": "evaluated here", "kind": "vae", "rate": 1.0, "distortion": 90.0, "nll": 91.0,
+             "active_units": 3, "mutual_info": 1.0, "checkpoint": _LINK, "label": _LINK}
+    plane = rate_distortion_figure([point, {**point, "source": "paper", "checkpoint": None}])
+    for f in (fig, plane):
+        drawn = [{k: v for k, v in tr.items() if k != "customdata"} for tr in f.to_plotly_json()["data"]]
+        drawn += [f.to_plotly_json()["layout"]] + [[cd[0]] for cd in plane.data[-1].customdata]  # the hover's label
+        texts = [s for s in _strings(drawn) if "click" in s]
+        assert texts and not any("<a" in s or "<b>" in s or "<unk>" in s for s in texts), texts
+        assert all(_LINK in html.unescape(s) for s in texts)
+    # the CSV export reads the text back as it was
+    from app.export import figure_data
+    table = figure_data(fig)
+    assert set(table["text"].dropna()) == {_LINK, "start", "end", "1", "2"} and _LINK in set(table["trace"])

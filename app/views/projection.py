@@ -31,7 +31,8 @@ st.caption("Each point is a sentence's posterior mean μ, projected to 2-D. Maps
 
 corpus = corpus_section("proj", ck, default_limit=MAX_CORPUS_SENTENCES, default_split="all")
 if len(corpus["sentences"]) < 3:
-    st.warning(f"A projection needs at least 3 sentences; {corpus['name']} gives {len(corpus['sentences'])}.")
+    st.warning(f"A projection needs at least 3 sentences; {figures.escape_markdown(corpus['name'])} gives "
+               f"{len(corpus['sentences'])}.")
     st.stop()
 c1, c2, c3 = st.columns(3)
 persist("proj_method", "umap", ["umap", "pca", "tsne"])
@@ -115,7 +116,7 @@ for m, box, key in side_by_side(models):
         q = query[:MAX_SEARCH].strip().lower()          # a link's `q` is not held to the box's max_chars
         matches = [i for i, s in enumerate(sentences) if q in s.lower()] if q else []
         if q:
-            st.caption(f"“{q[:80]}”: {len(matches):,} of {N:,} sentences")
+            st.caption(f"“{figures.escape_markdown(q[:80])}”: {len(matches):,} of {N:,} sentences")
             if matches:
                 overlays.append({"name": f"“{q[:30]}” ({len(matches):,})", "ring": True, "index": matches,
                                  "xy": proj["coords"][matches], "text": [sentences[i] for i in matches]})
@@ -143,8 +144,8 @@ for m, box, key in side_by_side(models):
                 show_problem("Cannot draw the homotopy", e)
         labels = figures.cluster_labels_on_map(clusters) if with_clusters and clusters else None
 
-        fig = figures.projection_figure(proj["coords"], sentences, color, color_by, overlays,
-                                        title=f"{method.upper()} of {N:,} posterior means ({corpus['name']})",
+        title = f"{method.upper()} of {N:,} posterior means ({figures.plotly_text(corpus['name'])})"
+        fig = figures.projection_figure(proj["coords"], sentences, color, color_by, overlays, title=title,
                                         labels=labels)
         event = show_figure(fig, "Corpus map", f"{key}projection_plot", on_select="rerun",
                             selection_mode=("box", "lasso"))
