@@ -208,8 +208,9 @@ def suggest_fluent_model(view: str, models: list) -> None:
 
 
 def model_name(ck: Checkpoint) -> str:
-    """A short name for headings: the checkpoint's root-relative name, and its kind."""
-    return f"{checkpoint_name(ck)} ({ck.model_config.model})"
+    """A short name for headings and messages, as Markdown: the checkpoint's root-relative name (escaped: a
+    run directory "my_run_2" would show "my<i>run</i>2") and its kind."""
+    return f"{escape_markdown(checkpoint_name(ck))} ({ck.model_config.model})"
 
 
 def training_settings(ck: Checkpoint) -> dict:

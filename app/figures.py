@@ -355,7 +355,7 @@ def overlap_compare_figure(panels: list[dict], xlabel: str) -> go.Figure:
     """
     # wide gaps: at one column the second panel's density ticks ran into the first panel
     fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.16,
-                        subplot_titles=[f"{p['name']}<br>AUROC {p['auroc']:.2f}" for p in panels])
+                        subplot_titles=[f"{plotly_text(p['name'])}<br>AUROC {p['auroc']:.2f}" for p in panels])
     for c, p in enumerate(panels, start=1):
         single = overlap_figure(p["matrix"], p["name"], xlabel, p["auroc"])
         for tr in single.data:
