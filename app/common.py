@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 import streamlit as st
 
 from app import roots
-from app.figures import escape_markdown
+from app.figures import escape_markdown, markdown_cells
 from app.state import persist, set_values
 from vae_core.checkpoint import CONFIG, Checkpoint, CheckpointError, load_checkpoint
 
@@ -893,7 +893,10 @@ def show_figure(fig, name: str, key: str, **chart_kwargs):
 def show_table(df, name: str, key: str, dataframe: bool = False, **kwargs) -> None:
     """Show a table (`st.table`, or `st.dataframe` for long ones), with CSV and LaTeX downloads."""
     from app import export
-    (st.dataframe if dataframe else st.table)(df, **kwargs)
+    if dataframe:
+        st.dataframe(df, **kwargs)               # drawn on a canvas: text is text
+    else:
+        st.table(markdown_cells(df), **kwargs)
     slug = _slug(name)
     with st.popover("Export table", icon=":material/download:", key=f"{key}_export"):
         c1, c2 = st.columns(2)

@@ -442,6 +442,17 @@ def escape_markdown(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+!|<>~$:-])", r"\\\1", _REPLACED_PAIR.sub("\u2060", text))
 
 
+def markdown_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `df` for `st.table`, which reads every cell as Markdown (in Chromium a cell "[a](https://…)"
+    became a live link, "--" an em dash): text cells and index labels through `escape_markdown`. Exports use
+    the original."""
+    def esc(v):
+        return escape_markdown(v) if isinstance(v, str) else v
+    out = df.map(esc)
+    out.index = out.index.map(esc)
+    return out
+
+
 def highlight_fill(sentence: str, unknown: list[int]) -> str:
     """Markdown of a filled sentence with the imputed words in bold (every word shown literally)."""
     words = [escape_markdown(w) for w in sentence.split()]

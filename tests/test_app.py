@@ -22,8 +22,17 @@ def _shown(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
+def _table(at: AppTest, i: int = 0):
+    """Table `i` of the page as a reader sees it: st.table's text cells and labels unescaped."""
+    df = at.table[i].value
+    df = df.map(lambda v: _shown(v) if isinstance(v, str) else v)
+    df.index = df.index.map(lambda v: _shown(v) if isinstance(v, str) else v)
+    return df
+
+
 def _table_text(at: AppTest) -> str:
-    return "\n".join(t.value.to_string() for t in at.table)
+    """The text of the page's tables as a reader sees it (st.table's cells are escaped Markdown)."""
+    return _shown("\n".join(t.value.to_string() for t in at.table))
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +115,7 @@ def test_homotopy_page_shows_the_decoded_path(demo):
     at.radio(key="hom_method").set_value("spherical").run()
     assert not at.exception
     want = homotopy(demo.model, demo.vocab, a, b, steps=5, method="spherical")
-    df = at.table[0].value
+    df = _table(at)
     assert list(df["sentence"]) == want["sentences"] and len(df) == 5
 
 
@@ -146,7 +155,7 @@ def test_reconstruction_table_has_every_row_kind_with_bleu(demo):
     at.slider(key="enc_samples").set_value(2)
     at.number_input(key="enc_k").set_value(10.0).run()
     assert not at.exception
-    df = at.table[0].value
+    df = _table(at)
     assert list(df.iloc[:, 0]) == ["D", "M", "R1", "R2", "P1", "P2"]
     want = reconstruction_rows(demo.model, demo.vocab, at.text_input(key="sentence").value, 2, 10.0)
     assert list(df["sentence"]) == [r["sentence"] for r in want]
@@ -158,7 +167,7 @@ def test_perturb_page_plots_similarity_against_k():
     at.slider(key="pert_kmax").set_value(5)
     at.slider(key="pert_n").set_value(3).run()
     assert not at.exception
-    ks = [row["k"] for row in at.table[0].value.to_dict("records")]
+    ks = [row["k"] for row in _table(at).to_dict("records")]
     assert ks == ["0", "0.5", "1", "2", "3", "5"]                   # k as typed, not "0.0000"
     assert "mean BLEU to input" in at.get("plotly_chart")[0].proto.spec
 
@@ -212,7 +221,7 @@ def test_jacobian_page_spectrum_and_neighbours():
     at.text_input(key="jac_context").set_value("stock prices fell sharply").run()
     assert not at.exception
     assert "singular value" in at.get("plotly_chart")[0].proto.spec
-    df = at.table[0].value
+    df = _table(at)
     assert len(df) == 10 and "contextual J: word" in df.columns and "stock" not in set(df.iloc[:, 0])
     assert at.radio(key="jac_embedding").value == "centred"                 # the measured default
     score = [m for m in at.metric if "agreement of centred neighbours" in m.label]
@@ -225,7 +234,7 @@ def test_prior_samples_page_plain_and_stretched():
     at = _page("prior").run()
     at.slider(key="prior_n").set_value(4)
     at.select_slider(key="prior_stretch").set_value(4.0).run()
-    assert not at.exception and len(at.table[0].value) == 4
+    assert not at.exception and len(_table(at)) == 4
 
 
 def test_model_card_shows_training_curves(demo):
@@ -423,11 +432,11 @@ def test_raw_text_is_tokenised_in_the_views(demo):
     at = _page("encode").run()
     at.text_input(key="sentence").set_value("The company reported higher profits.").run()
     assert not at.exception
-    assert at.table[0].value["sentence"].iloc[0] == "the company reported higher profits"
+    assert _table(at)["sentence"].iloc[0] == "the company reported higher profits"
     notices = " ".join(i.value for i in at.info)
     assert "tokenised" in notices and "not in the vocabulary" not in notices
     at.text_input(key="sentence").set_value("Sales rose 5.2% to $3 billion.").run()
-    assert at.table[0].value["sentence"].iloc[0] == "sales rose N N to $ N billion"
+    assert _table(at)["sentence"].iloc[0] == "sales rose N N to $ N billion"
 
 
 def test_a_long_paste_is_accepted_with_a_notice():
@@ -444,7 +453,7 @@ def test_traversal_view_sweeps_the_most_active_dimension():
     at.session_state["trav_steps"] = 5
     at.run()
     assert not at.exception
-    assert len(at.table[0].value) == 5                                         # the first sweep
+    assert len(_table(at)) == 5                                         # the first sweep
     grid = at.dataframe[0].value
     assert grid.shape == (3, 5) and list(grid.columns) == ["-3.0σ", "-1.5σ", "+0.0σ", "+1.5σ", "+3.0σ"]
     kls = [float(i.split("KL ")[1].rstrip(")")) for i in grid.index]
@@ -516,7 +525,7 @@ def test_prior_view_reports_sample_quality():
     at.session_state["prior_quality_n"] = 50
     at.run()
     assert not at.exception
-    q = at.table[1].value
+    q = _table(at, 1)
     assert {"Self-BLEU-4", "Self-BLEU-3", "distinct-1", "distinct-2", "copies of training sentences"} <= set(q.columns)
     # the figures are the library's for the same 50 greedy prior samples, compared with PTB train
     from vae_core.analysis import prior_samples
@@ -631,7 +640,7 @@ def test_values_from_links_and_forms_are_capped_before_any_work():
     rank.session_state["rank_candidates"] = "\n".join(f"candidate {i}" for i in range(5_000))
     rank.run()
     assert not rank.exception
-    assert len(rank.table[-1].value) == MAX_TYPED_LINES
+    assert len(_table(rank, -1)) == MAX_TYPED_LINES
     assert any(f"first {MAX_TYPED_LINES} of 5,000 lines" in i.value for i in rank.info)
 
 
@@ -689,9 +698,9 @@ def test_the_unit_page_opens_from_the_traversal_and_from_a_link():
     at.run()
     assert not at.exception and at.selectbox(key="unit_dim").value == "z3"
     assert [m.label for m in at.metric][:2] == ["mean KL, nats", "active"]
-    assert len(at.table) >= 3 and "sentence" in at.table[0].value.columns      # highest, lowest, traversal
+    assert len(at.table) >= 3 and "sentence" in _table(at).columns      # highest, lowest, traversal
     at.toggle(key="unit_jac").set_value(True).run()
-    assert not at.exception and "cos(J_w, e3)" in at.table[-1].value.columns     # the words along z3
+    assert not at.exception and "cos(J_w, e3)" in _table(at, -1).columns     # the words along z3
     at = _page("unit")
     at.session_state["unit_dim"] = "z99999"
     at.run()
@@ -838,7 +847,7 @@ def test_prior_samples_of_smim_say_why_and_offer_the_aggregate_posterior():
     at.session_state["prior_limit"] = 100
     at.radio(key="prior_from").set_value("the aggregate posterior q(z) of a corpus").run()
     assert not at.exception and not any("no KL term" in i.value for i in at.info)
-    rows = at.table[0].value
+    rows = _table(at)
     assert len(rows) == 10 and rows["sentence"].str.len().gt(0).all()
 
 

@@ -390,3 +390,14 @@ def test_user_text_on_the_map_and_the_plane_is_drawn_as_text_not_markup():
     from app.export import figure_data
     table = figure_data(fig)
     assert set(table["text"].dropna()) == {_LINK, "start", "end", "1", "2"} and _LINK in set(table["trace"])
+
+
+def test_a_table_shown_with_st_table_has_its_text_cells_escaped_and_its_export_keeps_them():
+    """st.table reads every cell as Markdown (in Chromium a cell "[click](https://…)" was a live link and
+    "--" an em dash), so the table shown has its text cells and labels escaped; numbers stay numbers."""
+    from app.figures import escape_markdown, markdown_cells
+    df = pd.DataFrame({"sentence": [_LINK, "x -- y"], "n": [1, 2]}, index=pd.Index(["D", "a_b_c"], name="row"))
+    shown = markdown_cells(df)
+    assert list(shown["sentence"]) == [escape_markdown(_LINK), escape_markdown("x -- y")]
+    assert list(shown.index) == ["D", escape_markdown("a_b_c")] and shown.index.name == "row"
+    assert list(shown["n"]) == [1, 2] and list(df["sentence"]) == [_LINK, "x -- y"]      # the original is kept
