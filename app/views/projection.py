@@ -237,6 +237,6 @@ for m, box, key in side_by_side(models):
             if rerank and m.model_config.is_sequence:
                 order, logp = rerank_by_likelihood(m.model, m.vocab, sentences, idx, qmu)
                 idx, dist, logp = order[: int(k)].tolist(), None, logp[: int(k)]
-            st.caption(f"The {len(idx)} corpus sentences nearest to {what}")
+            st.caption(f"The {len(idx)} corpus sentences nearest to {figures.escape_markdown(what)}")
             show_table(figures.neighbour_table(sentences, idx, dist, metric, logp), "Nearest neighbours",
                        f"{key}neighbours", dataframe=True, hide_index=True, width="stretch")
