@@ -284,11 +284,16 @@ def latex_table(df: pd.DataFrame, caption: str = "", label: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+# TeX's ligatures in text mode: "--" and "---" print as dashes, "``" "''" ",," as quotes, "!`" "?`" as ¡ ¿
+_LIGATURE = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')|(?<=,)(?=,)|(?<=[!?])(?=`)")
+
+
 def _escape(text: str) -> str:
+    """`text` for LaTeX text mode, printed as it is: special characters escaped, ligatures broken by `{}`."""
     repl = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
             "<": r"\textless{}", ">": r"\textgreater{}"}
-    return "".join(repl.get(c, c) for c in text)
+    return _LIGATURE.sub("{}", "".join(repl.get(c, c) for c in text))
 
 
 # ------------------------------------------------------------------------------------------ corpus codes

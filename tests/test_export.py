@@ -112,6 +112,16 @@ def test_latex_escapes_angle_brackets_and_wraps_long_sentences():
     assert "\\begin{tabular}{lp{0.70\\linewidth}r}" in tex          # the long column wraps, numbers align right
 
 
+def test_latex_breaks_the_ligatures_that_would_print_other_characters():
+    """TeX prints "--" as an en dash, "---" an em dash, "``" and "''" as curly quotes, ",," as a low quote and
+    "!`" "?`" as ¡ ¿: a sentence's tokens must print as typed (a `{}` between the characters stops it)."""
+    text = "a -- b --- c `` d '' e ,, f !` g ?` h it 's n't"
+    tex = export.latex_table(pd.DataFrame({"sentence": [text]}))
+    for pair in ("--", "``", "''", ",,", "!`", "?`"):
+        assert pair not in tex, pair
+    assert "-{}-" in tex and "it 's n't" in tex                          # one apostrophe is left as it is
+
+
 def test_png_records_its_dpi(browser):
     from PIL import Image
     img = Image.open(io.BytesIO(export.figure_bytes(_overlap_fig(), "png", "one-column")))
