@@ -894,7 +894,8 @@ def show_table(df, name: str, key: str, dataframe: bool = False, **kwargs) -> No
     """Show a table (`st.table`, or `st.dataframe` for long ones), with CSV and LaTeX downloads."""
     from app import export
     if dataframe:
-        st.dataframe(df, **kwargs)               # drawn on a canvas: text is text
+        # drawn on a canvas (text is text); a missing figure (a paper that gives no AU) shows "–", not "None"
+        st.dataframe(df, **{"placeholder": "–", **kwargs})
     else:
         st.table(markdown_cells(df), **kwargs)
     slug = _slug(name)

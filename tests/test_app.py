@@ -679,6 +679,8 @@ def test_the_methods_view_places_every_evaluated_model_on_the_rate_distortion_pl
     elbo = [t for t in spec["data"] if t.get("legendgroup") == "elbo"]       # lines of equal -ELBO
     assert len(elbo) >= 4 and all(t["x"][1] - t["x"][0] == pytest.approx(t["y"][0] - t["y"][1]) for t in elbo)
     assert len(at.dataframe[0].value) == len(ours["x"]) + len(paper["x"])
+    # a paper gives no AU: its cell shows the table's placeholder "–", not Streamlit's "None"
+    assert at.dataframe[0].value["AU"].isna().any() and at.dataframe[0].proto.placeholder == "–"
 
 
 def test_the_unit_page_opens_from_the_traversal_and_from_a_link():
