@@ -152,7 +152,8 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
     (categorical). `overlays`: [{"name", "xy" (M, 2), "text" [M], "path": bool, "ring": bool}] drawn on top
     (typed sentences as stars, homotopy paths as lines with markers, rings around corpus points, "index" their
     0-based corpus rows: search matches, a selection). `labels`: [{"x", "y", "text"}] written on the map
-    (cluster labels). A corpus point's customdata is its 1-based line, what a selection event returns.
+    (cluster labels). Every text (sentences, names, labels, `title`) is drawn as text (`plotly_text`): it may
+    come from a link, an upload or a corpus. A corpus point's customdata is its 1-based line, what a selection event returns.
     Above DENSITY_ABOVE points, every point is drawn as an image (`_density_image`) and a random sample of
     DRAWN_SAMPLE (fixed seed) as points on it; read a selection back with `selected_rows`."""
     import numpy as np
@@ -163,7 +164,6 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
     drawn = (np.sort(np.random.default_rng(0).choice(len(coords), DRAWN_SAMPLE, replace=False)) if dense
              else np.arange(len(coords)))
     with_text = hover is not None and len(drawn) <= HOVER_MAX
-    shown = {int(i): plotly_text(hover[i]) for i in drawn} if with_text else {}
     if dense:
         fig.add_trace(_density_image(coords, None if categorical else color))
         if color is not None and not categorical:
@@ -173,7 +173,7 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
         # typed arrays (base64 in the JSON), not lists: 49k-1M points travel to the browser. customdata is the
         # 1-based corpus line (what a selection returns, and the hover shows above HOVER_MAX)
         return go.Scattergl(x=coords[idx, 0].astype(np.float32), y=coords[idx, 1].astype(np.float32),
-                            mode="markers", name=name, text=[shown[int(i)] for i in idx] if with_text else None,
+                            mode="markers", name=name, text=[plotly_text(hover[i]) for i in idx] if with_text else None,
                             customdata=(idx + 1).astype(np.int32), marker=marker,
                             hovertemplate="%{text}<extra></extra>" if with_text else "line %{customdata}<extra></extra>")
     # a dense map's sample is opaque over a faint image, so that zoomed past the image's cells its points stand
@@ -223,7 +223,7 @@ def projection_figure(coords, hover: list[str] | None, color=None, color_label: 
     for lab in labels or []:
         fig.add_annotation(x=lab["x"], y=lab["y"], text=plotly_text(lab["text"]), showarrow=False,
                            font=dict(size=12, color="black"), bgcolor="rgba(255,255,255,0.75)")
-    fig.update_layout(template=TEMPLATE, height=620, title=title or None, dragmode="lasso",
+    fig.update_layout(template=TEMPLATE, height=620, title=plotly_text(title) or None, dragmode="lasso",
                       xaxis=dict(showticklabels=False, title=""), yaxis=dict(showticklabels=False, title=""),
                       legend=dict(orientation="h", y=-0.05))
     # A few far outliers (UMAP puts some there) shrank the bulk of a map to a blot: open on the middle 99% of

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,9 @@ def demo_dir() -> Path:
     if not (DEMO / "config.json").is_file():
         pytest.fail(f"the committed demo checkpoint is missing at {DEMO}")
     return DEMO
+
+
+def shown_markdown(markdown: str) -> str:
+    """What a reader sees of Markdown escaped by app.figures.escape_markdown: the backslash escapes read, the
+    invisible word joiners (U+2060) it adds left in (drop them to compare with the text typed)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)

@@ -1,11 +1,10 @@
 """AppTest runs of the app's pages on a committed zoo checkpoint (bowman-vae): the decoded sentences must appear."""
 import json
-import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, SMIM
+from tests.conftest import ROOT, SMIM, shown_markdown
 from vae_core.checkpoint import load_checkpoint
 from vae_core.latent import homotopy, reconstruct
 
@@ -18,8 +17,8 @@ def _page(name: str) -> AppTest:
 
 
 def _shown(markdown: str) -> str:
-    """What a reader sees of escaped Markdown (app.figures.escape_markdown): no backslashes, no word joiners."""
-    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
+    """What a reader sees of escaped Markdown, word joiners dropped: comparable with the text typed."""
+    return shown_markdown(markdown).replace("\u2060", "")
 
 
 def _table(at: AppTest, i: int = 0):
@@ -32,7 +31,7 @@ def _table(at: AppTest, i: int = 0):
 
 def _table_text(at: AppTest) -> str:
     """The text of the page's tables as a reader sees it (st.table's cells are escaped Markdown)."""
-    return _shown("\n".join(t.value.to_string() for t in at.table))
+    return "\n".join(_table(at, i).to_string() for i in range(len(at.table)))
 
 
 @pytest.fixture(scope="module")

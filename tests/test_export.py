@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import pytest
 
 from app import export, figures
+from tests.conftest import shown_markdown
 
 
 @pytest.fixture(scope="module")
@@ -342,18 +343,13 @@ def test_a_dense_map_exports_as_a_light_pdf_and_its_csv_holds_the_image_cells(br
 _TYPOGRAPHIC = ("--", "->", "<-", ">=", "<=", "~=")
 
 
-def _as_rendered(markdown: str) -> str:
-    """The text Markdown shows for `markdown`, made of backslash escapes and plain text only."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
-
-
 @pytest.mark.parametrize("text", ["a -- b -> c <-> d >= e <= f ~= g", "---->>>", ":+1: :material/home: :streamlit:",
                                   "<unk> `x` **b** _i_ [l](http://e) $x$ :red[x]", "plain words", ""])
 def test_escaped_markdown_shows_the_text_itself_with_no_typography_or_shortcode(text):
     """escape_markdown's text, once Markdown has read its escapes, is `text` with only invisible word
     joiners added, and none of Streamlit's replacements can start in it."""
     from app.figures import escape_markdown
-    shown = _as_rendered(escape_markdown(text))
+    shown = shown_markdown(escape_markdown(text))
     assert shown.replace("\u2060", "") == text
     assert not any(seq in shown for seq in _TYPOGRAPHIC)
     assert not re.search(r":[^\u2060]", shown)
@@ -383,16 +379,16 @@ def test_user_text_on_the_map_and_the_plane_is_drawn_as_text_not_markup():
 
     from app.figures import projection_figure, rate_distortion_figure
     coords = np.arange(20, dtype=float).reshape(10, 2)
-    fig = projection_figure(coords, [_LINK] * 10, overlays=[
+    fig = projection_figure(coords, [_LINK] * 10, title=_LINK, overlays=[
         {"name": _LINK, "xy": coords[:2], "text": [_LINK] * 2, "ring": True, "index": [0, 1]},
         {"name": _LINK, "xy": coords[:2], "text": [_LINK] * 2, "path": True},
         {"name": _LINK, "xy": coords[:2], "text": [_LINK] * 2}], labels=[{"x": 0, "y": 0, "text": _LINK}])
     point = {"name": _LINK, "source": "evaluated here", "kind": "vae", "rate": 1.0, "distortion": 90.0, "nll": 91.0,
              "active_units": 3, "mutual_info": 1.0, "checkpoint": _LINK, "label": _LINK}
     plane = rate_distortion_figure([point, {**point, "source": "paper", "checkpoint": None}])
-    for f in (fig, plane):
+    for f, hover_labels in ((fig, []), (plane, [cd[0] for cd in plane.data[-1].customdata])):
         drawn = [{k: v for k, v in tr.items() if k != "customdata"} for tr in f.to_plotly_json()["data"]]
-        drawn += [f.to_plotly_json()["layout"]] + [[cd[0]] for cd in plane.data[-1].customdata]  # the hover's label
+        drawn += [f.to_plotly_json()["layout"], hover_labels]      # the plane's hover label is its customdata[0]
         texts = [s for s in _strings(drawn) if "click" in s]
         assert texts and not any("<a" in s or "<b>" in s or "<unk>" in s for s in texts), texts
         assert all(_LINK in html.unescape(s) for s in texts)

@@ -144,8 +144,8 @@ for m, box, key in side_by_side(models):
                 show_problem("Cannot draw the homotopy", e)
         labels = figures.cluster_labels_on_map(clusters) if with_clusters and clusters else None
 
-        title = f"{method.upper()} of {N:,} posterior means ({figures.plotly_text(corpus['name'])})"
-        fig = figures.projection_figure(proj["coords"], sentences, color, color_by, overlays, title=title,
+        fig = figures.projection_figure(proj["coords"], sentences, color, color_by, overlays,
+                                        title=f"{method.upper()} of {N:,} posterior means ({corpus['name']})",
                                         labels=labels)
         event = show_figure(fig, "Corpus map", f"{key}projection_plot", on_select="rerun",
                             selection_mode=("box", "lasso"))
