@@ -2,6 +2,7 @@
 
     python bench/reproduce.py list                                  # every run: command and state
     nohup python bench/reproduce.py train k19-vae k19-avg5 --max-minutes 600 --threads 1 > k19.log &
+    nohup python bench/reproduce.py train he-lm he-vae --evaluate --max-minutes 150 > q.log &  # + each one's test
     python bench/reproduce.py train smim512 --device cuda --max-minutes 10  # on a GPU: float32 (--amp off)
     python bench/reproduce.py evaluate k19-vae k19-avg5             # PTB test, on each run's OUT/best
     python bench/reproduce.py evaluate k19-avg5 --zoo --iw 100      # ... or on its committed checkpoints/NAME
@@ -35,6 +36,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -178,22 +180,33 @@ def paper_command(cmd: list[str]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ commands
-def run_forwarding_sigterm(cmd: list[str]) -> int:
-    """Run `cmd` from the repository root; a SIGTERM to this process is passed on to it, so `kill QUEUE_PID`
-    stops the training run with its final checkpoint (SIGINT from a terminal reaches both already)."""
-    proc = subprocess.Popen(cmd, cwd=ROOT)
+TIMED_OUT = 124      # what run_forwarding_sigterm returns when the budget ended the command (as timeout(1))
+
+
+def run_forwarding_sigterm(cmd: list[str], timeout_s: float | None = None, stdout=None, stderr=None) -> int:
+    """Run `cmd` from the repository root and return its exit status; a SIGTERM to this process is passed on
+    to it, so `kill QUEUE_PID` stops the training run with its final checkpoint (SIGINT from a terminal
+    reaches both already). After `timeout_s` seconds the command is sent SIGTERM and TIMED_OUT is returned.
+    `stdout` and `stderr`: open files for its output (default: this process's)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=stdout, stderr=stderr)
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signum))
     try:
-        return proc.wait()
+        try:
+            return proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            proc.wait()
+            return TIMED_OUT
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_train(args) -> int:
     start = time.monotonic()
+    minutes_left = lambda: args.max_minutes - (time.monotonic() - start) / 60  # noqa: E731
     for name in args.names:
         if not finished(read_state(args.runs, name)):
-            left = args.max_minutes - (time.monotonic() - start) / 60
+            left = minutes_left()
             if left < 1:
                 print(f"[{name}] budget spent; resume with the same command", flush=True)
                 return 0
@@ -208,6 +221,17 @@ def cmd_train(args) -> int:
                 print(f"[{name}] stopped before the end; resume with the same command", flush=True)
                 return 0
         print(f"[{name}] finished", flush=True)
+        if args.evaluate and not evaluated(name, args.runs):
+            # scored at once, inside this budget: a machine lost before the next session takes the run with it
+            if minutes_left() < 1:
+                print(f"[{name}] budget spent before its evaluation; resume with the same command", flush=True)
+                return 0
+            rc = evaluate_run(name, args.runs, args.data, args.threads, timeout_s=minutes_left() * 60)
+            if rc == TIMED_OUT:
+                print(f"[{name}] the budget ended its evaluation; resume with the same command", flush=True)
+                return 0
+            if rc:
+                return rc
     return 0
 
 
@@ -224,30 +248,53 @@ def evaluate_commands(name: str, runs: Path, data: Path, threads: int, iw: int |
     return [base + ["--iw-samples", str(k)]] + [base + e for e in spec.get("extra_eval", [])]
 
 
+def evaluate_run(name: str, runs: Path, data: Path, threads: int, iw: int | None = None, zoo: Path | None = None,
+                 timeout_s: float | None = None) -> int:
+    """Run the evaluate commands of run `name` (`evaluate_commands`) and write `runs/NAME.eval.json`: its
+    evaluations and which checkpoint they scored. Returns 0, a command's non-zero exit status (its stderr's
+    tail printed), or TIMED_OUT when the commands together ran past `timeout_s` seconds (nothing written)."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    evals = []
+    for cmd in evaluate_commands(name, runs, data, threads, iw, zoo):
+        print(f"[{name}] {paper_command(cmd)}", flush=True)
+        left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            rc = run_forwarding_sigterm(cmd, left, stdout=out, stderr=err)
+            out.seek(0), err.seek(0)
+            if rc:
+                if rc != TIMED_OUT:
+                    print(err.read()[-2000:], file=sys.stderr)
+                return rc
+            e = json.loads(out.read().strip().splitlines()[-1])
+        e["command"] = paper_command(cmd)
+        evals.append(e)
+    scored = scored_checkpoint(zoo if zoo is not None else runs / name / "best")
+    (runs / f"{name}.eval.json").write_text(json.dumps(
+        {"evals": evals, "finished": finished(read_state(runs, name)) or zoo is not None, "scored": scored},
+        indent=1))
+    return 0
+
+
+def evaluated(name: str, runs: Path) -> bool:
+    """Whether `runs/NAME.eval.json` already scores the run's best checkpoint with the run's own IW samples."""
+    best = runs / name / "best"
+    k = RUNS_SPEC[name].get("iw", DEFAULT_IW)
+    return (best / "config.json").is_file() and has_better_eval(runs / f"{name}.eval.json", scored_checkpoint(best), k)
+
+
 def cmd_evaluate(args) -> int:
     for name in args.names:
-        state = read_state(args.runs, name)
         zoo = ZOO / name if args.zoo else None
         if zoo is not None:
             if not (zoo / "config.json").is_file():
                 print(f"[{name}] no committed checkpoint {zoo}", file=sys.stderr)
                 return 2
-        elif not finished(state) and not args.unfinished:
+        elif not finished(read_state(args.runs, name)) and not args.unfinished:
             print(f"[{name}] not finished; --unfinished evaluates its best checkpoint so far", flush=True)
             continue
-        evals = []
-        for cmd in evaluate_commands(name, args.runs, args.data, args.threads, args.iw, zoo):
-            print(f"[{name}] {paper_command(cmd)}", flush=True)
-            res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-            if res.returncode:
-                print(res.stderr[-2000:], file=sys.stderr)
-                return res.returncode
-            e = json.loads(res.stdout.strip().splitlines()[-1])
-            e["command"] = paper_command(cmd)
-            evals.append(e)
-        scored = scored_checkpoint(zoo if zoo is not None else args.runs / name / "best")
-        (args.runs / f"{name}.eval.json").write_text(json.dumps(
-            {"evals": evals, "finished": finished(state) or zoo is not None, "scored": scored}, indent=1))
+        rc = evaluate_run(name, args.runs, args.data, args.threads, args.iw, zoo)
+        if rc:
+            return rc
     return 0
 
 
@@ -766,6 +813,8 @@ def main(argv=None) -> int:
     t.add_argument("--device", default="auto",
                    help="cpu, cuda, ... (on a GPU: float32 unless the run's spec names --amp; `evaluate` picks "
                         "CUDA by itself when there is one)")
+    t.add_argument("--evaluate", action="store_true",
+                   help="evaluate each finished run on PTB test (as `evaluate`) before the next, inside the budget")
     e = sub.add_parser("evaluate", parents=[common], help="evaluate each run's best checkpoint on PTB test")
     e.add_argument("names", nargs="+", choices=sorted(RUNS_SPEC))
     e.add_argument("--unfinished", action="store_true", help="also evaluate runs still training")

@@ -193,6 +193,48 @@ def test_sigterm_to_the_queue_reaches_the_training_run(tmp_path):
     assert marker.read_text() == "yes"
 
 
+def _finished_run(runs, name, step):
+    """A run directory whose config says its epochs are done, with a best checkpoint at `step`."""
+    state = {"progress": {"epoch": 3, "step": step, "stopped_early": False}, "train": {"epochs": 3},
+             "model": {"model": "vae"}, "history": {"epochs": []}}
+    (runs / name / "best").mkdir(parents=True)
+    (runs / name / "config.json").write_text(json.dumps(state))
+    (runs / name / "best" / "config.json").write_text(json.dumps(state))
+
+
+def test_a_queue_with_evaluate_scores_each_finished_run_once(tmp_path, monkeypatch):
+    """`train --evaluate` scores a finished run before the next (its JSON says which checkpoint) and does not
+    score the same checkpoint again; a run that goes on to a new best is scored again."""
+    runs = tmp_path / "runs"
+    _finished_run(runs, "he-lm", step=40)
+    calls = tmp_path / "calls"
+    line = json.dumps({"nll": 100.5, "iw_samples": 500})
+    script = f"import pathlib; p = pathlib.Path({str(calls)!r}); p.write_text(p.read_text() + 'x' if p.exists() else 'x'); print({line!r})"
+    monkeypatch.setattr(reproduce, "evaluate_commands", lambda *a, **k: [[sys.executable, "-c", script]])
+    args = argparse.Namespace(names=["he-lm"], runs=runs, data=tmp_path, threads=1, max_minutes=5.0,
+                              device="auto", evaluate=True)
+    assert reproduce.cmd_train(args) == 0
+    ev = json.loads((runs / "he-lm.eval.json").read_text())
+    assert ev["scored"] == {"step": 40, "epoch": 3} and ev["evals"][0]["nll"] == 100.5 and ev["finished"]
+    assert reproduce.cmd_train(args) == 0 and calls.read_text() == "x"          # not scored twice
+    state = json.loads((runs / "he-lm" / "best" / "config.json").read_text())
+    state["progress"]["step"] = 80
+    (runs / "he-lm" / "best" / "config.json").write_text(json.dumps(state))
+    assert reproduce.cmd_train(args) == 0 and calls.read_text() == "xx"
+    assert reproduce.cmd_train(argparse.Namespace(**{**vars(args), "evaluate": False})) == 0
+    assert calls.read_text() == "xx"                                             # only when asked
+
+
+def test_an_evaluation_past_its_budget_is_stopped_and_writes_nothing(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    _finished_run(runs, "he-lm", step=40)
+    monkeypatch.setattr(reproduce, "evaluate_commands",
+                        lambda *a, **k: [[sys.executable, "-c", "import time; time.sleep(60)"]])
+    t0 = __import__("time").monotonic()
+    assert reproduce.evaluate_run("he-lm", runs, tmp_path, 1, timeout_s=1.0) == reproduce.TIMED_OUT
+    assert __import__("time").monotonic() - t0 < 30 and not (runs / "he-lm.eval.json").exists()
+
+
 def test_an_unfinished_run_says_so_and_how_far_it_got():
     committed = json.loads((ROOT / "docs" / "results.json").read_text())
     note = reproduce.render_note("smim512", reproduce.load_notes()["smim512"], committed)
