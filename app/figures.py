@@ -710,6 +710,15 @@ def rate_distortion_figure(points: list[dict], colour: str = "active_units") -> 
     return fig
 
 
+def selected_checkpoints(selection: dict, openable) -> list[str]:
+    """The checkpoints of the points selected on `rate_distortion_figure` (a plotly selection event's
+    `selection`: its points' customdata[3]), each once in the order selected, only those in `openable` (the
+    names `app.common.find_checkpoints` lists); points without a checkpoint (papers' rows) are skipped."""
+    allowed = set(openable)
+    names = (p["customdata"][3] for p in selection.get("points", []) if len(p.get("customdata") or ()) > 3)
+    return [n for n in dict.fromkeys(names) if n in allowed]
+
+
 def rate_distortion_table(points: list[dict]) -> pd.DataFrame:
     """The plane's points as a table (ours and the papers'), one row a point."""
     return pd.DataFrame([{"model": p["name"], "source": p["source"], "kind": p["kind"], "KL (rate)": round(p["rate"], 2),

@@ -1,5 +1,6 @@
 """AppTest runs of the app's pages on a committed zoo checkpoint (bowman-vae): the decoded sentences must appear."""
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -680,6 +681,27 @@ def test_the_methods_view_places_every_evaluated_model_on_the_rate_distortion_pl
     assert len(at.dataframe[0].value) == len(ours["x"]) + len(paper["x"])
     # a paper gives no AU: its cell shows the table's placeholder "–", not Streamlit's "None"
     assert at.dataframe[0].value["AU"].isna().any() and at.dataframe[0].proto.placeholder == "–"
+
+
+def test_a_point_selected_on_the_methods_plane_opens_its_checkpoint(tmp_path, monkeypatch):
+    """Selecting a point of a checkpoint offers a button that opens it in the explorer; the checkpoint's name
+    is shown literally (a run directory `a_run_2` is no italics)."""
+    from app.roots import CHECKPOINT_ROOTS_ENV
+    (tmp_path / "my_runs" / "a_run_2").mkdir(parents=True)
+    (tmp_path / "my_runs" / "a_run_2" / "config.json").write_text("{}")
+    monkeypatch.setenv(CHECKPOINT_ROOTS_ENV, str(tmp_path / "my_runs"))
+    from app.common import find_checkpoints
+    at = _page("methods").run()
+    name = next(c for c in find_checkpoints() if c.endswith("a_run_2"))
+    at.session_state["methods_plane"] = {"selection": {"points": [{"customdata": [1.0, 2.0, 3, name, "a run"]},
+                                                                  {"customdata": [1.0, 2.0, 3, None, "paper"]}]}}
+    at.run()
+    assert not at.exception
+    [button] = [b for b in at.button if b.key == f"methods_open_{name}"]
+    assert _shown(button.label).replace("\u2060", "") == f"Open {name} in the explorer"
+    assert not re.search(r"(?<!\\)_", button.label)                         # every underscore escaped
+    button.click().run()
+    assert at.session_state["ckpt_choice"] == name
 
 
 def test_the_unit_page_opens_from_the_traversal_and_from_a_link():

@@ -43,11 +43,9 @@ if not points:
     st.stop()
 event = show_figure(figures.rate_distortion_figure(points, colour), "Rate-distortion plane", "methods_plane",
                     on_select="rerun", selection_mode=("points",))
-chosen = [p["customdata"][3] for p in (event.selection.points if event and event.selection else [])
-          if p.get("customdata") and p["customdata"][3]]
-openable = set(find_checkpoints())
-for name in dict.fromkeys(chosen):
-    if name in openable and st.button(f"Open {name} in the explorer", key=f"methods_open_{name}"):
+selection = (event or {}).get("selection") or {}
+for name in figures.selected_checkpoints(selection, find_checkpoints()):
+    if st.button(f"Open {figures.escape_markdown(name)} in the explorer", key=f"methods_open_{name}"):
         st.session_state["ckpt_choice"] = name
         st.session_state["ckpt_typed"] = ""
         st.switch_page(str(Path(__file__).parent / "encode.py"))
