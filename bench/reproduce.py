@@ -768,8 +768,20 @@ def status_line(state: dict | None, resumable: bool = True) -> str:
     best = val_metric(b, state["train"]) if (b := best_epoch(state["history"], state["train"])) else None
     what = "finished" if finished(state) else "partial" if resumable else "partial, not resumable (config.json only)"
     on = " on a GPU" if trained_on_gpu(state) else ""
-    return (f"{what}: step {p['step']}, epoch {p['epoch']}/{state['train']['epochs']}, best val "
+    line = (f"{what}: step {p['step']}, epoch {p['epoch']}/{state['train']['epochs']}, best val "
             f"{_f(best)}, {p['train_seconds'] / 3600:.1f} h{on}")
+    left = hours_left(state)
+    return line if left is None or finished(state) else f"{line}; at most {left:.1f} h more at its pace"
+
+
+def hours_left(state: dict) -> float | None:
+    """Training hours the run's remaining epochs take at the median pace of its epochs so far (`epoch_seconds`
+    of its history): an upper bound, since early stopping or the lr schedule may end it sooner. None before
+    its first epoch."""
+    seconds = sorted(e["epoch_seconds"] for e in state["history"]["epochs"] if e.get("epoch_seconds"))
+    if not seconds:
+        return None
+    return max(state["train"]["epochs"] - state["progress"]["epoch"], 0) * seconds[len(seconds) // 2] / 3600
 
 
 def cmd_ledger(args) -> int:

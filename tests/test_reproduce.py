@@ -159,6 +159,19 @@ def test_the_ledger_says_when_a_run_brought_back_without_its_weights_cannot_resu
     assert "| partial: step 54963" in row()
 
 
+def test_the_ledger_says_how_long_a_partial_run_has_left_at_its_pace():
+    """The remaining epochs at the median epoch time so far, in hours; nothing before the first epoch or once
+    finished."""
+    epochs = [{"epoch": i + 1, "val_nll": 100.0 - i, "epoch_seconds": s} for i, s in enumerate((360, 400, 9000))]
+    state = {"progress": {"epoch": 3, "step": 3945, "train_seconds": 9760.0, "stopped_early": False},
+             "train": {"epochs": 40}, "model": {}, "history": {"epochs": epochs}}
+    assert reproduce.hours_left(state) == pytest.approx(37 * 400 / 3600)     # the median, not the slow epoch
+    assert reproduce.status_line(state).endswith("; at most 4.1 h more at its pace")
+    assert reproduce.hours_left({**state, "history": {"epochs": []}}) is None
+    done = {**state, "progress": {**state["progress"], "epoch": 40}}
+    assert "more at its pace" not in reproduce.status_line(done)
+
+
 def test_a_run_that_stopped_early_is_finished():
     """Early stopping ends a run: from the recorded count, or recomputed from the validation history for
     checkpoints that do not record it (the queue must move on, not resume it again)."""
