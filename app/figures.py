@@ -710,13 +710,19 @@ def rate_distortion_figure(points: list[dict], colour: str = "active_units") -> 
     return fig
 
 
-def selected_checkpoints(selection: dict, openable) -> list[str]:
+def selected_checkpoints(selection, openable) -> list[str]:
     """The checkpoints of the points selected on `rate_distortion_figure` (a plotly selection event's
-    `selection`: its points' customdata[3]), each once in the order selected, only those in `openable` (the
-    names `app.common.find_checkpoints` lists); points without a checkpoint (papers' rows) are skipped."""
-    allowed = set(openable)
-    names = (p["customdata"][3] for p in selection.get("points", []) if len(p.get("customdata") or ()) > 3)
-    return [n for n in dict.fromkeys(names) if n in allowed]
+    `selection`: its points' customdata[3]), each once in the order selected, only names in `openable` (what
+    `app.common.find_checkpoints` lists). The event comes from the client, so any other shape of it, or of a
+    point, counts as no checkpoint; papers' rows (customdata[3] None) are skipped. Linear in the points."""
+    points = selection.get("points") if isinstance(selection, dict) else None
+    allowed, chosen = set(openable), {}
+    for p in points if isinstance(points, list) else []:
+        data = p.get("customdata") if isinstance(p, dict) else None
+        name = data[3] if isinstance(data, list) and len(data) > 3 else None
+        if isinstance(name, str) and name in allowed:
+            chosen[name] = None
+    return list(chosen)
 
 
 def rate_distortion_table(points: list[dict]) -> pd.DataFrame:

@@ -244,7 +244,7 @@ def evaluate_commands(name: str, runs: Path, data: Path, threads: int, iw: int |
     ckpt = checkpoint if checkpoint is not None else runs / name / "best"
     base = [sys.executable, "-m", "vae_core.evaluate", str(ckpt), "--data", str(data),
             "--split", "test", "--json", "--threads", str(threads), "--batch-size", "64"]
-    k = spec.get("iw", DEFAULT_IW) if iw is None else iw
+    k = run_iw(name) if iw is None else iw
     return [base + ["--iw-samples", str(k)]] + [base + e for e in spec.get("extra_eval", [])]
 
 
@@ -278,8 +278,13 @@ def evaluate_run(name: str, runs: Path, data: Path, threads: int, iw: int | None
 def evaluated(name: str, runs: Path) -> bool:
     """Whether `runs/NAME.eval.json` already scores the run's best checkpoint with the run's own IW samples."""
     best = runs / name / "best"
-    k = RUNS_SPEC[name].get("iw", DEFAULT_IW)
-    return (best / "config.json").is_file() and has_better_eval(runs / f"{name}.eval.json", scored_checkpoint(best), k)
+    return (best / "config.json").is_file() and has_better_eval(runs / f"{name}.eval.json", scored_checkpoint(best),
+                                                                run_iw(name))
+
+
+def run_iw(name: str) -> int:
+    """The IW-NLL samples K of run `name`'s PTB test evaluation (its spec's `iw`, default DEFAULT_IW)."""
+    return RUNS_SPEC[name].get("iw", DEFAULT_IW)
 
 
 def cmd_evaluate(args) -> int:
@@ -776,8 +781,8 @@ def status_line(state: dict | None, resumable: bool = True) -> str:
 
 def hours_left(state: dict) -> float | None:
     """Training hours the run's remaining epochs take at the median pace of its epochs so far (`epoch_seconds`
-    of its history): an upper bound, since early stopping or the lr schedule may end it sooner. None before
-    its first epoch."""
+    of its history): at most that at this pace, since early stopping or the lr schedule may end it sooner.
+    None before its first epoch."""
     seconds = sorted(e["epoch_seconds"] for e in state["history"]["epochs"] if e.get("epoch_seconds"))
     if not seconds:
         return None

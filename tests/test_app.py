@@ -698,7 +698,7 @@ def test_a_point_selected_on_the_methods_plane_opens_its_checkpoint(tmp_path, mo
     at.run()
     assert not at.exception
     [button] = [b for b in at.button if b.key == f"methods_open_{name}"]
-    assert _shown(button.label).replace("\u2060", "") == f"Open {name} in the explorer"
+    assert _shown(button.label) == f"Open {name} in the explorer"
     assert not re.search(r"(?<!\\)_", button.label)                         # every underscore escaped
     button.click().run()
     assert at.session_state["ckpt_choice"] == name

@@ -407,3 +407,16 @@ def test_a_table_shown_with_st_table_has_its_text_cells_escaped_and_its_export_k
     assert list(shown["sentence"]) == [escape_markdown(_LINK), escape_markdown("x -- y")]
     assert list(shown.index) == ["D", escape_markdown("a_b_c")] and shown.index.name == "row"
     assert list(shown["n"]) == [1, 2] and list(df["sentence"]) == [_LINK, "x -- y"]      # the original is kept
+
+
+@pytest.mark.parametrize("selection", [None, [], "x", {"points": "abc"}, {"points": [1, None, "s"]},
+                                       {"points": [{"customdata": {"3": "checkpoints/a"}}]},
+                                       {"points": [{"customdata": [0, 0, 0, ["checkpoints/a"]]}]},
+                                       {"points": [{"customdata": "abcdefg"}]}])
+def test_a_hostile_selection_on_the_plane_opens_nothing_and_raises_nothing(selection):
+    """The selection event comes from the client: any shape of it gives no checkpoint (and no exception),
+    and only a listed checkpoint's name is ever offered."""
+    assert figures.selected_checkpoints(selection, ["checkpoints/a"]) == []
+    good = {"points": [{"customdata": [1, 2, 3, "checkpoints/a"]}, {"customdata": [1, 2, 3, "checkpoints/a"]},
+                       {"customdata": [1, 2, 3, "../../etc"]}, {"customdata": [1, 2, 3, None]}]}
+    assert figures.selected_checkpoints(good, ["checkpoints/a"]) == ["checkpoints/a"]

@@ -43,8 +43,7 @@ if not points:
     st.stop()
 event = show_figure(figures.rate_distortion_figure(points, colour), "Rate-distortion plane", "methods_plane",
                     on_select="rerun", selection_mode=("points",))
-selection = (event or {}).get("selection") or {}
-for name in figures.selected_checkpoints(selection, find_checkpoints()):
+for name in figures.selected_checkpoints((event or {}).get("selection"), find_checkpoints()):
     if st.button(f"Open {figures.escape_markdown(name)} in the explorer", key=f"methods_open_{name}"):
         st.session_state["ckpt_choice"] = name
         st.session_state["ckpt_typed"] = ""
